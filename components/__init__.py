@@ -1,0 +1,1 @@
+"""twinnorm's own TFX components."""

@@ -1,0 +1,112 @@
+"""The Trainer's hyperparameters: one frozen dataclass, passed to run_fn as TFX custom_config.
+
+Every hyperparameter is named here once; the pipeline config embeds a `TrainerConfig`, the
+command line overrides fields of it, and run_fn rebuilds it with `TrainerConfig.from_dict`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Any, Mapping, Tuple
+
+NORMALIZATION_MODES = ("range", "standardize", "shared", "population")
+LOSSES = ("mse", "cross_entropy")
+TASKS = ("classification", "regression")
+ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture and optimizer of one network; network A and B may differ."""
+
+    hidden_units: Tuple[int, ...] = (32, 16)
+    activation: str = "relu"
+    dropout: float = 0.0
+    learning_rate: float = 1e-2
+
+    def validate(self, name: str) -> None:
+        if not self.hidden_units or any(u <= 0 for u in self.hidden_units):
+            raise ValueError(f"{name}: hidden_units must be positive, got {self.hidden_units}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"{name}: activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"{name}: learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerConfig:
+    """Everything run_fn needs besides the data; JSON-serializable through to_dict/from_dict."""
+
+    network_a: NetworkSpec = NetworkSpec()
+    network_b: NetworkSpec = NetworkSpec(hidden_units=(16, 16), activation="tanh", learning_rate=5e-3)
+    normalization: str = "range"
+    # `population` only: statistics per network (False) or shared across both networks (True).
+    population_shared: bool = False
+    population_momentum: float = 0.9
+    epsilon: float = 1e-6
+    loss: str = "mse"
+    task: str = "classification"
+    batch_size: int = 32
+    train_steps: int = 500
+    eval_steps: int = 20
+    seed: int = 42
+    log_every: int = 50
+    checkpoint_every: int = 100
+    shuffle_buffer: int = 1024
+
+    def validate(self, n_outputs: int | None = None) -> None:
+        """Refuse configurations that cannot train; `n_outputs` is checked once it is known."""
+        self.network_a.validate("network_a")
+        self.network_b.validate("network_b")
+        _one_of("normalization", self.normalization, NORMALIZATION_MODES)
+        _one_of("loss", self.loss, LOSSES)
+        _one_of("task", self.task, TASKS)
+        if self.task == "regression" and self.loss == "cross_entropy":
+            raise ValueError("loss 'cross_entropy' needs task 'classification'; use 'mse' for regression")
+        for field in ("batch_size", "train_steps", "eval_steps", "log_every", "checkpoint_every"):
+            if getattr(self, field) <= 0:
+                raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
+        if not 0.0 < self.population_momentum < 1.0:
+            raise ValueError(f"population_momentum must be in (0, 1), got {self.population_momentum}")
+        if self.epsilon <= 0:
+            raise ValueError(f"epsilon must be > 0, got {self.epsilon}")
+        if n_outputs is not None:
+            check_outputs_carry_signal(self.normalization, n_outputs, self.loss)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainerConfig":
+        values = dict(values)
+        for name in ("network_a", "network_b"):
+            if name in values and isinstance(values[name], Mapping):
+                spec = dict(values[name])
+                spec["hidden_units"] = tuple(spec.get("hidden_units", NetworkSpec.hidden_units))
+                values[name] = NetworkSpec(**spec)
+        return cls(**values)
+
+
+def check_outputs_carry_signal(mode: str, n_outputs: int, loss: str) -> None:
+    """Per-example normalization over too few outputs is constant, so no gradient can flow.
+
+    With n outputs, `range` and `standardize` map every row of n <= 2 to a fixed pattern
+    ({0, 1} or {-1, +1}, or 0 for n = 1); `shared` standardizes 2n values, constant for n = 1.
+    """
+    if mode in ("range", "standardize") and n_outputs <= 2:
+        raise ValueError(
+            f"normalization {mode!r} over {n_outputs} output(s) per network is constant per example "
+            "(no gradient reaches the networks); use 'shared' (n >= 2) or 'population'")
+    if mode == "shared" and n_outputs < 2:
+        raise ValueError("normalization 'shared' over 1 output per network is constant; use 'population'")
+    if mode == "standardize" and loss == "mse" and n_outputs <= 4:
+        warnings.warn(
+            f"'standardize' with MSE over {n_outputs} outputs: a one-hot target is not reachable by a "
+            "standardized row; prefer loss 'cross_entropy'", stacklevel=2)
+
+
+def _one_of(name: str, value: str, allowed: Tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")

@@ -1,0 +1,41 @@
+"""Every name that crosses a boundary (Transform -> Trainer -> serving -> Evaluator) lives here."""
+
+NETWORK_A = "network_a"
+NETWORK_B = "network_b"
+COMBINED = "combined"
+NETWORKS = (NETWORK_A, NETWORK_B)
+
+# Serving output keys. `<network>_raw` is before normalization, `<network>_scores` after it.
+RAW = "raw"
+SCORES = "scores"
+PROBABILITIES = "probabilities"
+CLASS_IDS = "class_ids"
+PREDICTED_LABEL = "predicted_label"
+VALUES = "values"
+
+# Serving signatures.
+SERVING_DEFAULT = "serving_default"
+SERVING_RAW = "serving_raw"
+TRANSFORM_FEATURES = "transform_features"
+# The Evaluator's signature: TFMA looks predictions up by output name, so this one returns
+# {network_a, network_b, combined} -> probabilities (classification) or values (regression).
+EVALUATION = "evaluation"
+EXAMPLES_INPUT = "examples"
+
+# Token that stands for a missing categorical value after Transform.
+MISSING_CATEGORY = "__missing__"
+
+# Keys of the custom_config dict TFX hands to preprocessing_fn and run_fn.
+CONFIG_FEATURES = "feature_keys"
+CONFIG_LABEL = "label_key"
+CONFIG_TRAINER = "trainer"
+
+
+def output_key(network: str, kind: str) -> str:
+    """Serving output name such as ``network_a_scores``."""
+    return f"{network}_{kind}"
+
+
+def vocabulary_name(feature: str) -> str:
+    """File name of the Transform vocabulary of a categorical feature or the label."""
+    return f"vocab_{feature}"

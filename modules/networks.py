@@ -1,0 +1,108 @@
+"""Network A, network B and the twin model that normalizes their outputs onto one scale.
+
+`TwinModel` maps Transform's output features to a dict of named outputs; it is what the
+Trainer trains and what every serving signature wraps, so training and serving share one graph.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Mapping, Tuple
+
+import tensorflow as tf
+import tf_keras as keras
+
+from modules import names
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.normalization import build_normalization
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureLayout:
+    """What the model needs to know about Transform's output (read from it, never hard-coded)."""
+
+    numeric: Tuple[str, ...]
+    categorical: Mapping[str, int]  # feature -> number of ids (vocabulary + OOV bucket)
+    n_outputs: int
+    label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
+
+
+def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
+    """An MLP with linear outputs: the raw scores that the normalization puts on a common scale."""
+    layers = []
+    for units in spec.hidden_units:
+        layers.append(keras.layers.Dense(units, activation=spec.activation))
+        if spec.dropout:
+            layers.append(keras.layers.Dropout(spec.dropout))
+    layers.append(keras.layers.Dense(n_outputs, name="raw"))
+    return keras.Sequential(layers, name=name)
+
+
+class FeatureEncoder(keras.layers.Layer):
+    """Transformed features -> one float matrix [batch, d]: numerics as they are, ids one-hot."""
+
+    def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
+        super().__init__(**kwargs)
+        self.numeric = tuple(numeric)
+        self.categorical = dict(sorted(categorical.items()))
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        columns = [tf.reshape(tf.cast(features[key], tf.float32), [-1, 1]) for key in self.numeric]
+        columns += [tf.one_hot(tf.reshape(features[key], [-1]), depth)
+                    for key, depth in self.categorical.items()]
+        return tf.concat(columns, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical}
+
+
+class TwinModel(keras.Model):
+    """encoder -> (network_a, network_b) -> normalization -> heads, returning named outputs."""
+
+    def __init__(self, layout: FeatureLayout, config: TrainerConfig, **kwargs):
+        super().__init__(name="twin", **kwargs)
+        self.layout = layout
+        self.task = config.task
+        self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
+        self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
+        self.network_b = build_network(config.network_b, layout.n_outputs, names.NETWORK_B)
+        self.normalization, self.pair_normalization = build_normalization(
+            config.normalization, config.epsilon, config.population_momentum, config.population_shared)
+
+    @property
+    def networks(self) -> Dict[str, keras.Model]:
+        return {names.NETWORK_A: self.network_a, names.NETWORK_B: self.network_b}
+
+    def example_inputs(self, batch: int = 1) -> Dict[str, tf.Tensor]:
+        """Zero-valued transformed features; calling the model on them creates every variable."""
+        features = {key: tf.zeros([batch], tf.float32) for key in self.layout.numeric}
+        features.update({key: tf.zeros([batch], tf.int64) for key in self.layout.categorical})
+        return features
+
+    def normalize(self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None) -> Tuple[tf.Tensor, tf.Tensor]:
+        if self.pair_normalization:
+            return self.normalization([raw_a, raw_b], training=training)
+        return (self.normalization(raw_a, training=training),
+                self.normalization(raw_b, training=training))
+
+    def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
+        encoded = self.encoder(features)
+        raw = {name: net(encoded, training=training) for name, net in self.networks.items()}
+        scores = dict(zip(names.NETWORKS, self.normalize(raw[names.NETWORK_A], raw[names.NETWORK_B], training)))
+        outputs = {}
+        for name in names.NETWORKS:
+            outputs[names.output_key(name, names.RAW)] = raw[name]
+            outputs[names.output_key(name, names.SCORES)] = scores[name]
+        outputs.update(self.heads(scores))
+        return outputs
+
+    def heads(self, scores: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """Per-network and combined predictions; the combined score is the mean of both scales."""
+        combined = (scores[names.NETWORK_A] + scores[names.NETWORK_B]) / 2.0
+        if self.task == "regression":
+            out = {names.output_key(n, names.VALUES): s for n, s in scores.items()}
+            out[names.VALUES] = combined
+            return out
+        out = {names.output_key(n, names.PROBABILITIES): tf.nn.softmax(s) for n, s in scores.items()}
+        out[names.PROBABILITIES] = tf.nn.softmax(combined)
+        out[names.CLASS_IDS] = tf.argmax(combined, axis=-1)
+        return out

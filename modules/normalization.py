@@ -1,0 +1,190 @@
+"""The article's output normalizations, written so that every finite input gives a finite output.
+
+Shapes: a network's raw outputs are ``[batch, n]``. Per-example modes reduce over the output
+axis (-1); `population` reduces over the batch axis during training and uses frozen moving
+statistics at inference. Inputs are clipped to the dtype's finite range, and every reduction
+runs on ``x / max|x|`` so that values near 1e30 or 1e-30 neither overflow nor underflow.
+NaN inputs are not hidden: they propagate, and the Trainer refuses a non-finite loss.
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import tensorflow as tf
+import tf_keras as keras
+
+_PACKAGE = "twinnorm"
+
+
+def _clip_finite(x: tf.Tensor) -> tf.Tensor:
+    limit = x.dtype.max
+    return tf.clip_by_value(x, -limit, limit)
+
+
+def _safe_sqrt(u: tf.Tensor) -> tf.Tensor:
+    """sqrt that is never 0, so neither the value nor the gradient divides by zero."""
+    positive = u > 0
+    return tf.where(positive, tf.sqrt(tf.where(positive, u, tf.ones_like(u))), tf.ones_like(u))
+
+
+def _scaled(x: tf.Tensor, axis: int) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Returns (m, x / m) with m = max|x| along `axis` (1 where the slice is all zeros)."""
+    x = _clip_finite(x)
+    m = tf.reduce_max(tf.abs(x), axis=axis, keepdims=True)
+    m_safe = tf.where(m > 0, m, tf.ones_like(m))
+    return m_safe, x / m_safe
+
+
+def moments(x: tf.Tensor, axis: int = -1) -> Tuple[tf.Tensor, tf.Tensor]:
+    """Mean and (biased) variance along `axis`, computed on the scaled values."""
+    m, xs = _scaled(x, axis)
+    mean_s = tf.reduce_mean(xs, axis=axis, keepdims=True)
+    var_s = tf.reduce_mean(tf.square(xs - mean_s), axis=axis, keepdims=True)
+    return m * mean_s, _clip_finite(tf.square(m) * var_s)
+
+
+def standardize(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
+    """(x - mean) / sqrt(var + eps) along `axis`.
+
+    With m = max|x|, c = x/m - mean(x/m), v = mean(c^2) and r = m / sqrt(eps), the value is
+    m c / sqrt(m^2 v + eps) = c / sqrt(v + 1/r^2) for r >= 1, and c r / sqrt(v r^2 + 1) for
+    r < 1: neither branch can overflow, whatever the magnitude of x.
+    """
+    m, xs = _scaled(x, axis)
+    centered = xs - tf.reduce_mean(xs, axis=axis, keepdims=True)
+    v = tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True)
+    r = m / tf.cast(tf.sqrt(epsilon), x.dtype)
+    large = r >= 1
+    r_large = tf.where(large, r, tf.ones_like(r))
+    r_small = tf.where(large, tf.zeros_like(r), r)
+    out_large = centered / _safe_sqrt(v + 1.0 / tf.square(r_large))
+    out_small = centered * r_small / tf.sqrt(v * tf.square(r_small) + 1.0)
+    return tf.where(large, out_large, out_small)
+
+
+def min_max_scale(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
+    """(x - min) / max(max - min, eps) along `axis`; values in [0, 1]."""
+    m, xs = _scaled(x, axis)
+    low = tf.reduce_min(xs, axis=axis, keepdims=True)
+    spread = tf.reduce_max(xs, axis=axis, keepdims=True) - low
+    wide = spread * m >= epsilon
+    out_wide = (xs - low) / tf.where(wide, spread, tf.ones_like(spread))
+    m_narrow = tf.where(wide, tf.zeros_like(m), m)
+    out_narrow = (xs - low) * m_narrow / tf.cast(epsilon, x.dtype)
+    return tf.where(wide, out_wide, out_narrow)
+
+
+class _EpsilonLayer(keras.layers.Layer):
+    def __init__(self, epsilon: float = 1e-6, **kwargs):
+        super().__init__(**kwargs)
+        if epsilon <= 0:
+            raise ValueError(f"epsilon must be > 0, got {epsilon}")
+        self.epsilon = float(epsilon)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class RangeNormalization(_EpsilonLayer):
+    """`range`: per example, y = (x - min_j x_j) / max(max_j x_j - min_j x_j, eps), y in [0, 1]."""
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return min_max_scale(inputs, self.epsilon)
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class Standardization(_EpsilonLayer):
+    """`standardize`: per example, y = (x - mean_j x_j) / sqrt(var_j x_j + eps)."""
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return standardize(inputs, self.epsilon)
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class SharedStandardization(_EpsilonLayer):
+    """`shared`: per example, mean and variance over concat([a, b], axis=-1), applied to a and b.
+
+    Both outputs depend on both networks, so the gradient of either loss reaches both.
+    """
+
+    def call(self, inputs: Sequence[tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
+        a, b = inputs
+        joint = standardize(tf.concat([a, b], axis=-1), self.epsilon)
+        return joint[:, : tf.shape(a)[-1]], joint[:, tf.shape(a)[-1]:]
+
+    def statistics(self, a: tf.Tensor, b: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
+        """Per-example mean and variance over both networks' outputs, shapes [batch, 1]."""
+        return moments(tf.concat([a, b], axis=-1))
+
+
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class PopulationNormalization(_EpsilonLayer):
+    """`population`: per output unit, y = (x - mu) / sqrt(sigma^2 + eps).
+
+    Training: mu, sigma^2 are the batch's statistics (over the batch axis, and over both
+    networks when the layer is shared) and update moving averages
+    m <- momentum * m + (1 - momentum) * batch. Inference: the frozen moving statistics, so a
+    served prediction never depends on the rest of the request batch.
+    Called on one tensor ``[batch, n]``, or on a pair ``[a, b]`` (same n) for shared statistics.
+    """
+
+    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-6, **kwargs):
+        super().__init__(epsilon=epsilon, **kwargs)
+        if not 0.0 < momentum < 1.0:
+            raise ValueError(f"momentum must be in (0, 1), got {momentum}")
+        self.momentum = float(momentum)
+
+    def build(self, input_shape) -> None:
+        shared = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple, tf.TensorShape))
+        units = int((input_shape[0] if shared else input_shape)[-1])
+        make = dict(shape=(units,), trainable=False,
+                    synchronization=tf.VariableSynchronization.ON_READ,
+                    aggregation=tf.VariableAggregation.MEAN)
+        self.moving_mean = self.add_weight(name="moving_mean", initializer="zeros", **make)
+        self.moving_variance = self.add_weight(name="moving_variance", initializer="ones", **make)
+        super().build(input_shape)
+
+    def call(self, inputs, training=None):
+        shared = isinstance(inputs, (list, tuple))
+        parts = list(inputs) if shared else [inputs]
+        if training:
+            stacked = tf.concat(parts, axis=0)
+            mean, variance = moments(stacked, axis=0)
+            self._update(mean[0], variance[0])
+            normalized = standardize(stacked, self.epsilon, axis=0)
+            sizes = [tf.shape(p)[0] for p in parts]
+            outputs = tf.split(normalized, sizes, axis=0)
+        else:
+            outputs = [self.frozen(p) for p in parts]
+        return tuple(outputs) if shared else outputs[0]
+
+    def frozen(self, x: tf.Tensor) -> tf.Tensor:
+        """Inference: (x - moving_mean) / sqrt(moving_variance + eps), row by row."""
+        scale = tf.sqrt(tf.cast(self.moving_variance, x.dtype) + self.epsilon)
+        y = _clip_finite(x) / scale - tf.cast(self.moving_mean, x.dtype) / scale
+        return _clip_finite(y)
+
+    def _update(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
+        keep = tf.cast(self.momentum, mean.dtype)
+        self.moving_mean.assign(keep * self.moving_mean + (1 - keep) * mean)
+        self.moving_variance.assign(keep * self.moving_variance + (1 - keep) * variance)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+PER_NETWORK_LAYERS = {"range": RangeNormalization, "standardize": Standardization}
+
+
+def build_normalization(mode: str, epsilon: float, momentum: float = 0.9,
+                        population_shared: bool = False) -> Tuple[keras.layers.Layer, bool]:
+    """Returns (layer, takes_pair). A pair layer is called on [a, b]; otherwise once per network."""
+    if mode in PER_NETWORK_LAYERS:
+        return PER_NETWORK_LAYERS[mode](epsilon=epsilon, name=f"{mode}_normalization"), False
+    if mode == "shared":
+        return SharedStandardization(epsilon=epsilon, name="shared_normalization"), True
+    if mode == "population":
+        return PopulationNormalization(momentum=momentum, epsilon=epsilon,
+                                       name="population_normalization"), population_shared
+    raise ValueError(f"unknown normalization mode {mode!r}")

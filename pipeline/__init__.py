@@ -1,0 +1,1 @@
+"""The TFX DAG, built once from one PipelineConfig for every runner."""

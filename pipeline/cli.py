@@ -1,0 +1,80 @@
+"""Command-line options shared by every runner: they all build the same PipelineConfig."""
+from __future__ import annotations
+
+import argparse
+from typing import Optional, Sequence
+
+from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
+from pipeline.config import DEFAULT_OUTPUT, PipelineConfig, overrides, with_trainer
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    defaults = PipelineConfig()
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})")
+    data.add_argument("--label", help=f"label column (default: {defaults.label})")
+    data.add_argument("--features", type=_names, help="comma-separated feature columns (default: every other column)")
+    data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
+                      help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
+    model = parser.add_argument_group("model")
+    model.add_argument("--normalization", choices=NORMALIZATION_MODES,
+                       help=f"output normalization (default: {defaults.trainer.normalization})")
+    model.add_argument("--population-shared", action="store_true", default=None,
+                       help="population mode: one set of statistics across both networks")
+    model.add_argument("--loss", choices=LOSSES, help=f"training loss (default: {defaults.trainer.loss})")
+    model.add_argument("--task", choices=TASKS, help=f"(default: {defaults.trainer.task})")
+    model.add_argument("--train-steps", type=_positive, help=f"(default: {defaults.trainer.train_steps})")
+    model.add_argument("--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})")
+    model.add_argument("--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})")
+    model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
+    run = parser.add_argument_group("run")
+    run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
+    run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
+    run.add_argument("--min-accuracy", type=float, help=f"blessing bar per network (default: {defaults.min_accuracy})")
+    run.add_argument("--beam-workers", type=_positive, help="DirectRunner workers; >1 uses multi_processing (default: 1)")
+    run.add_argument("--no-cache", action="store_true", help="re-run every component")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = None) -> PipelineConfig:
+    """PipelineConfig from parsed options, resolved against the data (fails fast on bad options)."""
+    config = overrides(base or PipelineConfig(), data=args.data, label=args.label, features=args.features,
+                       split_buckets=args.split, output_dir=args.output, name=args.name,
+                       min_accuracy=args.min_accuracy, beam_workers=args.beam_workers,
+                       enable_cache=False if args.no_cache else None)
+    config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,
+                          train_steps=args.train_steps, eval_steps=args.eval_steps,
+                          batch_size=args.batch_size, seed=args.seed,
+                          population_shared=args.population_shared)
+    return config.resolved()
+
+
+def parse(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
+    parser = add_pipeline_options(argparse.ArgumentParser(description=description))
+    args = parser.parse_args(argv)
+    try:
+        return config_from_args(args)
+    except (ValueError, FileNotFoundError) as error:
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def _names(text: str) -> tuple:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("expected comma-separated column names")
+    return values
+
+
+def _split(text: str) -> tuple:
+    try:
+        train, evaluation = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected TRAIN:EVAL bucket counts such as 2:1, got {text!r}") from None
+    return train, evaluation
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value

@@ -1,0 +1,129 @@
+"""The one configuration object of a run, and the paths and Beam arguments derived from it.
+
+Penguin defaults live here and nowhere else; any CSV with a categorical label works by
+overriding `data`, `label` and `features`.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import os
+from typing import List, Optional, Tuple
+
+from modules import names
+from modules.hparams import TrainerConfig
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
+DEFAULT_LABEL = "species"
+DEFAULT_OUTPUT = "tfx_runs"
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Every knob of the pipeline. Paths are derived at run time, never read at import."""
+
+    name: str = "twinnorm"
+    data: str = DEFAULT_DATA
+    label: str = DEFAULT_LABEL
+    features: Tuple[str, ...] = ()  # empty: every column but the label
+    output_dir: str = DEFAULT_OUTPUT
+    split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
+    trainer: TrainerConfig = TrainerConfig()
+    min_accuracy: float = 0.9  # absolute bar for each network (classification)
+    max_mse: float = 1.0  # absolute bar for each network (regression)
+    max_regression: float = 0.02  # how much worse than the blessed baseline a candidate may be
+    compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
+    beam_workers: int = 1  # >1: DirectRunner multi_processing with that many workers
+    enable_cache: bool = True
+
+    @property
+    def data_dir(self) -> str:
+        return self.data if _is_dir(self.data) else os.path.dirname(self.data) or "."
+
+    @property
+    def data_pattern(self) -> str:
+        """File pattern relative to `data_dir`, as CsvExampleGen's input config wants it."""
+        return "*.csv" if _is_dir(self.data) else os.path.basename(self.data)
+
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.output_dir, "pipelines", self.name)
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata", self.name, "metadata.sqlite")
+
+    @property
+    def serving_dir(self) -> str:
+        return os.path.join(self.output_dir, "serving", self.name)
+
+    def beam_pipeline_args(self) -> List[str]:
+        """The one place Beam arguments are built."""
+        if self.beam_workers > 1:
+            return ["--direct_running_mode=multi_processing", f"--direct_num_workers={self.beam_workers}"]
+        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+
+    def transform_config(self) -> dict:
+        return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label,
+                "task": self.trainer.task}
+
+    def trainer_config(self) -> dict:
+        return {**self.transform_config(), names.CONFIG_TRAINER: self.trainer.to_dict()}
+
+    def resolved(self) -> "PipelineConfig":
+        """Checks the data and fills `features` from the CSV header; fails before any component runs."""
+        self.trainer.validate()
+        if min(self.split_buckets) <= 0:
+            raise ValueError(f"split buckets must be positive, got {self.split_buckets}")
+        columns = read_header(self.data)
+        if self.label not in columns:
+            raise ValueError(f"label column {self.label!r} is not in {self.data} (columns: {', '.join(columns)})")
+        features = self.features or tuple(c for c in columns if c != self.label)
+        unknown = [f for f in features if f not in columns]
+        if unknown:
+            raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
+        if self.label in features:
+            raise ValueError(f"label {self.label!r} cannot also be a feature")
+        return dataclasses.replace(self, features=tuple(features))
+
+
+def read_header(path: str) -> List[str]:
+    """Column names of a CSV file, or of the first CSV file in a folder (all must agree)."""
+    import tensorflow as tf  # deferred: reading a header must not pay TF's import at module load
+
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"data path {path} does not exist")
+    files = sorted(tf.io.gfile.glob(os.path.join(path, "*.csv"))) if _is_dir(path) else [path]
+    if not files:
+        raise FileNotFoundError(f"no *.csv file in {path}")
+    headers = {}
+    for file in files:
+        with tf.io.gfile.GFile(file) as handle:
+            first = handle.readline()
+        if not first.strip():
+            raise ValueError(f"{file} is empty: expected a header line")
+        headers[file] = next(csv.reader(io.StringIO(first)))
+    reference = headers[files[0]]
+    for file, header in headers.items():
+        if header != reference:
+            raise ValueError(f"{file} has columns {header}, but {files[0]} has {reference}")
+    return reference
+
+
+def _is_dir(path: str) -> bool:
+    import tensorflow as tf
+
+    return tf.io.gfile.isdir(path)
+
+
+def with_trainer(config: PipelineConfig, **changes) -> PipelineConfig:
+    """A copy of `config` whose TrainerConfig has `changes` (None values are ignored)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    return dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, **changes))
+
+
+def overrides(config: PipelineConfig, **changes: Optional[object]) -> PipelineConfig:
+    """A copy of `config` with the given fields (None values are ignored)."""
+    return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})

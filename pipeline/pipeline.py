@@ -1,0 +1,80 @@
+"""`create_pipeline`: the whole DAG from one PipelineConfig, for the local and Kubeflow runners."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from tfx import v1 as tfx
+
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import eval_config
+
+PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
+RUN_FN = "modules.trainer.run_fn"
+
+
+def example_gen(config: PipelineConfig):
+    """CSV rows -> tf.Examples, hash-split into train and eval."""
+    train, evaluation = config.split_buckets
+    return tfx.components.CsvExampleGen(
+        input_base=config.data_dir,
+        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="single", pattern=config.data_pattern)]),
+        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+            tfx.proto.SplitConfig.Split(name="train", hash_buckets=train),
+            tfx.proto.SplitConfig.Split(name="eval", hash_buckets=evaluation),
+        ])),
+    )
+
+
+def baseline_resolver():
+    """The latest blessed model, the Evaluator's baseline (absent on the first run)."""
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+
+
+def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
+                    beam_pipeline_args: Optional[List[str]] = None,
+                    pipeline_root: Optional[str] = None) -> tfx.dsl.Pipeline:
+    """Returns the TFX pipeline; `config` must be `resolved()` (features known)."""
+    examples = example_gen(config)
+    statistics = tfx.components.StatisticsGen(examples=examples.outputs["examples"])
+    schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"], infer_feature_shape=True)
+    validator = tfx.components.ExampleValidator(
+        statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"])
+    transform = tfx.components.Transform(
+        examples=examples.outputs["examples"], schema=schema.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_config())
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
+        custom_config=config.trainer_config(),
+    )
+    components = [examples, statistics, schema, validator, transform, trainer]
+    baseline = None
+    if config.compare_to_baseline:
+        resolver = baseline_resolver()
+        components.append(resolver)
+        baseline = resolver.outputs["model"]
+    evaluator = tfx.components.Evaluator(
+        examples=examples.outputs["examples"], model=trainer.outputs["model"], baseline_model=baseline,
+        eval_config=eval_config(config.label, config.trainer.task, config.min_accuracy, config.max_mse,
+                                config.max_regression))
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
+            base_directory=f"{config.serving_dir}/combined")))
+    components += [evaluator, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=pipeline_root or config.pipeline_root,
+        components=components,
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args if beam_pipeline_args is not None else config.beam_pipeline_args(),
+    )

@@ -1,0 +1,70 @@
+"""What a finished run produced, read back from ML Metadata: pushed models and metrics."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata
+
+
+@dataclasses.dataclass
+class RunSummary:
+    blessed: Optional[bool]
+    pushed_to: Optional[str]  # None when the Pusher did not push
+    metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
+    executions: Dict[str, int]  # component id -> number of executions recorded
+
+    def lines(self) -> List[str]:
+        out = [f"blessed: {self.blessed}",
+               f"pushed model: {self.pushed_to}" if self.pushed_to else "pushed model: none (not blessed)"]
+        for output, values in sorted(self.metrics.items()):
+            out.append(f"  {output or 'all'}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
+        return out
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    return metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+
+
+def latest_artifact(store, type_name: str) -> Optional[metadata_store_pb2.Artifact]:
+    artifacts = [a for a in store.get_artifacts_by_type(type_name) if a.state == metadata_store_pb2.Artifact.LIVE]
+    return max(artifacts, key=lambda a: a.id) if artifacts else None
+
+
+def evaluation_metrics(uri: str) -> Dict[str, Dict[str, float]]:
+    """Overall-slice metrics per output from a TFMA evaluation folder."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_eval_result(uri)
+    metrics: Dict[str, Dict[str, float]] = {}
+    for slice_key, by_output in result.slicing_metrics:
+        if slice_key:
+            continue
+        for output, by_sub_key in by_output.items():
+            for values in by_sub_key.values():
+                for name, value in values.items():
+                    if "doubleValue" in value:
+                        metrics.setdefault(output, {})[name] = value["doubleValue"]
+    return metrics
+
+
+def summarize(metadata_path: str) -> RunSummary:
+    store = open_store(metadata_path)
+    blessing = latest_artifact(store, "ModelBlessing")
+    pushed = latest_artifact(store, "PushedModel")
+    evaluation = latest_artifact(store, "ModelEvaluation")
+    executions: Dict[str, int] = {}
+    for context in store.get_contexts_by_type("node"):
+        component = context.name.split(".")[-1]
+        executions[component] = len(store.get_executions_by_context(context.id))
+    pushed_to = None
+    if pushed and pushed.custom_properties["pushed"].int_value == 1:
+        pushed_to = pushed.custom_properties["pushed_destination"].string_value
+    return RunSummary(
+        blessed=bool(blessing.custom_properties["blessed"].int_value) if blessing else None,
+        pushed_to=pushed_to,
+        metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
+        executions=executions,
+    )

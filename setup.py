@@ -1,0 +1,25 @@
+"""twinnorm: two networks trained jointly with normalized outputs, as a TFX pipeline."""
+from setuptools import setup
+
+setup(
+    name="twinnorm",
+    version="0.1.0",
+    description="TFX pipeline that trains two networks jointly with output normalization",
+    python_requires=">=3.10,<3.11",
+    # `kubeflow/` is deliberately not a package: PyPI's `kubeflow` SDK owns that import name.
+    packages=["pipeline", "components", "modules"],
+    py_modules=["local_runner"],
+    install_requires=[
+        "tfx[kfp]>=1.16,<1.17",
+        "tensorflow>=2.16,<2.17",
+        "tf-keras>=2.16,<2.17",
+        "tensorflow-transform>=1.16,<1.17",
+        "tensorflow-model-analysis>=0.47,<0.48",
+        "apache-beam[gcp]>=2.59,<2.60",
+        "tensorflow-serving-api>=2.16,<2.17",
+        "protobuf>=3.20,<4",
+        "dill",
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": ["twinnorm-local=local_runner:main"]},
+)
