@@ -8,6 +8,7 @@ NaN inputs are not hidden: they propagate, and the Trainer refuses a non-finite 
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence, Tuple
 
 import tensorflow as tf
@@ -46,19 +47,20 @@ def moments(x: tf.Tensor, axis: int = -1) -> Tuple[tf.Tensor, tf.Tensor]:
 def standardize(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
     """(x - mean) / sqrt(var + eps) along `axis`.
 
-    With m = max|x|, c = x/m - mean(x/m), v = mean(c^2) and r = m / sqrt(eps), the value is
-    m c / sqrt(m^2 v + eps) = c / sqrt(v + 1/r^2) for r >= 1, and c r / sqrt(v r^2 + 1) for
-    r < 1: neither branch can overflow, whatever the magnitude of x.
+    With m = max|x|, c = x/m - mean(x/m), v = mean(c^2) and s = sqrt(eps), the value is
+    m c / sqrt(m^2 v + eps) = c / sqrt(v + (s/m)^2) for m >= s, and (m/s) c / sqrt(v (m/s)^2 + 1)
+    for m < s: neither branch can overflow, whatever the magnitude of x. Each branch's inputs
+    are masked before any risky operation, so the unused branch never puts NaN into gradients.
     """
     m, xs = _scaled(x, axis)
     centered = xs - tf.reduce_mean(xs, axis=axis, keepdims=True)
     v = tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True)
-    r = m / tf.cast(tf.sqrt(epsilon), x.dtype)
-    large = r >= 1
-    r_large = tf.where(large, r, tf.ones_like(r))
-    r_small = tf.where(large, tf.zeros_like(r), r)
-    out_large = centered / _safe_sqrt(v + 1.0 / tf.square(r_large))
-    out_small = centered * r_small / tf.sqrt(v * tf.square(r_small) + 1.0)
+    s = math.sqrt(epsilon)
+    large = m >= s
+    inv_r = s / tf.where(large, m, tf.ones_like(m) * s)  # s/m <= 1 where used
+    r = tf.where(large, tf.zeros_like(m), m) / s  # m/s < 1 where used
+    out_large = centered / _safe_sqrt(v + tf.square(inv_r))
+    out_small = centered * r / tf.sqrt(v * tf.square(r) + 1.0)
     return tf.where(large, out_large, out_small)
 
 
@@ -162,13 +164,12 @@ class PopulationNormalization(_EpsilonLayer):
     def frozen(self, x: tf.Tensor) -> tf.Tensor:
         """Inference: (x - moving_mean) / sqrt(moving_variance + eps), row by row."""
         scale = tf.sqrt(tf.cast(self.moving_variance, x.dtype) + self.epsilon)
-        y = _clip_finite(x) / scale - tf.cast(self.moving_mean, x.dtype) / scale
-        return _clip_finite(y)
+        return _clip_finite((_clip_finite(x) - tf.cast(self.moving_mean, x.dtype)) / scale)
 
     def _update(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
         keep = tf.cast(self.momentum, mean.dtype)
-        self.moving_mean.assign(keep * self.moving_mean + (1 - keep) * mean)
-        self.moving_variance.assign(keep * self.moving_variance + (1 - keep) * variance)
+        self.moving_mean.assign(_clip_finite(keep * self.moving_mean + (1 - keep) * mean))
+        self.moving_variance.assign(_clip_finite(keep * self.moving_variance + (1 - keep) * variance))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum}
