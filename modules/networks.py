@@ -24,6 +24,7 @@ class FeatureLayout:
     categorical: Mapping[str, int]  # feature -> number of ids (vocabulary + OOV bucket)
     n_outputs: int
     label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
+    numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(default_factory=dict)  # only for [batch, k] features
 
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
@@ -46,7 +47,7 @@ class FeatureEncoder(keras.layers.Layer):
         self.categorical = dict(sorted(categorical.items()))
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
-        columns = [tf.reshape(tf.cast(features[key], tf.float32), [-1, 1]) for key in self.numeric]
+        columns = [_as_matrix(tf.cast(features[key], tf.float32)) for key in self.numeric]
         columns += [tf.one_hot(tf.reshape(features[key], [-1]), depth)
                     for key, depth in self.categorical.items()]
         return tf.concat(columns, axis=1)
@@ -55,12 +56,18 @@ class FeatureEncoder(keras.layers.Layer):
         return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical}
 
 
+def _as_matrix(x: tf.Tensor) -> tf.Tensor:
+    """[batch] -> [batch, 1]; a [batch, k] feature (k values per example) stays as it is."""
+    return tf.expand_dims(x, -1) if x.shape.rank == 1 else x
+
+
 class TwinModel(keras.Model):
     """encoder -> (network_a, network_b) -> normalization -> heads, returning named outputs."""
 
     def __init__(self, layout: FeatureLayout, config: TrainerConfig, **kwargs):
         super().__init__(name="twin", **kwargs)
         self.layout = layout
+        self.config = config
         self.task = config.task
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
@@ -68,13 +75,21 @@ class TwinModel(keras.Model):
         self.normalization, self.pair_normalization = build_normalization(
             config.normalization, config.epsilon, config.population_momentum, config.population_shared)
 
+    def get_config(self) -> dict:
+        return {"layout": dataclasses.asdict(self.layout), "config": self.config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "TwinModel":
+        return cls(FeatureLayout(**config["layout"]), TrainerConfig.from_dict(config["config"]))
+
     @property
     def networks(self) -> Dict[str, keras.Model]:
         return {names.NETWORK_A: self.network_a, names.NETWORK_B: self.network_b}
 
     def example_inputs(self, batch: int = 1) -> Dict[str, tf.Tensor]:
         """Zero-valued transformed features; calling the model on them creates every variable."""
-        features = {key: tf.zeros([batch], tf.float32) for key in self.layout.numeric}
+        features = {key: tf.zeros([batch, *self.layout.numeric_widths.get(key, ())], tf.float32)
+                    for key in self.layout.numeric}
         features.update({key: tf.zeros([batch], tf.int64) for key in self.layout.categorical})
         return features
 

@@ -53,6 +53,8 @@ class JointTrainer:
                 names.NETWORK_A: keras.optimizers.Adam(config.network_a.learning_rate),
                 names.NETWORK_B: keras.optimizers.Adam(config.network_b.learning_rate),
             }
+            for name, optimizer in self.optimizers.items():
+                optimizer.build(model.networks[name].trainable_variables)  # no variable created while tracing
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.train_loss = {n: keras.metrics.Mean(f"{n}_train_loss") for n in names.NETWORKS}
             self.eval_loss = {n: keras.metrics.Mean(f"{n}_eval_loss") for n in names.NETWORKS}
