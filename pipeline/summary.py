@@ -14,7 +14,7 @@ class RunSummary:
     blessed: Optional[bool]
     pushed_to: Optional[str]  # None when the Pusher did not push
     metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
-    executions: Dict[str, int]  # component id -> number of executions recorded
+    executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
 
     def lines(self) -> List[str]:
         out = [f"blessed: {self.blessed}",
@@ -50,15 +50,22 @@ def evaluation_metrics(uri: str) -> Dict[str, Dict[str, float]]:
     return metrics
 
 
+def executions_by_component(store) -> Dict[str, List[str]]:
+    """Component id -> the state (COMPLETE, CACHED, FAILED, ...) of each of its executions."""
+    states = metadata_store_pb2.Execution.State
+    result: Dict[str, List[str]] = {}
+    for context in store.get_contexts_by_type("node"):
+        executions = sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
+        result[context.name.split(".")[-1]] = [states.Name(e.last_known_state) for e in executions]
+    return result
+
+
 def summarize(metadata_path: str) -> RunSummary:
     store = open_store(metadata_path)
     blessing = latest_artifact(store, "ModelBlessing")
     pushed = latest_artifact(store, "PushedModel")
     evaluation = latest_artifact(store, "ModelEvaluation")
-    executions: Dict[str, int] = {}
-    for context in store.get_contexts_by_type("node"):
-        component = context.name.split(".")[-1]
-        executions[component] = len(store.get_executions_by_context(context.id))
+    executions = executions_by_component(store)
     pushed_to = None
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
