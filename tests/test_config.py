@@ -1,0 +1,83 @@
+"""Configuration: validation of modes and outputs, and command-line options that fail fast."""
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from modules.hparams import NetworkSpec, TrainerConfig, check_outputs_carry_signal
+from pipeline import cli
+from pipeline.config import DEFAULT_DATA, REPO_ROOT, PipelineConfig
+
+
+def test_trainer_config_round_trips_through_a_json_dict():
+    config = TrainerConfig(network_a=NetworkSpec(hidden_units=(8, 4), dropout=0.1), normalization="shared")
+    assert TrainerConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("mode, n_outputs", [("range", 2), ("standardize", 2), ("standardize", 1), ("shared", 1)])
+def test_per_example_modes_refuse_outputs_too_few_to_carry_a_gradient(mode, n_outputs):
+    with pytest.raises(ValueError, match="constant"):
+        check_outputs_carry_signal(mode, n_outputs, "cross_entropy")
+
+
+@pytest.mark.parametrize("mode, n_outputs", [("range", 3), ("shared", 2), ("population", 1), ("population", 2)])
+def test_modes_that_carry_signal_are_accepted(mode, n_outputs):
+    check_outputs_carry_signal(mode, n_outputs, "cross_entropy")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"normalization": "batch"}, "normalization must be one of"),
+    ({"loss": "hinge"}, "loss must be one of"),
+    ({"task": "regression", "loss": "cross_entropy"}, "needs task 'classification'"),
+    ({"batch_size": 0}, "batch_size must be > 0"),
+    ({"network_b": NetworkSpec(activation="magic")}, "network_b: activation"),
+])
+def test_invalid_trainer_settings_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(TrainerConfig(), **change).validate()
+
+
+def test_features_default_to_every_column_but_the_label():
+    config = PipelineConfig().resolved()
+    assert config.features == ("island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
+                                "body_mass_g", "sex", "year")
+
+
+def test_generic_csv_works_by_options_alone(tmp_path):
+    path = tmp_path / "wine.csv"
+    path.write_text("acid,sugar,colour,quality\n1.0,2.0,red,good\n")
+    parser = cli.add_pipeline_options(__import__("argparse").ArgumentParser())
+    config = cli.config_from_args(parser.parse_args(["--data", str(path), "--label", "quality",
+                                                     "--features", "acid,colour"]))
+    assert (config.label, config.features, config.data_dir) == ("quality", ("acid", "colour"), str(tmp_path))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--label", "beak"], "label column 'beak' is not in"),
+    (["--features", "island,wings"], "feature column(s) wings not in"),
+    (["--data", "/no/such/file.csv"], "data path /no/such/file.csv does not exist"),
+    (["--normalization", "batch"], "invalid choice: 'batch'"),
+    (["--train-steps", "-3"], "expected a positive integer"),
+])
+def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):
+    result = subprocess.run([sys.executable, "local_runner.py", "--output", str(tmp_path), *args],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "pipelines").exists()  # nothing ran
+
+
+def test_empty_csv_is_named_in_the_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty.csv is empty"):
+        dataclasses.replace(PipelineConfig(), data=str(empty)).resolved()
+
+
+def test_embedded_data_is_the_raw_penguin_table():
+    with open(DEFAULT_DATA) as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) == 345  # header + 344 rows
+    assert sum(",," in line or line.endswith(",") for line in lines) >= 11  # missing values kept
