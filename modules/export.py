@@ -1,22 +1,25 @@
-"""Serving SavedModels: the Transform graph, the twin model and its normalization in one graph.
+"""Serving SavedModels: the Transform graph, the networks and the normalization in one graph.
 
-Signatures (all take a batch of serialized tf.Example, DT_STRING shape [-1], as `examples`):
-- `serving_default`: raw features -> every model output (raw, normalized, predictions).
-- `transform_features`: raw features (label optional) -> Transform's output, for skew checks;
-  the Evaluator runs it to read the label id.
-- `evaluation`: the predictions keyed by TFMA output name (network_a, network_b, combined).
-The Transform layer is attached to the saved module so its tables initialize at serving.
+Every model (combined, network A, network B) has the same signatures:
+- `serving_default`: `examples`, a batch of serialized tf.Example (DT_STRING, shape [-1]).
+- `serving_raw`: one tensor per raw feature, named after the CSV column, shape [-1]. A missing
+  value is NaN (numbers) or "" (strings) for columns that may be missing.
+- `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
+The combined model also has `evaluation`, the predictions keyed by TFMA output name.
+The Transform layer is attached to each saved module, so its tables initialize at serving.
 """
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from typing import Callable, Dict, Mapping
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from modules import names
-from modules.networks import TwinModel
+from modules.networks import SingleNetworkModel, TwinModel
+
+Outputs = Dict[str, tf.Tensor]
 
 
 def evaluated_outputs(task: str) -> Dict[str, str]:
@@ -27,24 +30,28 @@ def evaluated_outputs(task: str) -> Dict[str, str]:
     return outputs
 
 
-class ServingModule(tf.Module):
-    """Raw tf.Examples in, named outputs out; saved as the Trainer's serving model."""
+def _examples_signature(fn: Callable) -> tf.types.experimental.ConcreteFunction:
+    return tf.function(fn).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT))
 
-    def __init__(self, model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str):
-        super().__init__(name="twinnorm_serving")
-        self.model = model
+
+class ServingModule(tf.Module):
+    """Raw features in, named outputs out. `select` picks the outputs of the model being served."""
+
+    def __init__(self, model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
+                 network: str = names.COMBINED):
+        super().__init__(name=f"{network}_serving")
+        self.network = network
+        self.task = model.task
+        self.model = model if network == names.COMBINED else SingleNetworkModel(model, network)
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.label_key = label_key
         raw_spec = dict(tf_transform_output.raw_feature_spec())
         label_spec = raw_spec.pop(label_key)
         self.feature_spec = raw_spec
-        missing_label = "" if label_spec.dtype == tf.string else -1
-        size = int(np.prod(label_spec.shape)) if isinstance(label_spec, tf.io.FixedLenFeature) else 1
-        self.labelled_spec = {**raw_spec, label_key: tf.io.FixedLenFeature(
-            label_spec.shape if size == 1 else [], label_spec.dtype, default_value=[missing_label] * size)}
+        self.labelled_spec = {**raw_spec, label_key: _optional(label_spec)}
         self.label_vocabulary = tf.constant(list(model.layout.label_vocabulary) or [""], tf.string)
 
-    def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:
         transformed = self.tft_layer(dict(raw_features))
         transformed.pop(self.label_key, None)
         outputs = dict(self.model(transformed, training=False))
@@ -52,27 +59,57 @@ class ServingModule(tf.Module):
             outputs[names.PREDICTED_LABEL] = tf.gather(self.label_vocabulary, outputs[names.CLASS_IDS])
         return outputs
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)])
-    def serve_examples(self, examples: tf.Tensor) -> Dict[str, tf.Tensor]:
+    def serve_examples(self, examples: tf.Tensor) -> Outputs:
         return self.outputs_from_raw(tf.io.parse_example(examples, self.feature_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)])
-    def transform_examples(self, examples: tf.Tensor) -> Dict[str, tf.Tensor]:
+    def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
+        return self.outputs_from_raw({k: _as_parsed(features[k], spec) for k, spec in self.feature_spec.items()})
+
+    def transform_examples(self, examples: tf.Tensor) -> Outputs:
         return self.tft_layer(tf.io.parse_example(examples, self.labelled_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)])
-    def evaluation_outputs(self, examples: tf.Tensor) -> Dict[str, tf.Tensor]:
-        outputs = self.outputs_from_raw(tf.io.parse_example(examples, self.feature_spec))
-        return {output: outputs[key] for output, key in evaluated_outputs(self.model.task).items()}
+    def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
+        outputs = self.serve_examples(examples)
+        return {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
 
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
-        return {
-            names.SERVING_DEFAULT: self.serve_examples.get_concrete_function(),
-            names.TRANSFORM_FEATURES: self.transform_examples.get_concrete_function(),
-            names.EVALUATION: self.evaluation_outputs.get_concrete_function(),
+        raw_inputs = {key: tf.TensorSpec([None], spec.dtype, name=key) for key, spec in self.feature_spec.items()}
+        signatures = {
+            names.SERVING_DEFAULT: _examples_signature(self.serve_examples),
+            names.SERVING_RAW: tf.function(self.serve_raw).get_concrete_function(raw_inputs),
+            names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
         }
+        if self.network == names.COMBINED:
+            signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
+        return signatures
 
 
-def save_serving_model(module: ServingModule, export_dir: str) -> None:
-    """Writes one SavedModel at `export_dir` (what the Evaluator and Pusher read)."""
-    tf.saved_model.save(module, export_dir, signatures=module.signatures())
+def _optional(spec) -> tf.io.FixedLenFeature:
+    """The label's parse spec with a default, so unlabelled examples parse (label id -1)."""
+    missing = "" if spec.dtype == tf.string else -1
+    size = int(np.prod(spec.shape)) if isinstance(spec, tf.io.FixedLenFeature) else 1
+    return tf.io.FixedLenFeature(spec.shape if size == 1 else [], spec.dtype, default_value=[missing] * size)
+
+
+def _as_parsed(values: tf.Tensor, spec) -> tf.Tensor:
+    """A dense [batch] column -> what tf.io.parse_example gives for `spec` (NaN / "" = missing)."""
+    if isinstance(spec, tf.io.FixedLenFeature):
+        return tf.reshape(values, [-1, *spec.shape])
+    present = tf.math.logical_not(tf.math.is_nan(values)) if values.dtype.is_floating else \
+        tf.not_equal(values, "") if values.dtype == tf.string else tf.ones_like(values, tf.bool)
+    rows = tf.where(present)
+    indices = tf.concat([rows, tf.zeros_like(rows)], axis=1)
+    return tf.SparseTensor(indices, tf.boolean_mask(values, present),
+                           tf.stack([tf.shape(values, out_type=tf.int64)[0], tf.constant(1, tf.int64)]))
+
+
+def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
+                        combined_dir: str, networks_dir: str) -> Dict[str, str]:
+    """Writes the combined model at `combined_dir` (what the Evaluator and Pusher read) and each
+    network's model at `<networks_dir>/<network>`; returns model name -> folder."""
+    folders = {names.COMBINED: combined_dir}
+    folders.update({network: f"{networks_dir}/{network}" for network in names.NETWORKS})
+    for network, folder in folders.items():
+        module = ServingModule(model, tf_transform_output, label_key, network)
+        tf.saved_model.save(module, folder, signatures=module.signatures())
+    return folders

@@ -22,6 +22,10 @@ TRANSFORM_FEATURES = "transform_features"
 EVALUATION = "evaluation"
 EXAMPLES_INPUT = "examples"
 
+# Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.
+NETWORK_MODELS_DIR = "networks"
+SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)
+
 # Token that stands for a missing categorical value after Transform.
 MISSING_CATEGORY = "__missing__"
 

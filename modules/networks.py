@@ -13,7 +13,7 @@ import tf_keras as keras
 
 from modules import names
 from modules.hparams import NetworkSpec, TrainerConfig
-from modules.normalization import build_normalization
+from modules.normalization import build_normalization, takes_pair
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,8 +72,15 @@ class TwinModel(keras.Model):
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
         self.network_b = build_network(config.network_b, layout.n_outputs, names.NETWORK_B)
-        self.normalization, self.pair_normalization = build_normalization(
-            config.normalization, config.epsilon, config.population_momentum, config.population_shared)
+        mode = config.normalization
+        settings = dict(epsilon=config.epsilon, momentum=config.population_momentum)
+        self.pair_normalization = None
+        self.network_normalization = {}
+        if takes_pair(mode, config.population_shared):
+            self.pair_normalization = build_normalization(mode, **settings)
+        else:
+            self.network_normalization = {n: build_normalization(mode, **settings, name=f"{n}_{mode}")
+                                          for n in names.NETWORKS}
 
     def get_config(self) -> dict:
         return {"layout": dataclasses.asdict(self.layout), "config": self.config.to_dict()}
@@ -94,10 +101,10 @@ class TwinModel(keras.Model):
         return features
 
     def normalize(self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None) -> Tuple[tf.Tensor, tf.Tensor]:
-        if self.pair_normalization:
-            return self.normalization([raw_a, raw_b], training=training)
-        return (self.normalization(raw_a, training=training),
-                self.normalization(raw_b, training=training))
+        if self.pair_normalization is not None:
+            return self.pair_normalization([raw_a, raw_b], training=training)
+        return (self.network_normalization[names.NETWORK_A](raw_a, training=training),
+                self.network_normalization[names.NETWORK_B](raw_b, training=training))
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
@@ -105,19 +112,57 @@ class TwinModel(keras.Model):
         scores = dict(zip(names.NETWORKS, self.normalize(raw[names.NETWORK_A], raw[names.NETWORK_B], training)))
         outputs = {}
         for name in names.NETWORKS:
-            outputs[names.output_key(name, names.RAW)] = raw[name]
-            outputs[names.output_key(name, names.SCORES)] = scores[name]
-        outputs.update(self.heads(scores))
+            outputs.update(network_outputs(name, raw[name], scores[name], self.task))
+        combined = (scores[names.NETWORK_A] + scores[names.NETWORK_B]) / 2.0
+        outputs.update(prediction_outputs(combined, self.task))
         return outputs
 
-    def heads(self, scores: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        """Per-network and combined predictions; the combined score is the mean of both scales."""
-        combined = (scores[names.NETWORK_A] + scores[names.NETWORK_B]) / 2.0
-        if self.task == "regression":
-            out = {names.output_key(n, names.VALUES): s for n, s in scores.items()}
-            out[names.VALUES] = combined
-            return out
-        out = {names.output_key(n, names.PROBABILITIES): tf.nn.softmax(s) for n, s in scores.items()}
-        out[names.PROBABILITIES] = tf.nn.softmax(combined)
-        out[names.CLASS_IDS] = tf.argmax(combined, axis=-1)
-        return out
+
+def network_outputs(network: str, raw: tf.Tensor, scores: tf.Tensor, task: str) -> Dict[str, tf.Tensor]:
+    """One network's outputs: raw (before normalization), scores (after) and its prediction."""
+    kind, prediction = (names.VALUES, scores) if task == "regression" else (names.PROBABILITIES, tf.nn.softmax(scores))
+    return {names.output_key(network, names.RAW): raw, names.output_key(network, names.SCORES): scores,
+            names.output_key(network, kind): prediction}
+
+
+def prediction_outputs(scores: tf.Tensor, task: str) -> Dict[str, tf.Tensor]:
+    """The served prediction from normalized scores: values, or class probabilities and ids."""
+    if task == "regression":
+        return {names.VALUES: scores}
+    return {names.PROBABILITIES: tf.nn.softmax(scores), names.CLASS_IDS: tf.argmax(scores, axis=-1)}
+
+
+class SingleNetworkModel(keras.Model):
+    """One network served on its own, sharing the twin model's layers (and so its weights).
+
+    `shared` normalization standardizes each row over both networks' outputs, so this model
+    carries both networks and returns only its own network's outputs. Every other mode needs only
+    the network and its normalization (with `population`, the frozen moving statistics).
+    """
+
+    def __init__(self, twin: TwinModel, network: str, **kwargs):
+        super().__init__(name=f"{network}_model", **kwargs)
+        self.network_name = network
+        self.task = twin.task
+        self.layout = twin.layout
+        self.encoder = twin.encoder
+        self.per_example_shared = twin.config.normalization == "shared"
+        if self.per_example_shared:
+            self.twin_networks = dict(twin.networks)
+        self.network = twin.networks[network]
+        self.pair_normalization = twin.pair_normalization
+        self.normalization = twin.network_normalization.get(network)
+
+    def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
+        encoded = self.encoder(features)
+        if self.per_example_shared:
+            raw = {name: net(encoded, training=False) for name, net in self.twin_networks.items()}
+            scores = dict(zip(names.NETWORKS, self.pair_normalization(
+                [raw[names.NETWORK_A], raw[names.NETWORK_B]], training=False)))
+            raw, scores = raw[self.network_name], scores[self.network_name]
+        else:
+            raw = self.network(encoded, training=False)
+            scores = (self.pair_normalization.frozen(raw) if self.pair_normalization is not None
+                      else self.normalization(raw, training=False))
+        return {**network_outputs(self.network_name, raw, scores, self.task),
+                **prediction_outputs(scores, self.task)}

@@ -175,17 +175,22 @@ class PopulationNormalization(_EpsilonLayer):
         return {**super().get_config(), "momentum": self.momentum}
 
 
-PER_NETWORK_LAYERS = {"range": RangeNormalization, "standardize": Standardization}
+def takes_pair(mode: str, population_shared: bool = False) -> bool:
+    """Whether one layer normalizes both networks together (called on [a, b])."""
+    return mode == "shared" or (mode == "population" and population_shared)
 
 
 def build_normalization(mode: str, epsilon: float, momentum: float = 0.9,
-                        population_shared: bool = False) -> Tuple[keras.layers.Layer, bool]:
-    """Returns (layer, takes_pair). A pair layer is called on [a, b]; otherwise once per network."""
-    if mode in PER_NETWORK_LAYERS:
-        return PER_NETWORK_LAYERS[mode](epsilon=epsilon, name=f"{mode}_normalization"), False
+                        population_shared: bool = False, name: str = "") -> keras.layers.Layer:
+    """The layer of `mode`: for a pair mode one layer for both networks, otherwise one per network
+    (per-network `population` layers keep their own statistics)."""
+    name = name or f"{mode}_normalization"
+    if mode == "range":
+        return RangeNormalization(epsilon=epsilon, name=name)
+    if mode == "standardize":
+        return Standardization(epsilon=epsilon, name=name)
     if mode == "shared":
-        return SharedStandardization(epsilon=epsilon, name="shared_normalization"), True
+        return SharedStandardization(epsilon=epsilon, name=name)
     if mode == "population":
-        return PopulationNormalization(momentum=momentum, epsilon=epsilon,
-                                       name="population_normalization"), population_shared
+        return PopulationNormalization(momentum=momentum, epsilon=epsilon, name=name)
     raise ValueError(f"unknown normalization mode {mode!r}")

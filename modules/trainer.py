@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Sequence
 
 from absl import logging as log
@@ -11,7 +12,7 @@ import tf_keras as keras
 
 from modules import names
 from modules.data import transformed_dataset
-from modules.export import ServingModule, save_serving_model
+from modules.export import save_serving_models
 from modules.hparams import TrainerConfig
 from modules.networks import FeatureLayout, TwinModel
 from modules.training import JointTrainer
@@ -60,4 +61,5 @@ def run_fn(fn_args) -> None:
     history = trainer.fit(dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False),
                           fn_args.model_run_dir)
     log.info("trained %d steps: %s", config.train_steps, history)
-    save_serving_model(ServingModule(model, tf_transform_output, label_key), fn_args.serving_model_dir)
+    networks_dir = os.path.join(os.path.dirname(fn_args.serving_model_dir), names.NETWORK_MODELS_DIR)
+    save_serving_models(model, tf_transform_output, label_key, fn_args.serving_model_dir, networks_dir)

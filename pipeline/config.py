@@ -35,6 +35,7 @@ class PipelineConfig:
     max_mse: float = 1.0  # absolute bar for each network (regression)
     max_regression: float = 0.02  # how much worse than the blessed baseline a candidate may be
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
+    keep_versions: int = 3  # served versions kept per model
     beam_workers: int = 1  # >1: DirectRunner multi_processing with that many workers
     enable_cache: bool = True
 
@@ -75,6 +76,8 @@ class PipelineConfig:
     def resolved(self) -> "PipelineConfig":
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""
         self.trainer.validate()
+        if self.keep_versions < 1:
+            raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:
             raise ValueError(f"split buckets must be positive, got {self.split_buckets}")
         columns = read_header(self.data)
@@ -86,7 +89,8 @@ class PipelineConfig:
             raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
         if self.label in features:
             raise ValueError(f"label {self.label!r} cannot also be a feature")
-        return dataclasses.replace(self, features=tuple(features))
+        output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
+        return dataclasses.replace(self, features=tuple(features), output_dir=output_dir)
 
 
 def read_header(path: str) -> List[str]:

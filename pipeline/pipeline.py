@@ -5,6 +5,7 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.pusher import TwinPusher
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import eval_config
 
@@ -65,10 +66,8 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
         examples=examples.outputs["examples"], model=trainer.outputs["model"], baseline_model=baseline,
         eval_config=eval_config(config.label, config.trainer.task, config.min_accuracy, config.max_mse,
                                 config.max_regression))
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(filesystem=tfx.proto.PushDestination.Filesystem(
-            base_directory=f"{config.serving_dir}/combined")))
+    pusher = TwinPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+                        serving_root=config.serving_dir, keep_versions=config.keep_versions).with_id("Pusher")
     components += [evaluator, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,

@@ -12,13 +12,16 @@ from tfx.orchestration import metadata
 @dataclasses.dataclass
 class RunSummary:
     blessed: Optional[bool]
-    pushed_to: Optional[str]  # None when the Pusher did not push
+    pushed_to: Optional[str]  # the combined model's version folder; None when nothing was pushed
+    serving_root: Optional[str]
     metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
     executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
 
     def lines(self) -> List[str]:
         out = [f"blessed: {self.blessed}",
                f"pushed model: {self.pushed_to}" if self.pushed_to else "pushed model: none (not blessed)"]
+        if self.serving_root:
+            out.append(f"serving root: {self.serving_root} (models.config lists every served model)")
         for output, values in sorted(self.metrics.items()):
             out.append(f"  {output or 'all'}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
         return out
@@ -66,12 +69,14 @@ def summarize(metadata_path: str) -> RunSummary:
     pushed = latest_artifact(store, "PushedModel")
     evaluation = latest_artifact(store, "ModelEvaluation")
     executions = executions_by_component(store)
-    pushed_to = None
+    pushed_to = serving_root = None
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
+        serving_root = pushed.custom_properties["serving_root"].string_value
     return RunSummary(
         blessed=bool(blessing.custom_properties["blessed"].int_value) if blessing else None,
         pushed_to=pushed_to,
+        serving_root=serving_root,
         metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
         executions=executions,
     )

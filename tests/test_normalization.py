@@ -105,7 +105,7 @@ def test_shared_population_statistics_pool_both_networks():
 @pytest.mark.parametrize("mode", ["range", "standardize", "shared", "population"])
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
 def test_every_mode_is_finite_on_extreme_inputs_with_finite_gradients(mode, dtype):
-    layer, pair = norm.build_normalization(mode, EPS)
+    layer, pair = norm.build_normalization(mode, EPS), norm.takes_pair(mode)
     x = tf.constant(np.concatenate([extreme_batch(7), [[np.finfo(np.float32).max] * 10]]), dtype)
     y = tf.constant(extreme_batch(8)[:x.shape[0] - 1].tolist() + [[-1e38] * 10], dtype)
     for training in (True, False):
@@ -126,7 +126,7 @@ def test_range_output_is_in_unit_interval():
 
 @pytest.mark.parametrize("mode", ["range", "standardize", "shared", "population"])
 def test_layers_round_trip_through_config_and_saved_model(mode, tmp_path):
-    layer, pair = norm.build_normalization(mode, 1e-5, momentum=0.8)
+    layer, pair = norm.build_normalization(mode, 1e-5, momentum=0.8), norm.takes_pair(mode)
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
 

@@ -1,0 +1,147 @@
+"""TwinPusher: publishes the combined model and both networks for TF Serving, only when blessed.
+
+Layout under `serving_root` (what `tensorflow_model_server --model_config_file` reads):
+
+    models.config                     ModelServerConfig text proto listing every model
+    combined/<version>/saved_model.pb
+    network_a/<version>/...
+    network_b/<version>/...
+
+One version number is shared by all models of a push. Each version is copied into a hidden
+staging folder first (TF Serving only loads integer-named folders) and renamed into place only
+when every model is staged, so a crash never leaves a half-written version visible; a failure
+while renaming puts back what was renamed. The last `keep_versions` versions are kept. A model
+already published (same source artifact) is not published again.
+"""
+
+import datetime
+import json
+import os
+import shutil
+from typing import Dict, List, Mapping, Optional
+
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+from tfx import v1 as tfx
+from tfx.utils import path_utils
+
+from modules import names
+
+CONFIG_FILE = "models.config"
+STAGING_PREFIX = ".staging-"
+PUSH_RECORD = os.path.join("assets.extra", "twinnorm_push.json")
+
+
+def model_sources(model_uri: str) -> Dict[str, str]:
+    """Model name -> SavedModel folder inside the Trainer's Model artifact."""
+    sources = {names.COMBINED: path_utils.serving_model_path(model_uri)}
+    sources.update({n: os.path.join(model_uri, names.NETWORK_MODELS_DIR, n) for n in names.NETWORKS})
+    return sources
+
+
+def versions(model_dir: str) -> List[int]:
+    """Integer version folders of one model, oldest first (what TF Serving would consider)."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(d) for d in os.listdir(model_dir) if d.isdigit())
+
+
+def published_source(serving_root: str, model: str) -> Optional[str]:
+    """The source artifact recorded in a model's newest version, if any."""
+    found = versions(os.path.join(serving_root, model))
+    record = os.path.join(serving_root, model, str(found[-1]), PUSH_RECORD) if found else ""
+    if not record or not os.path.isfile(record):
+        return None
+    with open(record) as handle:
+        return json.load(handle).get("source")
+
+
+def write_models_config(serving_root: str, models: List[str]) -> str:
+    """Writes models.config atomically (temp file + rename); returns its path."""
+    config = model_server_config_pb2.ModelServerConfig()
+    for model in models:
+        entry = config.model_config_list.config.add()
+        entry.name = model
+        entry.base_path = os.path.abspath(os.path.join(serving_root, model))
+        entry.model_platform = "tensorflow"
+    path = os.path.join(serving_root, CONFIG_FILE)
+    with open(path + ".tmp", "w") as handle:
+        handle.write(text_format.MessageToString(config))
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def _stage(source: str, staging: str, record: dict) -> None:
+    if not os.path.isfile(os.path.join(source, "saved_model.pb")):
+        raise FileNotFoundError(f"no SavedModel at {source}")
+    shutil.copytree(source, staging)
+    os.makedirs(os.path.dirname(os.path.join(staging, PUSH_RECORD)), exist_ok=True)
+    with open(os.path.join(staging, PUSH_RECORD), "w") as handle:
+        json.dump(record, handle)
+
+
+def _remove_stale_staging(serving_root: str, models: List[str]) -> None:
+    """Leftovers of a push that was killed before it renamed anything."""
+    for model in models:
+        model_dir = os.path.join(serving_root, model)
+        for entry in os.listdir(model_dir) if os.path.isdir(model_dir) else []:
+            if entry.startswith(STAGING_PREFIX):
+                shutil.rmtree(os.path.join(model_dir, entry))
+
+
+def publish(sources: Mapping[str, str], serving_root: str, source_id: str, keep_versions: int = 3) -> int:
+    """Publishes every model in `sources` under one new version; returns that version."""
+    models = list(sources)
+    if all(published_source(serving_root, m) == source_id for m in models):
+        return versions(os.path.join(serving_root, models[0]))[-1]
+    _remove_stale_staging(serving_root, models)
+    version = 1 + max([0, *(v for m in models for v in versions(os.path.join(serving_root, m)))])
+    record = {"source": source_id, "version": version,
+              "pushed_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    staged = {m: os.path.join(serving_root, m, f"{STAGING_PREFIX}{version}") for m in models}
+    try:
+        for model, source in sources.items():
+            os.makedirs(os.path.join(serving_root, model), exist_ok=True)
+            _stage(source, staged[model], {**record, "model": model})
+        _rename_all(staged, version)
+    finally:
+        for path in staged.values():
+            shutil.rmtree(path, ignore_errors=True)
+    write_models_config(serving_root, models)
+    for model in models:
+        for old in versions(os.path.join(serving_root, model))[:-keep_versions]:
+            shutil.rmtree(os.path.join(serving_root, model, str(old)))
+    return version
+
+
+def _rename_all(staged: Mapping[str, str], version: int) -> None:
+    done = []
+    try:
+        for model, staging in staged.items():
+            final = os.path.join(os.path.dirname(staging), str(version))
+            os.rename(staging, final)
+            done.append((staging, final))
+    except BaseException:
+        for staging, final in reversed(done):
+            os.rename(final, staging)
+        raise
+
+
+@tfx.dsl.components.component
+def TwinPusher(  # noqa: N802 (TFX component names are classes)
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    model_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
+    serving_root: tfx.dsl.components.Parameter[str],
+    keep_versions: tfx.dsl.components.Parameter[int] = 3,
+) -> None:
+    """Publishes the combined model and both networks when the Evaluator blessed the model."""
+    if not model_blessing.get_int_custom_property("blessed"):
+        pushed_model.set_int_custom_property("pushed", 0)
+        return
+    version = publish(model_sources(model.uri), serving_root, model.uri, keep_versions)
+    pushed_model.set_int_custom_property("pushed", 1)
+    pushed_model.set_int_custom_property("pushed_version", version)
+    pushed_model.set_string_custom_property("pushed_destination",
+                                            os.path.join(serving_root, names.COMBINED, str(version)))
+    pushed_model.set_string_custom_property("serving_root", serving_root)
