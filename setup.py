@@ -7,7 +7,7 @@ setup(
     description="TFX pipeline that trains two networks jointly with output normalization",
     python_requires=">=3.10,<3.11",
     # `kubeflow/` is deliberately not a package: PyPI's `kubeflow` SDK owns that import name.
-    packages=["pipeline", "components", "modules"],
+    packages=["pipeline", "components", "modules", "serving_client"],
     py_modules=["local_runner"],
     install_requires=[
         "tfx[kfp]>=1.16,<1.17",
@@ -21,5 +21,6 @@ setup(
         "dill",
     ],
     extras_require={"test": ["pytest"]},
-    entry_points={"console_scripts": ["twinnorm-local=local_runner:main"]},
+    entry_points={"console_scripts": ["twinnorm-local=local_runner:main",
+                                    "twinnorm-client=serving_client.__main__:main"]},
 )

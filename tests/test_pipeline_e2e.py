@@ -1,17 +1,16 @@
-"""The whole local pipeline on the embedded penguins, run twice from the command line."""
+"""The whole local pipeline on the embedded penguins, run from the command line."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
-import tensorflow_transform as tft
 
+from components.pusher import versions
 from modules import names
-from pipeline.config import DEFAULT_DATA, REPO_ROOT
+from pipeline.config import DEFAULT_DATA
 from pipeline.raw_examples import read_rows, serialize
-from pipeline.summary import open_store, summarize
+from pipeline.summary import summarize
+from tests.pipeline_runs import PipelineRun, run_tf1_session
 
 pytestmark = pytest.mark.slow
 
@@ -20,82 +19,68 @@ COMPONENTS = ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator",
 UPSTREAM_OF_EVALUATOR = COMPONENTS[:6]
 
 
-def run_local(output_dir, *args) -> str:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, "local_runner.py", "--output", str(output_dir), *args],
-                            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("tfx_runs")
-    first = run_local(output_dir)
-    first_summary = summarize(str(output_dir / "metadata/twinnorm/metadata.sqlite"))
-    second = run_local(output_dir)
-    return output_dir, first, first_summary, second
-
-
-def test_every_component_ran_and_the_model_was_blessed_and_pushed(runs):
-    _, stdout, summary, _ = runs
+def test_every_component_ran_and_the_model_was_blessed_and_pushed(penguin_run):
+    summary = penguin_run.first_summary
     for component in COMPONENTS:
         assert summary.executions[component] == ["COMPLETE"], (component, summary.executions)
     assert summary.blessed is True
-    assert summary.pushed_to and os.path.isfile(os.path.join(summary.pushed_to, "saved_model.pb"))
-    assert f"pushed model: {summary.pushed_to}" in stdout
+    assert summary.pushed_to == os.path.join(penguin_run.serving_root, names.COMBINED, "1")
+    assert os.path.isfile(os.path.join(summary.pushed_to, "saved_model.pb"))
+    assert f"pushed model: {summary.pushed_to}" in penguin_run.stdout[0]
+    for model in names.SERVED_MODELS:
+        assert versions(os.path.join(penguin_run.serving_root, model)) == [1], model
 
 
-def test_each_network_reaches_the_accuracy_bar(runs):
-    _, stdout, summary, _ = runs
+def test_each_network_reaches_the_accuracy_bar(penguin_run):
+    metrics = penguin_run.first_summary.metrics
     for network in names.NETWORKS:
-        assert summary.metrics[network]["sparse_categorical_accuracy"] >= 0.95, summary.metrics
-        assert f"{network}: sparse_categorical_accuracy=" in stdout
+        assert metrics[network]["sparse_categorical_accuracy"] >= 0.95, metrics
+        assert f"{network}: sparse_categorical_accuracy=" in penguin_run.stdout[0]
 
 
-def test_second_run_reuses_cached_artifacts(runs):
-    output_dir, _, _, _ = runs
-    executions = summarize(str(output_dir / "metadata/twinnorm/metadata.sqlite")).executions
+def test_second_run_reuses_cached_artifacts_and_publishes_no_duplicate(penguin_run):
+    executions = summarize(penguin_run.metadata_path).executions
     for component in UPSTREAM_OF_EVALUATOR:
         assert executions[component] == ["COMPLETE", "CACHED"], (component, executions[component])
+    for model in names.SERVED_MODELS:
+        assert versions(os.path.join(penguin_run.serving_root, model)) == [1], model
 
 
-def _pushed_model_and_rows(runs):
-    output_dir, _, summary, _ = runs
-    transform_dir = os.path.join(output_dir, "pipelines/twinnorm/Transform/transform_graph")
-    transform_dir = os.path.join(transform_dir, sorted(os.listdir(transform_dir))[0])
-    spec = tft.TFTransformOutput(transform_dir).raw_feature_spec()
+def test_pushed_model_gives_finite_predictions_for_raw_rows_with_missing_values(penguin_run):
+    model_dir = penguin_run.first_summary.pushed_to
     rows = read_rows(DEFAULT_DATA)
-    return summary.pushed_to, rows, spec
-
-
-def test_pushed_model_gives_finite_predictions_for_raw_rows_with_missing_values(runs):
-    model_dir, rows, spec = _pushed_model_and_rows(runs)
-    loaded = tf.saved_model.load(model_dir)
-    examples = serialize(rows, {k: v for k, v in spec.items()})
     assert any(row["sex"] == "" for row in rows) and any(row["bill_length_mm"] == "" for row in rows)
-    outputs = loaded.signatures[names.SERVING_DEFAULT](examples=tf.constant(examples))
+    spec = {key: tf.io.FixedLenFeature([], s.dtype) for key, s in
+            tf.saved_model.load(model_dir).signatures[names.SERVING_RAW].structured_input_signature[1].items()}
+    outputs = tf.saved_model.load(model_dir).signatures[names.SERVING_DEFAULT](
+        examples=tf.constant(serialize(rows, spec)))
     for key in ("network_a_raw", "network_b_raw", "network_a_scores", "network_b_scores", "probabilities"):
         value = outputs[key].numpy()
-        assert value.shape == (len(rows), 3), key
-        assert np.isfinite(value).all(), key
+        assert value.shape == (len(rows), 3) and np.isfinite(value).all(), key
     predicted = [p.decode() for p in outputs[names.PREDICTED_LABEL].numpy()]
-    accuracy = np.mean([p == row["species"] for p, row in zip(predicted, rows)])
-    assert accuracy >= 0.95
+    assert np.mean([p == row["species"] for p, row in zip(predicted, rows)]) >= 0.95
 
 
-def test_pushed_model_runs_in_a_tf1_session_like_tf_serving(runs, tmp_path):
-    model_dir, rows, spec = _pushed_model_and_rows(runs)
-    records = str(tmp_path / "rows.tfrecord")
-    with tf.io.TFRecordWriter(records) as writer:
-        for example in serialize(rows[:20], spec):
-            writer.write(example)
-    out = str(tmp_path / "out.npz")
-    script = os.path.join(REPO_ROOT, "tests", "tf1_session.py")
-    result = subprocess.run([sys.executable, script, model_dir, names.SERVING_DEFAULT, names.EXAMPLES_INPUT,
-                             records, out], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    values = np.load(out, allow_pickle=True)
-    scores = values["network_a_scores"]
-    assert scores.shape == (20, 3) and np.isfinite(scores).all()
-    assert np.allclose(scores.min(axis=1), 0.0) and np.allclose(scores.max(axis=1), 1.0)  # `range` mode
+@pytest.fixture(scope="module")
+def mode_runs(tmp_path_factory):
+    """Every other mode end to end from local_runner.py, in one folder (upstream cached)."""
+    run = PipelineRun(str(tmp_path_factory.mktemp("modes")), [])
+    for mode in ("standardize", "shared", "population"):
+        run.run("--normalization", mode, "--loss", "cross_entropy")
+        run.summaries = getattr(run, "summaries", {})
+        run.summaries[mode] = summarize(run.metadata_path)
+        run.summaries[mode].trainer_model = run.artifact_dir("Trainer", "model")
+    return run
+
+
+@pytest.mark.parametrize("mode", ["standardize", "shared", "population"])
+def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, mode, tmp_path):
+    summary = mode_runs.summaries[mode]
+    for network in names.NETWORKS:
+        assert summary.metrics[network]["sparse_categorical_accuracy"] >= 0.95, (mode, summary.metrics)
+    assert f"normalization '{mode}'" in "".join(mode_runs.stdout)
+    examples = mode_runs.eval_examples()[:16]
+    trained = mode_runs.summaries[mode].trainer_model  # this mode's own model, blessed or not
+    network_a = os.path.join(trained, names.NETWORK_MODELS_DIR, names.NETWORK_A)
+    out = run_tf1_session(network_a, names.SERVING_DEFAULT, {"examples": np.array(examples)}, str(tmp_path))
+    assert np.isfinite(out["network_a_scores"]).all()

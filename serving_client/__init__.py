@@ -1,0 +1,1 @@
+"""Client for the twinnorm models on TF Serving: REST and gRPC requests built from CSV rows."""

@@ -1,0 +1,67 @@
+"""twinnorm-client: send CSV rows to a TF Serving model over REST or gRPC and print the outputs.
+
+    python -m serving_client --csv rows.csv --schema-from SERVING_ROOT/combined/1 \
+        [--model combined] [--host localhost] [--port 8501] [--raw | --grpc]
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from typing import Optional, Sequence  # noqa: E402
+
+from serving_client import requests  # noqa: E402
+
+
+def feature_spec_of(model_dir: str) -> dict:
+    """The raw feature spec a served model parses, read from its `serving_raw` signature."""
+    import tensorflow as tf
+
+    from modules import names
+
+    signature = tf.saved_model.load(model_dir).signatures[names.SERVING_RAW]
+    return {key: tf.io.FixedLenFeature([], spec.dtype) for key, spec in signature.structured_input_signature[1].items()}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="twinnorm-client", description=__doc__.splitlines()[0])
+    parser.add_argument("--csv", required=True, help="CSV file with a header (a label column is ignored)")
+    parser.add_argument("--schema-from", required=True, help="a served model version folder (types of the columns)")
+    parser.add_argument("--model", default="combined", help="combined, network_a or network_b")
+    parser.add_argument("--host", default="localhost")
+    parser.add_argument("--port", type=int, help="default: 8501 (REST) or 8500 (gRPC)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--raw", action="store_true", help="REST with raw feature instances (serving_raw)")
+    mode.add_argument("--grpc", action="store_true", help="gRPC PredictRequest of tf.Examples")
+    parser.add_argument("--print-request", action="store_true", help="print the request instead of sending it")
+    args = parser.parse_args(argv)
+
+    from pipeline.raw_examples import read_rows, serialize
+
+    rows = read_rows(args.csv)
+    spec = feature_spec_of(args.schema_from)
+    try:
+        if args.grpc:
+            request = requests.grpc_predict_request(args.model, serialize(rows, spec))
+            if args.print_request:
+                print(request)
+                return 0
+            outputs = requests.send_grpc(args.host, args.port or 8500, request)
+            print(json.dumps({k: v.tolist() for k, v in outputs.items()}, default=lambda b: b.decode()))
+            return 0
+        body = requests.rest_raw_body(rows, spec) if args.raw else requests.rest_examples_body(serialize(rows, spec))
+    except ValueError as error:
+        parser.exit(2, f"twinnorm-client: error: {error}\n")
+    if args.print_request:
+        print(json.dumps(body))
+        return 0
+    print(json.dumps(requests.send_rest(args.host, args.port or 8501, args.model, body)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Builds TF Serving requests for the twinnorm signatures and sends them.
+
+REST `:predict` bodies use the row ("instances") format:
+- `serving_default`: each instance is `{"examples": {"b64": <serialized tf.Example>}}`;
+- `serving_raw`: each instance maps CSV column -> value, typed by the feature spec (floats are
+  sent as JSON floats such as 3.0, since TF Serving turns a JSON integer into int64).
+gRPC uses `tensorflow_serving.apis.predict_pb2.PredictRequest` with a DT_STRING `examples` tensor.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from typing import Dict, List, Mapping, Sequence
+
+import tensorflow as tf
+from tensorflow_serving.apis import predict_pb2
+
+from modules import names
+
+
+def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT) -> dict:
+    instances = [{names.EXAMPLES_INPUT: {"b64": base64.b64encode(e).decode("ascii")}} for e in examples]
+    return {"signature_name": signature, "instances": instances}
+
+
+def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
+    """Typed raw instances; a row with a missing cell is refused (send it as a tf.Example)."""
+    instances = []
+    for number, row in enumerate(rows, start=1):
+        instance = {}
+        for key, spec in feature_spec.items():
+            text = row.get(key, "")
+            if text == "":
+                raise ValueError(f"row {number}: feature {key!r} is missing; serving_raw needs every "
+                                 "feature, send rows with missing values through serving_default")
+            instance[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 else float(text)
+        instances.append(instance)
+    return {"signature_name": names.SERVING_RAW, "instances": instances}
+
+
+def grpc_predict_request(model: str, examples: Sequence[bytes],
+                         signature: str = names.SERVING_DEFAULT) -> predict_pb2.PredictRequest:
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model
+    request.model_spec.signature_name = signature
+    request.inputs[names.EXAMPLES_INPUT].CopyFrom(tf.make_tensor_proto(list(examples), dtype=tf.string))
+    return request
+
+
+def rest_url(host: str, port: int, model: str, verb: str = "predict") -> str:
+    return f"http://{host}:{port}/v1/models/{model}:{verb}"
+
+
+def send_rest(host: str, port: int, model: str, body: dict, timeout: float = 30.0) -> dict:
+    request = urllib.request.Request(rest_url(host, port, model), data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def send_grpc(host: str, port: int, request: predict_pb2.PredictRequest, timeout: float = 30.0) -> Dict[str, object]:
+    """Returns output name -> NumPy array."""
+    import grpc
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    with grpc.insecure_channel(f"{host}:{port}") as channel:
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+    return {key: tf.make_ndarray(value) for key, value in response.outputs.items()}
+
+
+def predictions_from_rest(response: dict) -> List[dict]:
+    return response["predictions"]

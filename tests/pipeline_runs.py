@@ -1,0 +1,55 @@
+"""Running the local pipeline from the command line, as a user does, and reading its artifacts."""
+import dataclasses
+import glob
+import os
+import subprocess
+import sys
+from typing import List
+
+import numpy as np
+import tensorflow as tf
+
+from pipeline.config import REPO_ROOT
+
+
+@dataclasses.dataclass
+class PipelineRun:
+    output_dir: str
+    stdout: List[str]  # one per invocation
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata", "twinnorm", "metadata.sqlite")
+
+    @property
+    def serving_root(self) -> str:
+        return os.path.join(self.output_dir, "serving", "twinnorm")
+
+    def artifact_dir(self, component: str, output: str) -> str:
+        """Newest artifact folder of a component output."""
+        folders = glob.glob(os.path.join(self.output_dir, "pipelines", "twinnorm", component, output, "*"))
+        return max(folders, key=lambda f: int(os.path.basename(f)))
+
+    def run(self, *args: str) -> str:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        result = subprocess.run([sys.executable, "local_runner.py", "--output", self.output_dir, *args],
+                                cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        assert result.returncode == 0, result.stderr[-4000:]
+        self.stdout.append(result.stdout)
+        return result.stdout
+
+    def eval_examples(self) -> List[bytes]:
+        """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
+        files = glob.glob(os.path.join(self.artifact_dir("CsvExampleGen", "examples"), "Split-eval", "*"))
+        return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def run_tf1_session(model_dir: str, signature: str, inputs: dict, tmp_dir: str) -> dict:
+    """Outputs of `signature` computed in a fresh process through a TF1 session."""
+    inputs_path, out = os.path.join(tmp_dir, "inputs.npz"), os.path.join(tmp_dir, "out.npz")
+    np.savez(inputs_path, **inputs)
+    script = os.path.join(REPO_ROOT, "tests", "tf1_session.py")
+    result = subprocess.run([sys.executable, script, model_dir, signature, inputs_path, out],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return dict(np.load(out))

@@ -1,0 +1,124 @@
+"""The published models as TF Serving runs them: every model, every signature, through a TF1
+session in a process that imports only TensorFlow; plus training/serving skew and models.config."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from components.pusher import versions
+from modules import names
+from modules.hparams import TrainerConfig
+from modules.networks import TwinModel
+from modules.trainer import feature_layout
+from tests.pipeline_runs import run_tf1_session
+from tests.reference import range_reference
+
+pytestmark = pytest.mark.slow
+
+
+def version_dir(run, model: str) -> str:
+    return os.path.join(run.serving_root, model, str(versions(os.path.join(run.serving_root, model))[-1]))
+
+
+def raw_columns(examples, spec) -> dict:
+    """Dense columns for serving_raw from serialized examples (NaN / "" where a value is missing)."""
+    parsed = tf.io.parse_example(examples, {k: tf.io.VarLenFeature(v.dtype) for k, v in spec.items()})
+    columns = {}
+    for key, value in parsed.items():
+        default = "" if value.dtype == tf.string else (np.nan if value.dtype.is_floating else -1)
+        columns[key] = tf.sparse.to_dense(tf.sparse.reset_shape(value, [len(examples), 1]),
+                                          default_value=default).numpy()[:, 0]
+    return columns
+
+
+@pytest.fixture(scope="module")
+def served(penguin_run):
+    transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
+    output = tft.TFTransformOutput(transform_dir)
+    spec = {k: v for k, v in output.raw_feature_spec().items() if k != "species"}
+    examples = penguin_run.eval_examples()
+    columns = raw_columns(examples, spec)
+    complete = np.all([columns[k] != -1 for k in spec if spec[k].dtype == tf.int64], axis=0)
+    return {"examples": np.array(examples), "columns": columns, "complete": complete, "spec": spec,
+            "vocabulary": [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))]}
+
+
+def test_models_config_lists_every_model_with_integer_versions(penguin_run):
+    with open(os.path.join(penguin_run.serving_root, "models.config")) as handle:
+        config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
+    entries = {c.name: c for c in config.model_config_list.config}
+    assert set(entries) == set(names.SERVED_MODELS)
+    for name, entry in entries.items():
+        assert entry.model_platform == "tensorflow" and os.path.isabs(entry.base_path)
+        found = os.listdir(entry.base_path)
+        assert found and all(v.isdigit() for v in found), found
+        assert all(os.path.isfile(os.path.join(entry.base_path, v, "saved_model.pb")) for v in found)
+
+
+@pytest.mark.parametrize("model", names.SERVED_MODELS)
+def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants(penguin_run, served, model, tmp_path):
+    folder = version_dir(penguin_run, model)
+    n = len(served["examples"])
+    out = run_tf1_session(folder, names.SERVING_DEFAULT, {"examples": served["examples"]}, str(tmp_path))
+    networks = names.NETWORKS if model == names.COMBINED else (model,)
+    for network in networks:
+        raw, scores = out[f"{network}_raw"], out[f"{network}_scores"]
+        assert raw.shape == scores.shape == (n, 3)
+        assert np.isfinite(raw).all() and np.isfinite(scores).all()
+        np.testing.assert_allclose(scores, range_reference(raw, TrainerConfig().epsilon), atol=1e-5)
+        probabilities = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(out[f"{network}_probabilities"], probabilities, atol=1e-5)
+    assert set(p.decode() for p in out[names.PREDICTED_LABEL]) <= set(served["vocabulary"])
+    np.testing.assert_array_equal(out[names.CLASS_IDS], out[names.PROBABILITIES].argmax(axis=1))
+
+    complete = served["complete"]
+    raw_inputs = {k: (v[complete].astype(np.bytes_) if served["spec"][k].dtype == tf.string else v[complete])
+                  for k, v in served["columns"].items()}
+    raw_out = run_tf1_session(folder, names.SERVING_RAW, raw_inputs, str(tmp_path))
+    for key, value in raw_out.items():
+        if value.dtype.kind == "f":
+            np.testing.assert_allclose(value, out[key][complete], atol=1e-6, err_msg=key)
+        else:
+            np.testing.assert_array_equal(value, out[key][complete], err_msg=key)
+
+    transformed = run_tf1_session(folder, names.TRANSFORM_FEATURES, {"examples": served["examples"]}, str(tmp_path))
+    assert set(served["spec"]) <= set(transformed) and transformed["species"].min() >= 0
+
+
+def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, tmp_path):
+    """Trainer side: the trained model (from its checkpoint) on Transform's materialized eval
+    examples. Serving side: the published model on the raw eval rows, through a TF1 session."""
+    transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
+    output = tft.TFTransformOutput(transform_dir)
+    features = [k for k in served["spec"]]
+    model = TwinModel(feature_layout(output, features, "species", "classification"), TrainerConfig())
+    model(model.example_inputs())
+    checkpoints = os.path.join(penguin_run.artifact_dir("Trainer", "model_run"), "checkpoints")
+    tf.train.Checkpoint(model=model).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
+
+    files = tf.io.gfile.glob(os.path.join(penguin_run.artifact_dir("Transform", "transformed_examples"),
+                                          "Split-eval", "*"))
+    records = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    materialized = tf.io.parse_example(records, output.transformed_feature_spec())
+    materialized = {k: v.numpy() for k, v in materialized.items()}
+    trainer_side = model({k: materialized[k] for k in features}, training=False)
+
+    serving_side = run_tf1_session(version_dir(penguin_run, names.COMBINED), names.SERVING_DEFAULT,
+                                   {"examples": served["examples"]}, str(tmp_path))
+    serving_transformed = run_tf1_session(version_dir(penguin_run, names.COMBINED), names.TRANSFORM_FEATURES,
+                                          {"examples": served["examples"]}, str(tmp_path))
+    keys = sorted(materialized)
+    beam = np.stack([materialized[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
+    graph = np.stack([serving_transformed[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
+    assert len(beam) == len(graph)
+    for row, values in enumerate(graph):  # pair each raw row with its materialized twin
+        distance = np.abs(beam - values).max(axis=1)
+        match = int(distance.argmin())
+        assert distance[match] <= 1e-5, f"Transform skew on eval row {row}: {distance[match]}"
+        for key in ("network_a_raw", "network_b_raw", "network_a_scores", "network_b_scores", "probabilities"):
+            np.testing.assert_allclose(serving_side[key][row], trainer_side[key].numpy()[match], atol=1e-5,
+                                       rtol=0, err_msg=f"{key}, eval row {row}")
