@@ -5,7 +5,8 @@ Every model (combined, network A, network B) has the same signatures:
 - `serving_raw`: one tensor per raw feature, named after the CSV column, shape [-1]. A missing
   value is NaN (numbers) or "" (strings) for columns that may be missing.
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
-The combined model also has `evaluation`, the predictions keyed by TFMA output name.
+The combined model also has `evaluation` (the predictions keyed by TFMA output name) and
+`batch_inference` (serving_default's numeric outputs, for BulkInferrer).
 The Transform layer is attached to each saved module, so its tables initialize at serving.
 """
 from __future__ import annotations
@@ -72,6 +73,9 @@ class ServingModule(tf.Module):
         outputs = self.serve_examples(examples)
         return {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
 
+    def numeric_outputs(self, examples: tf.Tensor) -> Outputs:
+        return {k: v for k, v in self.serve_examples(examples).items() if v.dtype != tf.string}
+
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
         raw_inputs = {key: tf.TensorSpec([None], spec.dtype, name=key) for key, spec in self.feature_spec.items()}
         signatures = {
@@ -81,6 +85,7 @@ class ServingModule(tf.Module):
         }
         if self.network == names.COMBINED:
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
+            signatures[names.BATCH_INFERENCE] = _examples_signature(self.numeric_outputs)
         return signatures
 
 

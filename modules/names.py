@@ -20,6 +20,9 @@ TRANSFORM_FEATURES = "transform_features"
 # The Evaluator's signature: TFMA looks predictions up by output name, so this one returns
 # {network_a, network_b, combined} -> probabilities (classification) or values (regression).
 EVALUATION = "evaluation"
+# BulkInferrer's signature: serving_default without string outputs. tfx_bsl 1.16's RunInference
+# cannot split a rank-1 string output (its _post_process_predict calls .dtype on a bytes value).
+BATCH_INFERENCE = "batch_inference"
 EXAMPLES_INPUT = "examples"
 
 # Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.

@@ -14,6 +14,9 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     data.add_argument("--data", help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})")
     data.add_argument("--label", help=f"label column (default: {defaults.label})")
     data.add_argument("--features", type=_names, help="comma-separated feature columns (default: every other column)")
+    data.add_argument("--inference-data", metavar="PATH",
+                      help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
+                           "(default: data/unlabelled/penguins.csv)")
     data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
                       help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
     model = parser.add_argument_group("model")
@@ -39,7 +42,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
 def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = None) -> PipelineConfig:
     """PipelineConfig from parsed options, resolved against the data (fails fast on bad options)."""
     config = overrides(base or PipelineConfig(), data=args.data, label=args.label, features=args.features,
-                       split_buckets=args.split, output_dir=args.output, name=args.name,
+                       split_buckets=args.split,
+                       inference_data="" if args.inference_data == "none" else args.inference_data, output_dir=args.output, name=args.name,
                        min_accuracy=args.min_accuracy, beam_workers=args.beam_workers,
                        enable_cache=False if args.no_cache else None)
     config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,

@@ -16,6 +16,7 @@ from modules.hparams import TrainerConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
+DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins.csv")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
 
@@ -30,6 +31,7 @@ class PipelineConfig:
     features: Tuple[str, ...] = ()  # empty: every column but the label
     output_dir: str = DEFAULT_OUTPUT
     split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
+    inference_data: str = DEFAULT_INFERENCE_DATA  # unlabelled CSV for batch inference; "" for none
     trainer: TrainerConfig = TrainerConfig()
     min_accuracy: float = 0.9  # absolute bar for each network (classification)
     max_mse: float = 1.0  # absolute bar for each network (regression)
@@ -47,6 +49,10 @@ class PipelineConfig:
     def data_pattern(self) -> str:
         """File pattern relative to `data_dir`, as CsvExampleGen's input config wants it."""
         return "*.csv" if _is_dir(self.data) else os.path.basename(self.data)
+
+    @property
+    def inference_dir(self) -> str:
+        return os.path.dirname(self.inference_data) or "."
 
     @property
     def pipeline_root(self) -> str:
@@ -89,6 +95,10 @@ class PipelineConfig:
             raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
         if self.label in features:
             raise ValueError(f"label {self.label!r} cannot also be a feature")
+        if self.inference_data:
+            absent = [f for f in features if f not in read_header(self.inference_data)]
+            if absent:
+                raise ValueError(f"inference data {self.inference_data} lacks feature column(s) {', '.join(absent)}")
         output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
         return dataclasses.replace(self, features=tuple(features), output_dir=output_dir)
 

@@ -1,14 +1,17 @@
 """`create_pipeline`: the whole DAG from one PipelineConfig, for the local and Kubeflow runners."""
 from __future__ import annotations
 
+import os
 from typing import List, Optional
 
 from tfx import v1 as tfx
 
 from components.pusher import TwinPusher
+from modules import names
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import eval_config
 
+INFERENCE_SPLIT = "unlabelled"
 PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
 RUN_FN = "modules.trainer.run_fn"
 
@@ -24,6 +27,24 @@ def example_gen(config: PipelineConfig):
             tfx.proto.SplitConfig.Split(name="eval", hash_buckets=evaluation),
         ])),
     )
+
+
+def batch_inference(config: PipelineConfig, model, blessing) -> list:
+    """Unlabelled CSV -> tf.Examples -> BulkInferrer (PredictionLogs with every serving output)."""
+    if not config.inference_data:
+        return []
+    examples = tfx.components.CsvExampleGen(
+        input_base=config.inference_dir,
+        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
+            name=INFERENCE_SPLIT, pattern=os.path.basename(config.inference_data))]),
+        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
+            tfx.proto.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)])),
+    ).with_id("InferenceExampleGen")
+    inferrer = tfx.components.BulkInferrer(
+        examples=examples.outputs["examples"], model=model, model_blessing=blessing,
+        data_spec=tfx.proto.DataSpec(example_splits=[INFERENCE_SPLIT]),
+        model_spec=tfx.proto.ModelSpec(model_signature_name=[names.BATCH_INFERENCE]))
+    return [examples, inferrer]
 
 
 def baseline_resolver():
@@ -69,6 +90,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
     pusher = TwinPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                         serving_root=config.serving_dir, keep_versions=config.keep_versions).with_id("Pusher")
     components += [evaluator, pusher]
+    components += batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=pipeline_root or config.pipeline_root,

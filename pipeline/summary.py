@@ -16,12 +16,15 @@ class RunSummary:
     serving_root: Optional[str]
     metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
     executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
+    inference_result: Optional[str] = None  # BulkInferrer's PredictionLog folder
 
     def lines(self) -> List[str]:
         out = [f"blessed: {self.blessed}",
                f"pushed model: {self.pushed_to}" if self.pushed_to else "pushed model: none (not blessed)"]
         if self.serving_root:
             out.append(f"serving root: {self.serving_root} (models.config lists every served model)")
+        if self.inference_result:
+            out.append(f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}")
         for output, values in sorted(self.metrics.items()):
             out.append(f"  {output or 'all'}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
         return out
@@ -69,6 +72,7 @@ def summarize(metadata_path: str) -> RunSummary:
     pushed = latest_artifact(store, "PushedModel")
     evaluation = latest_artifact(store, "ModelEvaluation")
     executions = executions_by_component(store)
+    inference = latest_artifact(store, "InferenceResult")
     pushed_to = serving_root = None
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
@@ -79,4 +83,5 @@ def summarize(metadata_path: str) -> RunSummary:
         serving_root=serving_root,
         metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
         executions=executions,
+        inference_result=inference.uri if inference else None,
     )

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from components.pusher import versions
 from modules import names
-from pipeline.config import DEFAULT_DATA
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA
 from pipeline.raw_examples import read_rows, serialize
 from pipeline.summary import summarize
 from tests.pipeline_runs import PipelineRun, run_tf1_session
@@ -15,7 +15,7 @@ from tests.pipeline_runs import PipelineRun, run_tf1_session
 pytestmark = pytest.mark.slow
 
 COMPONENTS = ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
-              "latest_blessed_model_resolver", "Evaluator", "Pusher")
+              "latest_blessed_model_resolver", "Evaluator", "Pusher", "InferenceExampleGen", "BulkInferrer")
 UPSTREAM_OF_EVALUATOR = COMPONENTS[:6]
 
 
@@ -59,6 +59,25 @@ def test_pushed_model_gives_finite_predictions_for_raw_rows_with_missing_values(
         assert value.shape == (len(rows), 3) and np.isfinite(value).all(), key
     predicted = [p.decode() for p in outputs[names.PREDICTED_LABEL].numpy()]
     assert np.mean([p == row["species"] for p, row in zip(predicted, rows)]) >= 0.95
+
+
+def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row(penguin_run):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    folder = penguin_run.first_summary.inference_result
+    files = tf.io.gfile.glob(os.path.join(folder, "*.gz"))
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy())
+            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    rows = read_rows(DEFAULT_INFERENCE_DATA)
+    assert len(logs) == len(rows) == 12
+    served = tf.saved_model.load(penguin_run.first_summary.pushed_to).signatures[names.SERVING_DEFAULT]
+    for log in logs:
+        example = log.predict_log.request.inputs[names.EXAMPLES_INPUT].string_val[0]
+        expected = served(examples=tf.constant([example]))
+        for key in ("network_a_scores", "network_b_scores"):
+            value = tf.make_ndarray(log.predict_log.response.outputs[key])
+            assert value.shape == (1, 3) and np.isfinite(value).all()
+            np.testing.assert_allclose(value, expected[key].numpy(), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,137 @@
+"""The client's REST JSON and gRPC PredictRequest, decoded as TF Serving decodes them, drive the
+published signatures to the same outputs; and the client's own send path over loopback."""
+import base64
+import json
+import threading
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from modules import names
+from pipeline.config import DEFAULT_DATA
+from pipeline.raw_examples import read_rows, serialize
+from serving_client import requests
+from serving_client.__main__ import feature_spec_of
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served(penguin_run):
+    model_dir = penguin_run.first_summary.pushed_to
+    rows = [r for r in read_rows(DEFAULT_DATA) if all(r.values())][:12]
+    spec = feature_spec_of(model_dir)
+    model = tf.saved_model.load(model_dir)
+    expected = model.signatures[names.SERVING_DEFAULT](examples=tf.constant(serialize(rows, spec)))
+    return {"model": model, "rows": rows, "spec": spec, "expected": {k: v.numpy() for k, v in expected.items()}}
+
+
+def decode_rest_instances(body: dict, signature) -> dict:
+    """TF Serving's row format: instances -> one tensor per input, typed by the signature."""
+    inputs = signature.structured_input_signature[1]
+    columns = {key: [] for key in inputs}
+    for instance in body["instances"]:
+        for key in inputs:
+            value = instance[key]
+            columns[key].append(base64.b64decode(value["b64"]) if isinstance(value, dict) else value)
+    return {k: tf.constant(v, dtype=inputs[k].dtype) for k, v in columns.items()}
+
+
+def run(model, body) -> dict:
+    signature = model.signatures[body["signature_name"]]
+    return {k: v.numpy() for k, v in signature(**decode_rest_instances(json.loads(json.dumps(body)), signature)).items()}
+
+
+def assert_same(outputs: dict, expected: dict):
+    for key in ("network_a_scores", "network_b_scores", "probabilities", names.CLASS_IDS):
+        np.testing.assert_allclose(outputs[key], expected[key], atol=1e-6, err_msg=key)
+
+
+def test_rest_examples_body_gives_the_signature_outputs(served):
+    body = requests.rest_examples_body(serialize(served["rows"], served["spec"]))
+    assert_same(run(served["model"], body), served["expected"])
+
+
+def test_rest_raw_body_types_floats_as_json_floats_and_gives_the_same_outputs(served):
+    body = requests.rest_raw_body(served["rows"], served["spec"])
+    text = json.dumps(body)
+    assert '"bill_depth_mm": 18.0' in text or '"bill_depth_mm": 18.7' in text  # a JSON float, never 18
+    first = body["instances"][0]
+    assert isinstance(first["bill_length_mm"], float) and isinstance(first["body_mass_g"], int)
+    assert_same(run(served["model"], body), served["expected"])
+
+
+def test_rest_raw_body_refuses_a_row_with_a_missing_value(served):
+    row = dict(served["rows"][0], sex="")
+    with pytest.raises(ValueError, match="row 2: feature 'sex' is missing"):
+        requests.rest_raw_body([served["rows"][0], row], served["spec"])
+
+
+def test_grpc_request_decodes_to_the_same_outputs(served):
+    request = requests.grpc_predict_request(names.COMBINED, serialize(served["rows"], served["spec"]))
+    assert request.model_spec.signature_name == names.SERVING_DEFAULT
+    tensor = tf.make_ndarray(request.inputs[names.EXAMPLES_INPUT])
+    outputs = served["model"].signatures[names.SERVING_DEFAULT](examples=tf.constant(tensor))
+    assert_same({k: v.numpy() for k, v in outputs.items()}, served["expected"])
+
+
+class _RestHandler(BaseHTTPRequestHandler):
+    """Answers /v1/models/<name>:predict like TF Serving, by running the loaded SavedModel."""
+
+    model = None
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        outputs = run(self.model, body)
+        predictions = [{k: (v[i].decode() if isinstance(v[i], bytes) else v[i].tolist()) for k, v in outputs.items()}
+                       for i in range(len(body["instances"]))]
+        payload = json.dumps({"predictions": predictions}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_client_sends_rest_to_a_loopback_server(served):
+    _RestHandler.model = served["model"]
+    server = HTTPServer(("127.0.0.1", 0), _RestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        body = requests.rest_examples_body(serialize(served["rows"], served["spec"]))
+        response = requests.send_rest("127.0.0.1", server.server_port, names.COMBINED, body, timeout=60)
+    finally:
+        server.shutdown()
+    predictions = requests.predictions_from_rest(response)
+    np.testing.assert_allclose([p["probabilities"] for p in predictions], served["expected"]["probabilities"],
+                               atol=1e-6)
+
+
+def test_client_sends_grpc_to_a_loopback_server(served):
+    import grpc
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):  # noqa: N802
+            signature = served["model"].signatures[request.model_spec.signature_name]
+            inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
+            response = predict_pb2.PredictResponse()
+            for key, value in signature(**inputs).items():
+                response.outputs[key].CopyFrom(tf.make_tensor_proto(value.numpy()))
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Servicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        request = requests.grpc_predict_request(names.COMBINED, serialize(served["rows"], served["spec"]))
+        outputs = requests.send_grpc("127.0.0.1", port, request, timeout=60)
+    finally:
+        server.stop(0)
+    assert_same(outputs, served["expected"])
