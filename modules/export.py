@@ -5,6 +5,8 @@ Every model (combined, network A, network B) has the same signatures:
 - `serving_raw`: one tensor per raw feature, named after the CSV column, shape [-1]. A missing
   value is NaN (numbers) or "" (strings) for columns that may be missing.
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
+Classification models also have `classification` (method tensorflow/serving/classify, input
+`inputs`, outputs `classes` and `scores`) for TF Serving's `:classify` API.
 The combined model also has `evaluation` (the predictions keyed by TFMA output name) and
 `batch_inference` (serving_default's numeric outputs, for BulkInferrer).
 The Transform layer is attached to each saved module, so its tables initialize at serving.
@@ -16,6 +18,7 @@ from typing import Callable, Dict, Mapping
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow.core.protobuf import saved_model_pb2
 
 from modules import names
 from modules.networks import SingleNetworkModel, TwinModel
@@ -76,6 +79,12 @@ class ServingModule(tf.Module):
     def numeric_outputs(self, examples: tf.Tensor) -> Outputs:
         return {k: v for k, v in self.serve_examples(examples).items() if v.dtype != tf.string}
 
+    def classify_examples(self, inputs: tf.Tensor) -> Outputs:
+        """TF Serving's Classify API: `classes` (names) and `scores` (probabilities), [batch, n]."""
+        scores = self.serve_examples(inputs)[names.PROBABILITIES]
+        classes = tf.tile(self.label_vocabulary[tf.newaxis, :], [tf.shape(scores)[0], 1])
+        return {names.CLASSIFY_CLASSES: classes, names.CLASSIFY_SCORES: scores}
+
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
         raw_inputs = {key: tf.TensorSpec([None], spec.dtype, name=key) for key, spec in self.feature_spec.items()}
         signatures = {
@@ -83,6 +92,9 @@ class ServingModule(tf.Module):
             names.SERVING_RAW: tf.function(self.serve_raw).get_concrete_function(raw_inputs),
             names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
         }
+        if self.task == "classification":
+            signatures[names.CLASSIFICATION] = tf.function(self.classify_examples).get_concrete_function(
+                tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
         if self.network == names.COMBINED:
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
             signatures[names.BATCH_INFERENCE] = _examples_signature(self.numeric_outputs)
@@ -117,4 +129,17 @@ def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOu
     for network, folder in folders.items():
         module = ServingModule(model, tf_transform_output, label_key, network)
         tf.saved_model.save(module, folder, signatures=module.signatures())
+        if model.task == "classification":
+            _mark_classify_method(folder)
     return folders
+
+
+def _mark_classify_method(folder: str) -> None:
+    """tf.saved_model.save writes every signature as a Predict one; TF Serving's Classify API
+    accepts only a signature whose method name says classify, so set it in saved_model.pb."""
+    path = f"{folder}/saved_model.pb"
+    saved = saved_model_pb2.SavedModel.FromString(tf.io.gfile.GFile(path, "rb").read())
+    for meta_graph in saved.meta_graphs:
+        meta_graph.signature_def[names.CLASSIFICATION].method_name = names.CLASSIFY_METHOD
+    with tf.io.gfile.GFile(path, "wb") as handle:
+        handle.write(saved.SerializeToString())

@@ -20,6 +20,12 @@ TRANSFORM_FEATURES = "transform_features"
 # The Evaluator's signature: TFMA looks predictions up by output name, so this one returns
 # {network_a, network_b, combined} -> probabilities (classification) or values (regression).
 EVALUATION = "evaluation"
+# TF Serving's Classify API: method name, input key and output keys it requires.
+CLASSIFICATION = "classification"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+CLASSIFY_INPUTS = "inputs"
+CLASSIFY_CLASSES = "classes"
+CLASSIFY_SCORES = "scores"
 # BulkInferrer's signature: serving_default without string outputs. tfx_bsl 1.16's RunInference
 # cannot split a rank-1 string output (its _post_process_predict calls .dtype on a bytes value).
 BATCH_INFERENCE = "batch_inference"

@@ -43,7 +43,7 @@ class FeatureEncoder(keras.layers.Layer):
 
     def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
         super().__init__(**kwargs)
-        self.numeric = tuple(numeric)
+        self.numeric = tuple(sorted(numeric))  # column order never depends on how features were listed
         self.categorical = dict(sorted(categorical.items()))
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:

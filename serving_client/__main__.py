@@ -37,6 +37,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--raw", action="store_true", help="REST with raw feature instances (serving_raw)")
     mode.add_argument("--grpc", action="store_true", help="gRPC PredictRequest of tf.Examples")
+    mode.add_argument("--classify", action="store_true", help="REST :classify (classification signature)")
     parser.add_argument("--print-request", action="store_true", help="print the request instead of sending it")
     args = parser.parse_args(argv)
 
@@ -53,13 +54,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             outputs = requests.send_grpc(args.host, args.port or 8500, request)
             print(json.dumps({k: v.tolist() for k, v in outputs.items()}, default=lambda b: b.decode()))
             return 0
-        body = requests.rest_raw_body(rows, spec) if args.raw else requests.rest_examples_body(serialize(rows, spec))
+        if args.classify:
+            body = requests.rest_classify_body(rows, spec)
+        elif args.raw:
+            body = requests.rest_raw_body(rows, spec)
+        else:
+            body = requests.rest_examples_body(serialize(rows, spec))
     except ValueError as error:
         parser.exit(2, f"twinnorm-client: error: {error}\n")
     if args.print_request:
         print(json.dumps(body))
         return 0
-    print(json.dumps(requests.send_rest(args.host, args.port or 8501, args.model, body)))
+    verb = "classify" if args.classify else "predict"
+    print(json.dumps(requests.send_rest(args.host, args.port or 8501, args.model, body, verb=verb)))
     return 0
 
 

@@ -1,5 +1,6 @@
 """Builds TF Serving requests for the twinnorm signatures and sends them.
 
+REST `:classify` bodies list the examples as JSON objects (`classification` signature).
 REST `:predict` bodies use the row ("instances") format:
 - `serving_default`: each instance is `{"examples": {"b64": <serialized tf.Example>}}`;
 - `serving_raw`: each instance maps CSV column -> value, typed by the feature spec (floats are
@@ -39,6 +40,21 @@ def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, 
     return {"signature_name": names.SERVING_RAW, "instances": instances}
 
 
+def rest_classify_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
+    """`:classify` body: one JSON object per tf.Example, a missing cell simply left out.
+    TF Serving builds each tf.Example from JSON types, so floats must stay JSON floats."""
+    examples = []
+    for row in rows:
+        example = {}
+        for key, spec in feature_spec.items():
+            text = row.get(key, "")
+            if text != "":
+                example[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 \
+                    else float(text)
+        examples.append(example)
+    return {"signature_name": names.CLASSIFICATION, "examples": examples}
+
+
 def grpc_predict_request(model: str, examples: Sequence[bytes],
                          signature: str = names.SERVING_DEFAULT) -> predict_pb2.PredictRequest:
     request = predict_pb2.PredictRequest()
@@ -52,8 +68,8 @@ def rest_url(host: str, port: int, model: str, verb: str = "predict") -> str:
     return f"http://{host}:{port}/v1/models/{model}:{verb}"
 
 
-def send_rest(host: str, port: int, model: str, body: dict, timeout: float = 30.0) -> dict:
-    request = urllib.request.Request(rest_url(host, port, model), data=json.dumps(body).encode(),
+def send_rest(host: str, port: int, model: str, body: dict, timeout: float = 30.0, verb: str = "predict") -> dict:
+    request = urllib.request.Request(rest_url(host, port, model, verb), data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())

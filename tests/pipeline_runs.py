@@ -4,6 +4,7 @@ import glob
 import os
 import subprocess
 import sys
+import tempfile
 from typing import List
 
 import numpy as np
@@ -46,10 +47,19 @@ class PipelineRun:
 
 def run_tf1_session(model_dir: str, signature: str, inputs: dict, tmp_dir: str) -> dict:
     """Outputs of `signature` computed in a fresh process through a TF1 session."""
-    inputs_path, out = os.path.join(tmp_dir, "inputs.npz"), os.path.join(tmp_dir, "out.npz")
-    np.savez(inputs_path, **inputs)
+    """`inputs`: input key -> NumPy array, or a list of bytes for a string input."""
+    input_dir, out = tempfile.mkdtemp(dir=tmp_dir), os.path.join(tmp_dir, "out.npz")
+    numeric = {}
+    for key, value in inputs.items():
+        if isinstance(value, list) or np.asarray(value).dtype.kind in "SOU":
+            with tf.io.TFRecordWriter(os.path.join(input_dir, f"{key}.tfrecord")) as writer:
+                for item in value:
+                    writer.write(item if isinstance(item, bytes) else str(item).encode())
+        else:
+            numeric[key] = value
+    np.savez(os.path.join(input_dir, "numeric.npz"), **numeric)
     script = os.path.join(REPO_ROOT, "tests", "tf1_session.py")
-    result = subprocess.run([sys.executable, script, model_dir, signature, inputs_path, out],
+    result = subprocess.run([sys.executable, script, model_dir, signature, input_dir, out],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return dict(np.load(out))

@@ -70,6 +70,32 @@ def test_rest_raw_body_refuses_a_row_with_a_missing_value(served):
         requests.rest_raw_body([served["rows"][0], row], served["spec"])
 
 
+def json_to_example(features: dict) -> bytes:
+    """TF Serving's :classify decoding: JSON float -> float_list, integer -> int64_list, text -> bytes."""
+    feature = {}
+    for key, value in features.items():
+        if isinstance(value, float):
+            feature[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
+        elif isinstance(value, int):
+            feature[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        else:
+            feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def test_rest_classify_body_gives_classes_and_scores_even_with_missing_cells(served):
+    rows = served["rows"] + [dict(served["rows"][0], sex="", bill_length_mm="")]
+    body = json.loads(json.dumps(requests.rest_classify_body(rows, served["spec"])))
+    assert "sex" not in body["examples"][-1]
+    signature = served["model"].signatures[body["signature_name"]]
+    outputs = signature(inputs=tf.constant([json_to_example(e) for e in body["examples"]]))
+    scores = outputs[names.CLASSIFY_SCORES].numpy()
+    np.testing.assert_allclose(scores[:-1], served["expected"]["probabilities"], atol=1e-6)
+    assert np.isfinite(scores).all()
+    classes = outputs[names.CLASSIFY_CLASSES].numpy()
+    assert classes.shape == scores.shape and {c.decode() for c in classes[0]} == {"Adelie", "Gentoo", "Chinstrap"}
+
+
 def test_grpc_request_decodes_to_the_same_outputs(served):
     request = requests.grpc_predict_request(names.COMBINED, serialize(served["rows"], served["spec"]))
     assert request.model_spec.signature_name == names.SERVING_DEFAULT

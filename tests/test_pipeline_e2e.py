@@ -101,5 +101,5 @@ def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, m
     examples = mode_runs.eval_examples()[:16]
     trained = mode_runs.summaries[mode].trainer_model  # this mode's own model, blessed or not
     network_a = os.path.join(trained, names.NETWORK_MODELS_DIR, names.NETWORK_A)
-    out = run_tf1_session(network_a, names.SERVING_DEFAULT, {"examples": np.array(examples)}, str(tmp_path))
+    out = run_tf1_session(network_a, names.SERVING_DEFAULT, {"examples": examples}, str(tmp_path))
     assert np.isfinite(out["network_a_scores"]).all()

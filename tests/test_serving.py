@@ -14,6 +14,7 @@ from modules import names
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
 from modules.trainer import feature_layout
+from pipeline.config import PipelineConfig
 from tests.pipeline_runs import run_tf1_session
 from tests.reference import range_reference
 
@@ -43,8 +44,21 @@ def served(penguin_run):
     examples = penguin_run.eval_examples()
     columns = raw_columns(examples, spec)
     complete = np.all([columns[k] != -1 for k in spec if spec[k].dtype == tf.int64], axis=0)
-    return {"examples": np.array(examples), "columns": columns, "complete": complete, "spec": spec,
+    return {"examples": examples, "columns": columns, "complete": complete, "spec": spec,
             "vocabulary": [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))]}
+
+
+def test_classification_signature_has_the_method_tf_serving_classify_requires(penguin_run):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    for model in names.SERVED_MODELS:
+        with open(os.path.join(version_dir(penguin_run, model), "saved_model.pb"), "rb") as handle:
+            signature = saved_model_pb2.SavedModel.FromString(handle.read()).meta_graphs[0].signature_def
+        classify = signature[names.CLASSIFICATION]
+        assert classify.method_name == names.CLASSIFY_METHOD
+        assert set(classify.inputs) == {names.CLASSIFY_INPUTS}
+        assert set(classify.outputs) == {names.CLASSIFY_CLASSES, names.CLASSIFY_SCORES}
+        assert signature[names.SERVING_DEFAULT].method_name == "tensorflow/serving/predict"
 
 
 def test_models_config_lists_every_model_with_integer_versions(penguin_run):
@@ -76,7 +90,7 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
     np.testing.assert_array_equal(out[names.CLASS_IDS], out[names.PROBABILITIES].argmax(axis=1))
 
     complete = served["complete"]
-    raw_inputs = {k: (v[complete].astype(np.bytes_) if served["spec"][k].dtype == tf.string else v[complete])
+    raw_inputs = {k: (list(v[complete]) if served["spec"][k].dtype == tf.string else v[complete])
                   for k, v in served["columns"].items()}
     raw_out = run_tf1_session(folder, names.SERVING_RAW, raw_inputs, str(tmp_path))
     for key, value in raw_out.items():
@@ -84,6 +98,11 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
             np.testing.assert_allclose(value, out[key][complete], atol=1e-6, err_msg=key)
         else:
             np.testing.assert_array_equal(value, out[key][complete], err_msg=key)
+
+    classified = run_tf1_session(folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: served["examples"]},
+                                 str(tmp_path))
+    np.testing.assert_allclose(classified[names.CLASSIFY_SCORES], out[names.PROBABILITIES], atol=1e-6)
+    assert classified[names.CLASSIFY_CLASSES].shape == (n, 3)
 
     transformed = run_tf1_session(folder, names.TRANSFORM_FEATURES, {"examples": served["examples"]}, str(tmp_path))
     assert set(served["spec"]) <= set(transformed) and transformed["species"].min() >= 0
@@ -94,7 +113,7 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     examples. Serving side: the published model on the raw eval rows, through a TF1 session."""
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
-    features = [k for k in served["spec"]]
+    features = list(PipelineConfig().resolved().features)
     model = TwinModel(feature_layout(output, features, "species", "classification"), TrainerConfig())
     model(model.example_inputs())
     checkpoints = os.path.join(penguin_run.artifact_dir("Trainer", "model_run"), "checkpoints")

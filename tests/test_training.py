@@ -130,3 +130,16 @@ def test_classification_with_cross_entropy_reaches_high_accuracy_on_separable_da
     trainer.fit(data, None)
     result = trainer.evaluate(tf.data.Dataset.from_tensor_slices(({"x": x}, ids)).batch(100), 3)
     assert result["network_a_accuracy"] > 0.95 and result["network_b_accuracy"] > 0.95, result
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_population_statistics_are_per_network_unless_shared(shared):
+    config = article_config("population", population_shared=shared)
+    trainer = make_trainer(config)
+    features, labels = next(iter(article_data()))
+    trainer.train_step((features, labels))
+    layers = [l for l in trainer.model.submodules if l.__class__.__name__ == "PopulationNormalization"]
+    assert len(layers) == (1 if shared else 2)
+    if not shared:
+        means = [l.moving_mean.numpy() for l in layers]
+        assert not np.allclose(means[0], means[1])  # each network's own outputs
