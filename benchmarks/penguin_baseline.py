@@ -36,8 +36,8 @@ def run(output_dir: str) -> None:
     from tfx.examples.penguin import penguin_pipeline_local as example
 
     data_root = os.path.join(output_dir, "data")
-    os.makedirs(data_root, exist_ok=True)
-    write_processed_table(os.path.join(data_root, "penguins_processed.csv"))
+    os.makedirs(os.path.join(data_root, "labelled"), exist_ok=True)
+    write_processed_table(os.path.join(data_root, "labelled", "penguins_processed.csv"))
     module_file = os.path.join(os.path.dirname(example.__file__), "penguin_utils_keras.py")
     tfx.orchestration.LocalDagRunner().run(example.create_pipeline(
         pipeline_name="penguin_local_keras", pipeline_root=os.path.join(output_dir, "pipelines"),
@@ -51,5 +51,4 @@ def run(output_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     run(sys.argv[1])
