@@ -103,3 +103,7 @@ def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, m
     network_a = os.path.join(trained, names.NETWORK_MODELS_DIR, names.NETWORK_A)
     out = run_tf1_session(network_a, names.SERVING_DEFAULT, {"examples": examples}, str(tmp_path))
     assert np.isfinite(out["network_a_scores"]).all()
+    # Network A served alone (in `shared` mode it carries network B too) scores as the combined model does.
+    combined = run_tf1_session(os.path.join(trained, "Format-Serving"), names.SERVING_DEFAULT,
+                               {"examples": examples}, str(tmp_path))
+    np.testing.assert_allclose(out["network_a_scores"], combined["network_a_scores"], atol=1e-6)
