@@ -16,7 +16,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     data.add_argument("--features", type=_names, help="comma-separated feature columns (default: every other column)")
     data.add_argument("--inference-data", metavar="PATH",
                       help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
-                           "(default: data/unlabelled/penguins.csv)")
+                           "(default: data/unlabelled/penguins.csv with the embedded data, else none)")
     data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
                       help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
     model = parser.add_argument_group("model")

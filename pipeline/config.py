@@ -31,7 +31,8 @@ class PipelineConfig:
     features: Tuple[str, ...] = ()  # empty: every column but the label
     output_dir: str = DEFAULT_OUTPUT
     split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
-    inference_data: str = DEFAULT_INFERENCE_DATA  # unlabelled CSV for batch inference; "" for none
+    # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
+    inference_data: Optional[str] = None
     trainer: TrainerConfig = TrainerConfig()
     min_accuracy: float = 0.9  # absolute bar for each network (classification)
     max_mse: float = 1.0  # absolute bar for each network (regression)
@@ -95,12 +96,16 @@ class PipelineConfig:
             raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
         if self.label in features:
             raise ValueError(f"label {self.label!r} cannot also be a feature")
-        if self.inference_data:
-            absent = [f for f in features if f not in read_header(self.inference_data)]
+        inference_data = self.inference_data
+        if inference_data is None:
+            inference_data = DEFAULT_INFERENCE_DATA if self.data == DEFAULT_DATA else ""
+        if inference_data:
+            absent = [f for f in features if f not in read_header(inference_data)]
             if absent:
-                raise ValueError(f"inference data {self.inference_data} lacks feature column(s) {', '.join(absent)}")
+                raise ValueError(f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}")
         output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
-        return dataclasses.replace(self, features=tuple(features), output_dir=output_dir)
+        return dataclasses.replace(self, features=tuple(features), output_dir=output_dir,
+                                   inference_data=inference_data)
 
 
 def read_header(path: str) -> List[str]:

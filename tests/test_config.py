@@ -51,6 +51,14 @@ def test_generic_csv_works_by_options_alone(tmp_path):
     config = cli.config_from_args(parser.parse_args(["--data", str(path), "--label", "quality",
                                                      "--features", "acid,colour"]))
     assert (config.label, config.features, config.data_dir) == ("quality", ("acid", "colour"), str(tmp_path))
+    assert config.inference_data == ""  # the embedded unlabelled penguins only go with the penguins
+
+
+def test_inference_data_must_carry_every_feature(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text("island,sex\nDream,male\n")
+    with pytest.raises(ValueError, match="lacks feature column"):
+        dataclasses.replace(PipelineConfig(), inference_data=str(path)).resolved()
 
 
 @pytest.mark.parametrize("args, message", [
