@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-from typing import Dict, Iterable, List, Mapping
+from typing import Dict, Iterable, List, Mapping, Union
 
 import tensorflow as tf
 
@@ -12,19 +12,26 @@ def read_rows(path: str) -> List[Dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def to_example(row: Mapping[str, str], feature_spec: Mapping[str, tf.io.FixedLenFeature]) -> tf.train.Example:
-    """Empty cells are left out (a missing value); other cells are typed by `feature_spec`."""
-    features = {}
+def typed_cells(row: Mapping[str, str], feature_spec: Mapping[str, object]) -> Dict[str, Union[str, int, float]]:
+    """The row's non-empty cells typed by `feature_spec` (str, int or float); an empty cell is a
+    missing value and is left out. Every request the client builds starts from this."""
+    cells = {}
     for key, spec in feature_spec.items():
         text = row.get(key, "")
-        if text == "":
-            continue
-        if spec.dtype == tf.string:
-            features[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
-        elif spec.dtype == tf.int64:
-            features[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(text)]))
+        if text != "":
+            cells[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 else float(text)
+    return cells
+
+
+def to_example(row: Mapping[str, str], feature_spec: Mapping[str, object]) -> tf.train.Example:
+    features = {}
+    for key, value in typed_cells(row, feature_spec).items():
+        if isinstance(value, str):
+            features[key] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+        elif isinstance(value, int):
+            features[key] = tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
         else:
-            features[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(text)]))
+            features[key] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
     return tf.train.Example(features=tf.train.Features(feature=features))
 
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 from modules import names
+from pipeline.raw_examples import typed_cells
 
 
 def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT) -> dict:
@@ -29,13 +30,11 @@ def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, 
     """Typed raw instances; a row with a missing cell is refused (send it as a tf.Example)."""
     instances = []
     for number, row in enumerate(rows, start=1):
-        instance = {}
-        for key, spec in feature_spec.items():
-            text = row.get(key, "")
-            if text == "":
-                raise ValueError(f"row {number}: feature {key!r} is missing; serving_raw needs every "
-                                 "feature, send rows with missing values through serving_default")
-            instance[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 else float(text)
+        instance = typed_cells(row, feature_spec)
+        missing = [key for key in feature_spec if key not in instance]
+        if missing:
+            raise ValueError(f"row {number}: feature {missing[0]!r} is missing; serving_raw needs every "
+                             "feature, send rows with missing values through serving_default")
         instances.append(instance)
     return {"signature_name": names.SERVING_RAW, "instances": instances}
 
@@ -43,15 +42,7 @@ def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, 
 def rest_classify_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
     """`:classify` body: one JSON object per tf.Example, a missing cell simply left out.
     TF Serving builds each tf.Example from JSON types, so floats must stay JSON floats."""
-    examples = []
-    for row in rows:
-        example = {}
-        for key, spec in feature_spec.items():
-            text = row.get(key, "")
-            if text != "":
-                example[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 \
-                    else float(text)
-        examples.append(example)
+    examples = [typed_cells(row, feature_spec) for row in rows]
     return {"signature_name": names.CLASSIFICATION, "examples": examples}
 
 

@@ -10,6 +10,7 @@ from modules import names
 from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA
 from pipeline.raw_examples import read_rows, serialize
 from pipeline.summary import summarize
+from serving_client.__main__ import feature_spec_of
 from tests.pipeline_runs import PipelineRun, run_tf1_session
 
 pytestmark = pytest.mark.slow
@@ -50,8 +51,7 @@ def test_pushed_model_gives_finite_predictions_for_raw_rows_with_missing_values(
     model_dir = penguin_run.first_summary.pushed_to
     rows = read_rows(DEFAULT_DATA)
     assert any(row["sex"] == "" for row in rows) and any(row["bill_length_mm"] == "" for row in rows)
-    spec = {key: tf.io.FixedLenFeature([], s.dtype) for key, s in
-            tf.saved_model.load(model_dir).signatures[names.SERVING_RAW].structured_input_signature[1].items()}
+    spec = feature_spec_of(model_dir)
     outputs = tf.saved_model.load(model_dir).signatures[names.SERVING_DEFAULT](
         examples=tf.constant(serialize(rows, spec)))
     for key in ("network_a_raw", "network_b_raw", "network_a_scores", "network_b_scores", "probabilities"):
@@ -84,9 +84,9 @@ def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row
 def mode_runs(tmp_path_factory):
     """Every other mode end to end from local_runner.py, in one folder (upstream cached)."""
     run = PipelineRun(str(tmp_path_factory.mktemp("modes")), [])
+    run.summaries = {}
     for mode in ("standardize", "shared", "population"):
         run.run("--normalization", mode, "--loss", "cross_entropy")
-        run.summaries = getattr(run, "summaries", {})
         run.summaries[mode] = summarize(run.metadata_path)
         run.summaries[mode].trainer_model = run.artifact_dir("Trainer", "model")
     return run
