@@ -11,19 +11,20 @@ One version number is shared by all models of a push. Each version is copied int
 staging folder first (TF Serving only loads integer-named folders) and renamed into place only
 when every model is staged, so a crash never leaves a half-written version visible; a failure
 while renaming puts back what was renamed. The last `keep_versions` versions are kept. A model
-already published (same source artifact) is not published again.
+already published (same source artifact) is not published again. Every file operation goes through
+TFX's fileio, so `serving_root` may be local or a bucket (gs://, s3://) as on Kubeflow.
 """
 
 import datetime
 import json
 import os
-import shutil
 from typing import Dict, List, Mapping, Optional
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 from tfx import v1 as tfx
-from tfx.utils import path_utils
+from tfx.dsl.io import fileio
+from tfx.utils import io_utils, path_utils
 
 from modules import names
 
@@ -41,18 +42,21 @@ def model_sources(model_uri: str) -> Dict[str, str]:
 
 def versions(model_dir: str) -> List[int]:
     """Integer version folders of one model, oldest first (what TF Serving would consider)."""
-    if not os.path.isdir(model_dir):
-        return []
-    return sorted(int(d) for d in os.listdir(model_dir) if d.isdigit())
+    return sorted(int(d) for d in _children(model_dir) if d.isdigit())
+
+
+def _children(folder: str) -> List[str]:
+    """Entry names of a folder, [] when absent (object stores list sub-folders with a trailing /)."""
+    return [e.rstrip("/") for e in fileio.listdir(folder)] if fileio.isdir(folder) else []
 
 
 def published_source(serving_root: str, model: str) -> Optional[str]:
     """The source artifact recorded in a model's newest version, if any."""
     found = versions(os.path.join(serving_root, model))
     record = os.path.join(serving_root, model, str(found[-1]), PUSH_RECORD) if found else ""
-    if not record or not os.path.isfile(record):
+    if not record or not fileio.exists(record):
         return None
-    with open(record) as handle:
+    with fileio.open(record) as handle:
         return json.load(handle).get("source")
 
 
@@ -62,21 +66,29 @@ def write_models_config(serving_root: str, models: List[str]) -> str:
     for model in models:
         entry = config.model_config_list.config.add()
         entry.name = model
-        entry.base_path = os.path.abspath(os.path.join(serving_root, model))
+        entry.base_path = _absolute(os.path.join(serving_root, model))
         entry.model_platform = "tensorflow"
     path = os.path.join(serving_root, CONFIG_FILE)
-    with open(path + ".tmp", "w") as handle:
+    with fileio.open(path + ".tmp", "w") as handle:
         handle.write(text_format.MessageToString(config))
-    os.replace(path + ".tmp", path)
+    fileio.rename(path + ".tmp", path, overwrite=True)
     return path
 
 
+def _absolute(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def _copy_tree(source: str, destination: str) -> None:
+    io_utils.copy_dir(source, destination)
+
+
 def _stage(source: str, staging: str, record: dict) -> None:
-    if not os.path.isfile(os.path.join(source, "saved_model.pb")):
+    if not fileio.exists(os.path.join(source, "saved_model.pb")):
         raise FileNotFoundError(f"no SavedModel at {source}")
-    shutil.copytree(source, staging)
-    os.makedirs(os.path.dirname(os.path.join(staging, PUSH_RECORD)), exist_ok=True)
-    with open(os.path.join(staging, PUSH_RECORD), "w") as handle:
+    _copy_tree(source, staging)
+    fileio.makedirs(os.path.dirname(os.path.join(staging, PUSH_RECORD)))
+    with fileio.open(os.path.join(staging, PUSH_RECORD), "w") as handle:
         json.dump(record, handle)
 
 
@@ -84,9 +96,9 @@ def _remove_stale_staging(serving_root: str, models: List[str]) -> None:
     """Leftovers of a push that was killed before it renamed anything."""
     for model in models:
         model_dir = os.path.join(serving_root, model)
-        for entry in os.listdir(model_dir) if os.path.isdir(model_dir) else []:
+        for entry in _children(model_dir):
             if entry.startswith(STAGING_PREFIX):
-                shutil.rmtree(os.path.join(model_dir, entry))
+                fileio.rmtree(os.path.join(model_dir, entry))
 
 
 def publish(sources: Mapping[str, str], serving_root: str, source_id: str, keep_versions: int = 3) -> int:
@@ -101,16 +113,17 @@ def publish(sources: Mapping[str, str], serving_root: str, source_id: str, keep_
     staged = {m: os.path.join(serving_root, m, f"{STAGING_PREFIX}{version}") for m in models}
     try:
         for model, source in sources.items():
-            os.makedirs(os.path.join(serving_root, model), exist_ok=True)
+            fileio.makedirs(os.path.join(serving_root, model))
             _stage(source, staged[model], {**record, "model": model})
         _rename_all(staged, version)
     finally:
         for path in staged.values():
-            shutil.rmtree(path, ignore_errors=True)
+            if fileio.exists(path):
+                fileio.rmtree(path)
     write_models_config(serving_root, models)
     for model in models:
         for old in versions(os.path.join(serving_root, model))[:-keep_versions]:
-            shutil.rmtree(os.path.join(serving_root, model, str(old)))
+            fileio.rmtree(os.path.join(serving_root, model, str(old)))
     return version
 
 
@@ -119,11 +132,11 @@ def _rename_all(staged: Mapping[str, str], version: int) -> None:
     try:
         for model, staging in staged.items():
             final = os.path.join(os.path.dirname(staging), str(version))
-            os.rename(staging, final)
+            fileio.rename(staging, final)
             done.append((staging, final))
     except BaseException:
         for staging, final in reversed(done):
-            os.rename(final, staging)
+            fileio.rename(final, staging)
         raise
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
 from pipeline.config import DEFAULT_OUTPUT, PipelineConfig, overrides, with_trainer
 
 
-def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = True) -> argparse.ArgumentParser:
+    """Options every runner shares; `output_folder=False` for a runner whose `--output` means a file."""
     defaults = PipelineConfig()
     data = parser.add_argument_group("data")
     data.add_argument("--data", help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})")
@@ -31,10 +32,14 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     model.add_argument("--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})")
     model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
     run = parser.add_argument_group("run")
-    run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
+    if output_folder:
+        run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
     run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
     run.add_argument("--min-accuracy", type=float, help=f"blessing bar per network (default: {defaults.min_accuracy})")
     run.add_argument("--beam-workers", type=_positive, help="DirectRunner workers; >1 uses multi_processing (default: 1)")
+    run.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
+                     help="extra Beam pipeline argument, repeatable, written with '=': "
+                          "--beam-arg=--runner=DataflowRunner --beam-arg=--project=my-project")
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
     return parser
 
@@ -43,8 +48,10 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
     """PipelineConfig from parsed options, resolved against the data (fails fast on bad options)."""
     config = overrides(base or PipelineConfig(), data=args.data, label=args.label, features=args.features,
                        split_buckets=args.split,
-                       inference_data="" if args.inference_data == "none" else args.inference_data, output_dir=args.output, name=args.name,
+                       inference_data="" if args.inference_data == "none" else args.inference_data,
+                       output_dir=getattr(args, "output", None), name=args.name,
                        min_accuracy=args.min_accuracy, beam_workers=args.beam_workers,
+                       beam_args=tuple(args.beam_args) if args.beam_args else None,
                        enable_cache=False if args.no_cache else None)
     config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,
                           train_steps=args.train_steps, eval_steps=args.eval_steps,
@@ -53,13 +60,18 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
     return config.resolved()
 
 
-def parse(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
-    parser = add_pipeline_options(argparse.ArgumentParser(description=description))
+def parse_args(parser: argparse.ArgumentParser,
+               argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, PipelineConfig]:
+    """Parsed options and the resolved config; a bad option ends the process with a one-line error."""
     args = parser.parse_args(argv)
     try:
-        return config_from_args(args)
+        return args, config_from_args(args)
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
+
+
+def parse(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
+    return parse_args(add_pipeline_options(argparse.ArgumentParser(description=description)), argv)[1]
 
 
 def _names(text: str) -> tuple:

@@ -40,6 +40,7 @@ class PipelineConfig:
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
     beam_workers: int = 1  # >1: DirectRunner multi_processing with that many workers
+    beam_args: Tuple[str, ...] = ()  # extra Beam arguments, appended (e.g. --runner=DataflowRunner ...)
     enable_cache: bool = True
 
     @property
@@ -70,8 +71,10 @@ class PipelineConfig:
     def beam_pipeline_args(self) -> List[str]:
         """The one place Beam arguments are built."""
         if self.beam_workers > 1:
-            return ["--direct_running_mode=multi_processing", f"--direct_num_workers={self.beam_workers}"]
-        return ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+            direct = ["--direct_running_mode=multi_processing", f"--direct_num_workers={self.beam_workers}"]
+        else:
+            direct = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+        return direct + list(self.beam_args)
 
     def transform_config(self) -> dict:
         return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label,

@@ -1,7 +1,6 @@
 """TwinPusher's publishing: layout, shared versions, atomicity, retention, models.config."""
 import json
 import os
-import shutil
 
 import pytest
 from google.protobuf import text_format
@@ -58,7 +57,7 @@ def test_only_the_last_k_versions_are_kept(tmp_path):
 def test_failure_while_copying_leaves_no_partial_version_and_the_previous_one_intact(tmp_path, monkeypatch):
     root = str(tmp_path / "serving")
     pusher.publish(sources(tmp_path, "good"), root, "artifact-good")
-    real_copytree = shutil.copytree
+    real_copy_tree = pusher._copy_tree
     calls = []
 
     def copy_then_fail(src, dst, *args, **kwargs):
@@ -67,9 +66,9 @@ def test_failure_while_copying_leaves_no_partial_version_and_the_previous_one_in
             os.makedirs(dst)
             open(os.path.join(dst, "saved_model.pb"), "w").close()
             raise OSError("disk full")
-        return real_copytree(src, dst, *args, **kwargs)
+        return real_copy_tree(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(pusher.shutil, "copytree", copy_then_fail)
+    monkeypatch.setattr(pusher, "_copy_tree", copy_then_fail)
     with pytest.raises(OSError, match="disk full"):
         pusher.publish(sources(tmp_path, "bad"), root, "artifact-bad")
     for model in ("combined", "network_a", "network_b"):
@@ -80,17 +79,17 @@ def test_failure_while_copying_leaves_no_partial_version_and_the_previous_one_in
 def test_failure_while_renaming_puts_back_what_was_renamed(tmp_path, monkeypatch):
     root = str(tmp_path / "serving")
     pusher.publish(sources(tmp_path, "good"), root, "artifact-good")
-    real_rename = os.rename
+    real_rename = pusher.fileio.rename
     renamed = []
 
-    def rename_then_fail(src, dst):
+    def rename_then_fail(src, dst, overwrite=False):
         if os.path.basename(dst) == "2":
             renamed.append(dst)
             if len(renamed) == 3:
                 raise OSError("lost the mount")
-        return real_rename(src, dst)
+        return real_rename(src, dst, overwrite)
 
-    monkeypatch.setattr(pusher.os, "rename", rename_then_fail)
+    monkeypatch.setattr(pusher.fileio, "rename", rename_then_fail)
     with pytest.raises(OSError, match="lost the mount"):
         pusher.publish(sources(tmp_path, "bad"), root, "artifact-bad")
     for model in ("combined", "network_a", "network_b"):
