@@ -19,13 +19,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = cli.parse(argv, description=__doc__.splitlines()[0])
     from tfx import v1 as tfx
 
+    from components.data_gate import BadDataError
     from pipeline.pipeline import create_pipeline
     from pipeline.summary import summarize
 
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     started = time.monotonic()
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(
-        config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)))
+    try:
+        tfx.orchestration.LocalDagRunner().run(create_pipeline(
+            config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)))
+    except BadDataError as error:
+        print(f"twinnorm: stopped before Transform, nothing trained or pushed: {error}", file=sys.stderr)
+        return 3
     summary = summarize(config.metadata_path)
     print(f"\ntwinnorm: pipeline {config.name!r} finished in {time.monotonic() - started:.1f} s "
           f"(normalization {config.trainer.normalization!r})")

@@ -64,10 +64,17 @@ class ServingModule(tf.Module):
         return outputs
 
     def serve_examples(self, examples: tf.Tensor) -> Outputs:
-        return self.outputs_from_raw(tf.io.parse_example(examples, self.feature_spec))
+        with tf.control_dependencies([_non_empty(tf.size(examples))]):
+            return self.outputs_from_raw(tf.io.parse_example(tf.identity(examples), self.feature_spec))
 
     def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
-        return self.outputs_from_raw({k: _as_parsed(features[k], spec) for k, spec in self.feature_spec.items()})
+        sizes = tf.stack([tf.size(features[k]) for k in sorted(self.feature_spec)])
+        checks = [_non_empty(sizes[0]), tf.debugging.assert_equal(
+            sizes, sizes[0], message=f"twinnorm: inputs {', '.join(sorted(self.feature_spec))} "
+                                     "must all have the same number of values (one per example)")]
+        with tf.control_dependencies(checks):
+            return self.outputs_from_raw(
+                {k: _as_parsed(tf.identity(features[k]), spec) for k, spec in self.feature_spec.items()})
 
     def transform_examples(self, examples: tf.Tensor) -> Outputs:
         return self.tft_layer(tf.io.parse_example(examples, self.labelled_spec))
@@ -99,6 +106,11 @@ class ServingModule(tf.Module):
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
             signatures[names.BATCH_INFERENCE] = _examples_signature(self.numeric_outputs)
         return signatures
+
+
+def _non_empty(batch_size: tf.Tensor) -> tf.Operation:
+    """An empty request is an error with a message, not an empty answer the client may misread."""
+    return tf.debugging.assert_positive(batch_size, message="twinnorm: empty batch: the request has no examples")
 
 
 def _optional(spec) -> tf.io.FixedLenFeature:

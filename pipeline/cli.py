@@ -5,7 +5,7 @@ import argparse
 from typing import Optional, Sequence, Tuple
 
 from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
-from pipeline.config import DEFAULT_OUTPUT, PipelineConfig, overrides, with_trainer
+from pipeline.config import DEFAULT_OUTPUT, ON_ANOMALY, PipelineConfig, overrides, with_trainer
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = True) -> argparse.ArgumentParser:
@@ -18,6 +18,12 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
     data.add_argument("--inference-data", metavar="PATH",
                       help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
                            "(default: data/unlabelled/penguins.csv with the embedded data, else none)")
+    data.add_argument("--schema", metavar="PATH",
+                      help="curated Schema text proto the data must satisfy; 'none' infers one from the data "
+                           "(default: data/penguins.schema.pbtxt with the embedded data, else none)")
+    data.add_argument("--on-anomaly", choices=ON_ANOMALY,
+                      help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
+                           "go on (default: fail)")
     data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
                       help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
     model = parser.add_argument_group("model")
@@ -49,6 +55,7 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
     config = overrides(base or PipelineConfig(), data=args.data, label=args.label, features=args.features,
                        split_buckets=args.split,
                        inference_data="" if args.inference_data == "none" else args.inference_data,
+                       schema="" if args.schema == "none" else args.schema, on_anomaly=args.on_anomaly,
                        output_dir=getattr(args, "output", None), name=args.name,
                        min_accuracy=args.min_accuracy, beam_workers=args.beam_workers,
                        beam_args=tuple(args.beam_args) if args.beam_args else None,

@@ -17,6 +17,8 @@ from modules.hparams import TrainerConfig
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
 DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins.csv")
+DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")  # curated, for DEFAULT_DATA
+ON_ANOMALY = ("fail", "warn")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
 
@@ -33,6 +35,10 @@ class PipelineConfig:
     split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
     inference_data: Optional[str] = None
+    # Curated schema the data is validated against; "" infers one (SchemaGen); None: the curated
+    # penguin schema with the embedded data, else inferred.
+    schema: Optional[str] = None
+    on_anomaly: str = "fail"  # what the DataGate does with ExampleValidator's anomalies: fail | warn
     trainer: TrainerConfig = TrainerConfig()
     min_accuracy: float = 0.9  # absolute bar for each network (classification)
     max_mse: float = 1.0  # absolute bar for each network (regression)
@@ -90,6 +96,8 @@ class PipelineConfig:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:
             raise ValueError(f"split buckets must be positive, got {self.split_buckets}")
+        if self.on_anomaly not in ON_ANOMALY:
+            raise ValueError(f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {self.on_anomaly!r}")
         columns = read_header(self.data)
         if self.label not in columns:
             raise ValueError(f"label column {self.label!r} is not in {self.data} (columns: {', '.join(columns)})")
@@ -106,9 +114,15 @@ class PipelineConfig:
             absent = [f for f in features if f not in read_header(inference_data)]
             if absent:
                 raise ValueError(f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}")
+        schema = self.schema
+        if schema is None:
+            schema = DEFAULT_SCHEMA if self.data == DEFAULT_DATA else ""
+        if schema:
+            schema = schema if "://" in schema else os.path.abspath(schema)
+            _check_schema(schema, (self.label, *features))
         output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
         return dataclasses.replace(self, features=tuple(features), output_dir=output_dir,
-                                   inference_data=inference_data)
+                                   inference_data=inference_data, schema=schema)
 
 
 def read_header(path: str) -> List[str]:
@@ -124,14 +138,33 @@ def read_header(path: str) -> List[str]:
     for file in files:
         with tf.io.gfile.GFile(file) as handle:
             first = handle.readline()
-        if not first.strip():
-            raise ValueError(f"{file} is empty: expected a header line")
+            if not first.strip():
+                raise ValueError(f"{file} is empty: expected a header line")
+            if not any(line.strip() for line in handle):
+                raise ValueError(f"{file} has a header but no data rows")
         headers[file] = next(csv.reader(io.StringIO(first)))
     reference = headers[files[0]]
     for file, header in headers.items():
         if header != reference:
             raise ValueError(f"{file} has columns {header}, but {files[0]} has {reference}")
     return reference
+
+
+def _check_schema(path: str, columns: Tuple[str, ...]) -> None:
+    """The schema file parses and describes every column the pipeline uses."""
+    import tensorflow as tf
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"schema file {path} does not exist")
+    try:
+        schema = text_format.Parse(tf.io.gfile.GFile(path).read(), schema_pb2.Schema())
+    except text_format.ParseError as error:
+        raise ValueError(f"schema file {path} is not a Schema text proto: {error}") from None
+    absent = [c for c in columns if c not in {f.name for f in schema.feature}]
+    if absent:
+        raise ValueError(f"schema file {path} does not describe column(s) {', '.join(absent)}")
 
 
 def _is_dir(path: str) -> bool:

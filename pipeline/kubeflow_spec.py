@@ -53,7 +53,8 @@ def in_image(path: str) -> str:
 def embedded_data_in_image(config: PipelineConfig) -> PipelineConfig:
     """Points the (resolved) config's data at the copies the Dockerfile puts in the image."""
     return dataclasses.replace(config, data=in_image(config.data),
-                               inference_data=in_image(config.inference_data) if config.inference_data else "")
+                               inference_data=in_image(config.inference_data) if config.inference_data else "",
+                               schema=in_image(config.schema) if config.schema else "")
 
 
 def compile_pipeline(config: PipelineConfig, target: str, image: str, output: str) -> str:

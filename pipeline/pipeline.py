@@ -6,6 +6,7 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from components.data_gate import DataGate
 from components.pusher import TwinPusher
 from modules import names
 from pipeline.config import PipelineConfig
@@ -47,6 +48,13 @@ def batch_inference(config: PipelineConfig, model, blessing) -> list:
     return [examples, inferrer]
 
 
+def schema_gen(config: PipelineConfig, statistics):
+    """The curated schema when there is one (so the data is checked against it), else SchemaGen's inference."""
+    if config.schema:
+        return tfx.components.ImportSchemaGen(schema_file=config.schema)
+    return tfx.components.SchemaGen(statistics=statistics.outputs["statistics"], infer_feature_shape=True)
+
+
 def baseline_resolver():
     """The latest blessed model, the Evaluator's baseline (absent on the first run)."""
     return tfx.dsl.Resolver(
@@ -62,12 +70,15 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
     """Returns the TFX pipeline; `config` must be `resolved()` (features known)."""
     examples = example_gen(config)
     statistics = tfx.components.StatisticsGen(examples=examples.outputs["examples"])
-    schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"], infer_feature_shape=True)
+    schema = schema_gen(config, statistics)
     validator = tfx.components.ExampleValidator(
         statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"])
+    gate = DataGate(anomalies=validator.outputs["anomalies"], schema=schema.outputs["schema"],
+                    data=config.data, schema_source=config.schema, on_anomaly=config.on_anomaly)
     transform = tfx.components.Transform(
         examples=examples.outputs["examples"], schema=schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_config())
+    transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -77,7 +88,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
         eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
         custom_config=config.trainer_config(),
     )
-    components = [examples, statistics, schema, validator, transform, trainer]
+    components = [examples, statistics, schema, validator, gate, transform, trainer]
     baseline = None
     if config.compare_to_baseline:
         resolver = baseline_resolver()

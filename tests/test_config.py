@@ -7,7 +7,7 @@ import pytest
 
 from modules.hparams import NetworkSpec, TrainerConfig, check_outputs_carry_signal
 from pipeline import cli
-from pipeline.config import DEFAULT_DATA, REPO_ROOT, PipelineConfig
+from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
 
 def test_trainer_config_round_trips_through_a_json_dict():
@@ -67,6 +67,9 @@ def test_inference_data_must_carry_every_feature(tmp_path):
     (["--data", "/no/such/file.csv"], "data path /no/such/file.csv does not exist"),
     (["--normalization", "batch"], "invalid choice: 'batch'"),
     (["--train-steps", "-3"], "expected a positive integer"),
+    (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
+    (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
+    (["--data", "tests/golden"], "no *.csv file in tests/golden"),
 ])
 def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):
     result = subprocess.run([sys.executable, "local_runner.py", "--output", str(tmp_path), *args],
@@ -82,6 +85,26 @@ def test_empty_csv_is_named_in_the_error(tmp_path):
     empty.write_text("")
     with pytest.raises(ValueError, match="empty.csv is empty"):
         dataclasses.replace(PipelineConfig(), data=str(empty)).resolved()
+
+
+def test_header_only_csv_is_named_in_the_error(tmp_path):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("island,species\n\n")
+    with pytest.raises(ValueError, match="header.csv has a header but no data rows"):
+        dataclasses.replace(PipelineConfig(), data=str(header_only), label="species").resolved()
+
+
+def test_curated_schema_goes_with_the_embedded_data_and_must_describe_every_column(tmp_path):
+    assert PipelineConfig().resolved().schema == DEFAULT_SCHEMA
+    path = tmp_path / "wine.csv"
+    path.write_text("acid,quality\n1.0,good\n")
+    assert dataclasses.replace(PipelineConfig(), data=str(path), label="quality").resolved().schema == ""
+    with pytest.raises(ValueError, match="does not describe column.s. quality, acid"):
+        dataclasses.replace(PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA).resolved()
+    broken = tmp_path / "broken.pbtxt"
+    broken.write_text("feature { name: ")
+    with pytest.raises(ValueError, match="is not a Schema text proto"):
+        dataclasses.replace(PipelineConfig(), schema=str(broken)).resolved()
 
 
 def test_embedded_data_is_the_raw_penguin_table():

@@ -15,9 +15,9 @@ from tests.pipeline_runs import PipelineRun, run_tf1_session
 
 pytestmark = pytest.mark.slow
 
-COMPONENTS = ("CsvExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer",
-              "latest_blessed_model_resolver", "Evaluator", "Pusher", "InferenceExampleGen", "BulkInferrer")
-UPSTREAM_OF_EVALUATOR = COMPONENTS[:6]
+COMPONENTS = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataGate", "Transform",
+              "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "InferenceExampleGen", "BulkInferrer")
+UPSTREAM_OF_EVALUATOR = COMPONENTS[:7]
 
 
 def test_every_component_ran_and_the_model_was_blessed_and_pushed(penguin_run):

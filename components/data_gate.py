@@ -1,0 +1,80 @@
+"""DataGate: stops the pipeline before Transform when ExampleValidator found anomalies.
+
+ExampleValidator only records anomalies; TFX runs Transform and the Trainer regardless. The gate
+reads them per split and, in `fail` mode, fails its execution with one message naming the data,
+the split, each column and the kind of anomaly, so nothing downstream runs and nothing is pushed.
+In `warn` mode it logs the same message and lets the run go on. Either way its output artifact
+holds the report (`report.txt`) and the anomaly count.
+"""
+
+import os
+from typing import List
+
+from absl import logging
+from tensorflow_metadata.proto.v0 import anomalies_pb2
+from tfx import v1 as tfx
+from tfx.dsl.io import fileio
+from tfx.types import artifact_utils
+
+MODES = ("fail", "warn")
+REPORT_FILE = "report.txt"
+
+
+class BadDataError(ValueError):
+    """The data violates the schema; the message names file, split, column and anomaly."""
+
+
+def load_anomalies(uri: str, split: str) -> anomalies_pb2.Anomalies:
+    anomalies = anomalies_pb2.Anomalies()
+    with fileio.open(os.path.join(uri, f"Split-{split}", "SchemaDiff.pb"), "rb") as handle:
+        anomalies.ParseFromString(handle.read())
+    return anomalies
+
+
+def describe(anomalies: anomalies_pb2.Anomalies, split: str) -> List[str]:
+    """One line per problem: split, column, kind (short description) and TFDV's details."""
+    lines = []
+    if anomalies.data_missing:
+        lines.append(f"split {split}: no rows at all")
+    for column, info in sorted(anomalies.anomaly_info.items()):
+        kinds = "; ".join(r.short_description for r in info.reason) or info.short_description
+        details = " ".join(r.description for r in info.reason) or info.description
+        lines.append(f"split {split}, column {column!r}: {kinds} ({details.strip()})")
+    for reason in anomalies.dataset_anomaly_info.reason:
+        lines.append(f"split {split}, whole dataset: {reason.short_description} ({reason.description.strip()})")
+    return lines
+
+
+def check(anomalies_uri: str, splits: List[str], data: str, schema: str, on_anomaly: str, report_dir: str) -> List[str]:
+    """Writes the report; raises BadDataError on anomalies in `fail` mode, else returns its lines."""
+    if on_anomaly not in MODES:
+        raise ValueError(f"on_anomaly must be one of {MODES}, got {on_anomaly!r}")
+    lines = [line for split in splits for line in describe(load_anomalies(anomalies_uri, split), split)]
+    if lines:
+        lines = [f"bad data in {data} (checked against {schema}):", *("  " + line for line in lines)]
+    fileio.makedirs(report_dir)
+    with fileio.open(os.path.join(report_dir, REPORT_FILE), "w") as handle:
+        handle.write("\n".join(lines) + "\n" if lines else "no anomalies\n")
+    if lines and on_anomaly == "fail":
+        raise BadDataError("\n".join(lines))
+    if lines:
+        logging.warning("%s\n(on_anomaly=warn: the run goes on)", "\n".join(lines))
+    return lines
+
+
+@tfx.dsl.components.component
+def DataGate(  # noqa: N802 (TFX component names are classes)
+    anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    schema: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Schema],
+    checked: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
+    data: tfx.dsl.components.Parameter[str],
+    schema_source: tfx.dsl.components.Parameter[str] = "",
+    on_anomaly: tfx.dsl.components.Parameter[str] = "fail",
+) -> None:
+    """Fails (or warns, with on_anomaly='warn') when ExampleValidator found anomalies in any split."""
+    checked.split_names = anomalies.split_names
+    checked.set_string_custom_property("on_anomaly", on_anomaly)
+    lines = check(anomalies.uri, artifact_utils.decode_split_names(anomalies.split_names), data,
+                  f"the schema {schema_source}" if schema_source else f"the schema inferred in {schema.uri}",
+                  on_anomaly, checked.uri)
+    checked.set_int_custom_property("anomaly_count", max(0, len(lines) - 1))
