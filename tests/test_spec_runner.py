@@ -118,3 +118,23 @@ def test_executor_input_wires_upstream_artifacts_with_their_reported_metadata(tm
 def test_image_env_is_what_the_dockerfile_sets():
     env = spec_runner.image_env(DOCKERFILE)
     assert env["TF_USE_LEGACY_KERAS"] == "1"
+
+
+def test_importer_task_yields_its_artifact_without_a_container(tmp_path, monkeypatch):
+    """An importer (e.g. a schema imported by URI) is resolved in-process, as KFP's driver does."""
+    spec = kfp.PipelineSpec()
+    json_format.ParseDict({
+        "pipelineInfo": {"name": "p"},
+        "components": {"Import": {"executorLabel": "Import_executor", "outputDefinitions": {"artifacts": {
+            "result": {"artifactType": {"instanceSchema": "title: tfx.Schema\ntype: object\n"}}}}}},
+        "deploymentSpec": {"executors": {"Import_executor": {"importer": {
+            "artifactUri": {"constant": "/schemas/penguins"},
+            "typeSchema": {"instanceSchema": "title: tfx.Schema\ntype: object\n"},
+            "metadata": {"curated": "yes"}}}}},
+        "root": {"dag": {"tasks": {"Import": {"componentRef": {"name": "Import"}, "taskInfo": {"name": "Import"}}}}},
+    }, spec)
+    monkeypatch.setattr(spec_runner.subprocess, "run", lambda *a, **k: pytest.fail("an importer runs no process"))
+    runs = spec_runner.run_spec(spec, str(tmp_path), env={})
+    (artifact,) = runs["Import"].outputs["result"]
+    assert artifact.uri == "/schemas/penguins" and artifact.metadata["curated"] == "yes"
+    assert artifact.type.instance_schema.startswith("title: tfx.Schema")
