@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: venv run test test-fast lock clean
+.PHONY: venv run test test-fast lock clean browser
 
 venv: $(STAMP)
 
@@ -26,11 +26,21 @@ $(STAMP): $(PY) requirements.lock setup.py
 run: $(STAMP)
 	$(PY) local_runner.py $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Debian's Chromium and ChromeDriver for the run report's browser test (tests/test_report.py);
+# without root or apt-get that one test is skipped and says why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "twinnorm: apt-get could not install chromium; the report's browser test will be skipped"; \
+	else echo "twinnorm: chromium not installed and no root apt-get; the report's browser test will be skipped"; fi
 
 lock: $(STAMP)
 	$(UV) pip compile requirements.in --python-version 3.10 -o requirements.lock

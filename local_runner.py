@@ -37,6 +37,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for line in summary.lines():
         print(line)
     print(f"pipeline root: {os.path.abspath(config.pipeline_root)}")
+    if summary.report:
+        print(f"run report: {summary.report}")
     return 0
 
 

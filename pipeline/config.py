@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import os
 from typing import List, Optional, Tuple
 
@@ -88,6 +89,11 @@ class PipelineConfig:
 
     def trainer_config(self) -> dict:
         return {**self.transform_config(), names.CONFIG_TRAINER: self.trainer.to_dict()}
+
+    def report_config(self) -> str:
+        """The whole configuration as JSON, for the run report (which shows it and reads the
+        serving root from it when nothing was pushed)."""
+        return json.dumps({**dataclasses.asdict(self), "serving_dir": self.serving_dir}, sort_keys=True)
 
     def resolved(self) -> "PipelineConfig":
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""

@@ -8,6 +8,7 @@ from tfx import v1 as tfx
 
 from components.data_gate import DataGate
 from components.pusher import TwinPusher
+from components.report.component import RunReport
 from modules import names
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import eval_config
@@ -100,7 +101,11 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
                                 config.max_regression))
     pusher = TwinPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                         serving_root=config.serving_dir, keep_versions=config.keep_versions).with_id("Pusher")
-    components += [evaluator, pusher]
+    report = RunReport(examples=examples.outputs["examples"], transform_graph=transform.outputs["transform_graph"],
+                       model=trainer.outputs["model"], model_run=trainer.outputs["model_run"],
+                       evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
+                       pushed_model=pusher.outputs["pushed_model"], run_config=config.report_config())
+    components += [evaluator, pusher, report]
     components += batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Dict, List, Optional
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
+
+from components.report.collect import tfma_metrics
+from components import HtmlReport
+from components.report.component import HTML_FILE
 
 
 @dataclasses.dataclass
@@ -17,6 +22,7 @@ class RunSummary:
     metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
     executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
     inference_result: Optional[str] = None  # BulkInferrer's PredictionLog folder
+    report: Optional[str] = None  # the RunReport's HTML file
 
     def lines(self) -> List[str]:
         out = [f"blessed: {self.blessed}",
@@ -26,7 +32,7 @@ class RunSummary:
         if self.inference_result:
             out.append(f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}")
         for output, values in sorted(self.metrics.items()):
-            out.append(f"  {output or 'all'}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
+            out.append(f"  {output}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
         return out
 
 
@@ -40,20 +46,8 @@ def latest_artifact(store, type_name: str) -> Optional[metadata_store_pb2.Artifa
 
 
 def evaluation_metrics(uri: str) -> Dict[str, Dict[str, float]]:
-    """Overall-slice metrics per output from a TFMA evaluation folder."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_eval_result(uri)
-    metrics: Dict[str, Dict[str, float]] = {}
-    for slice_key, by_output in result.slicing_metrics:
-        if slice_key:
-            continue
-        for output, by_sub_key in by_output.items():
-            for values in by_sub_key.values():
-                for name, value in values.items():
-                    if "doubleValue" in value:
-                        metrics.setdefault(output, {})[name] = value["doubleValue"]
-    return metrics
+    """Overall-slice metrics of the candidate model per output ("all" for example_count)."""
+    return tfma_metrics(uri).get("candidate", {})
 
 
 def executions_by_component(store) -> Dict[str, List[str]]:
@@ -73,6 +67,7 @@ def summarize(metadata_path: str) -> RunSummary:
     evaluation = latest_artifact(store, "ModelEvaluation")
     executions = executions_by_component(store)
     inference = latest_artifact(store, "InferenceResult")
+    report = latest_artifact(store, HtmlReport.TYPE_NAME)
     pushed_to = serving_root = None
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
@@ -84,4 +79,5 @@ def summarize(metadata_path: str) -> RunSummary:
         metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
         executions=executions,
         inference_result=inference.uri if inference else None,
+        report=os.path.join(report.uri, HTML_FILE) if report else None,
     )

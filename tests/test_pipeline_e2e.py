@@ -16,7 +16,8 @@ from tests.pipeline_runs import PipelineRun, run_tf1_session
 pytestmark = pytest.mark.slow
 
 COMPONENTS = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataGate", "Transform",
-              "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "InferenceExampleGen", "BulkInferrer")
+              "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "RunReport", "InferenceExampleGen",
+              "BulkInferrer")
 UPSTREAM_OF_EVALUATOR = COMPONENTS[:7]
 
 

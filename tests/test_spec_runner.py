@@ -1,5 +1,6 @@
 """The execution check: every container task of the compiled kfp spec, run by its own command, pushes models."""
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from google.protobuf import json_format, text_format
 from kfp.pipeline_spec import pipeline_spec_pb2 as kfp
 from tensorflow_serving.config import model_server_config_pb2
 
+from components.report.component import HTML_FILE, JSON_FILE
 from modules import names
 from pipeline import kubeflow_spec, spec_runner
 from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
@@ -67,6 +69,10 @@ def test_the_compiled_pipeline_blesses_and_pushes_every_model(kfp_run):
     with open(os.path.join(serving_root, "models.config")) as handle:
         config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
     assert {c.name for c in config.model_config_list.config} == set(names.SERVED_MODELS)
+    report = reported(folder, "RunReport", "report").uri  # the custom artifact type crossed the container boundary
+    with open(os.path.join(report, JSON_FILE)) as handle:
+        assert json.load(handle)["served_versions"] == {m: [1] for m in names.SERVED_MODELS}
+    assert os.path.isfile(os.path.join(report, HTML_FILE))
 
 
 @pytest.mark.slow

@@ -1,0 +1,73 @@
+"""RunReport: the HTML report of a run, written after the Pusher so it shows what was pushed.
+
+It runs whether or not the model was blessed: a report of a rejected model is the one most
+worth reading. Output: `report.html` (self-contained) and `report.json` (the same numbers).
+"""
+
+import datetime
+import json
+import os
+
+from tfx import v1 as tfx
+from tfx.dsl.io import fileio
+from tfx.utils import path_utils
+
+from components import HtmlReport
+from components.report import collect
+from components.report.render import ReportData, page
+from modules import names
+
+HTML_FILE = "report.html"
+JSON_FILE = "report.json"
+REPORT_SPLIT = "eval"
+
+
+def class_names(transform_graph_uri: str, label_key: str, task: str) -> tuple:
+    if task != "classification":
+        return ()
+    import tensorflow_transform as tft
+
+    vocabulary = tft.TFTransformOutput(transform_graph_uri).vocabulary_by_name(names.vocabulary_name(label_key))
+    return tuple(v.decode() for v in vocabulary)
+
+
+@tfx.dsl.components.component
+def RunReport(  # noqa: N802 (TFX component names are classes)
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    transform_graph: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.TransformGraph],
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    model_run: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelRun],
+    evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
+    blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    pushed_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.PushedModel],
+    report: tfx.dsl.components.OutputArtifact[HtmlReport],
+    run_config: tfx.dsl.components.Parameter[str],
+) -> None:
+    """Histograms of both networks' outputs before/after normalization, training curves, TFMA
+    metrics (against the baseline when there is one), confusion matrices, config and versions."""
+    config = json.loads(run_config)
+    label, task = config["label"], config["trainer"]["task"]
+    serving_root = pushed_model.get_string_custom_property("serving_root") or config.get("serving_dir", "")
+    thresholds_ok, failures = collect.validation(evaluation.uri)
+    data = ReportData(
+        config=config,
+        outputs=collect.network_outputs(path_utils.serving_model_path(model.uri),
+                                        collect.example_files(examples.uri, REPORT_SPLIT), REPORT_SPLIT, label, task),
+        class_names=class_names(transform_graph.uri, label, task),
+        curves=collect.training_curves(model_run.uri),
+        metrics=collect.tfma_metrics(evaluation.uri),
+        thresholds_ok=thresholds_ok,
+        threshold_failures=failures,
+        blessed=bool(blessing.get_int_custom_property("blessed")),
+        pushed={"pushed": bool(pushed_model.get_int_custom_property("pushed")),
+                "version": pushed_model.get_int_custom_property("pushed_version") or None,
+                "serving_root": serving_root},
+        served=collect.served_versions(serving_root) if serving_root else {},
+    )
+    document, values = page(data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    fileio.makedirs(report.uri)
+    with fileio.open(os.path.join(report.uri, HTML_FILE), "w") as handle:
+        handle.write(document)
+    with fileio.open(os.path.join(report.uri, JSON_FILE), "w") as handle:
+        json.dump(values, handle, indent=1)
+    report.set_string_custom_property("html", os.path.join(report.uri, HTML_FILE))
