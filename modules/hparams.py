@@ -55,6 +55,9 @@ class TrainerConfig:
     log_every: int = 50
     checkpoint_every: int = 100
     shuffle_buffer: int = 1024
+    # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
+    # batch_size stays the global batch, split across workers.
+    train_workers: int = 1
 
     def validate(self, n_outputs: int | None = None) -> None:
         """Refuse configurations that cannot train; `n_outputs` is checked once it is known."""
@@ -65,9 +68,12 @@ class TrainerConfig:
         _one_of("task", self.task, TASKS)
         if self.task == "regression" and self.loss == "cross_entropy":
             raise ValueError("loss 'cross_entropy' needs task 'classification'; use 'mse' for regression")
-        for field in ("batch_size", "train_steps", "eval_steps", "log_every", "checkpoint_every"):
+        for field in ("batch_size", "train_steps", "eval_steps", "log_every", "checkpoint_every", "train_workers"):
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
+        if self.batch_size % self.train_workers:
+            raise ValueError(f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
+                             "(each worker takes an equal share of the global batch)")
         if not 0.0 < self.population_momentum < 1.0:
             raise ValueError(f"population_momentum must be in (0, 1), got {self.population_momentum}")
         if self.epsilon <= 0:

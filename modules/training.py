@@ -105,6 +105,9 @@ class JointTrainer:
         self.strategy.run(self._replica_eval_step, args=batch)
 
     # -- loops -------------------------------------------------------------------------------
+    def current_step(self) -> int:
+        return int(self.step.read_value())  # int() of a multi-worker MirroredVariable itself fails
+
     def evaluate(self, dataset: tf.data.Dataset, steps: int) -> Dict[str, float]:
         """Mean loss (and accuracy) per network over at most `steps` batches of a finite dataset."""
         for metric in [*self.eval_loss.values(), *self.eval_accuracy.values()]:
@@ -124,11 +127,11 @@ class JointTrainer:
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
-            log.info("resumed from %s at step %d", manager.latest_checkpoint, int(self.step))
+            log.info("resumed from %s at step %d", manager.latest_checkpoint, self.current_step())
         history: Dict[str, float] = {}
-        while int(self.step) < self.config.train_steps:
+        while self.current_step() < self.config.train_steps:
             total = self.train_step(next(iterator))
-            step = int(self.step)
+            step = self.current_step()
             if step % self.config.log_every == 0 or step == self.config.train_steps:
                 history = self._log_train(step, float(total), writer)
             if manager and (step % self.config.checkpoint_every == 0 or step == self.config.train_steps):
@@ -154,15 +157,19 @@ class JointTrainer:
         return losses
 
     def _log_eval(self, result: Dict[str, float], run_dir: Optional[str]) -> Dict[str, float]:
-        log.info("eval at step %d: %s", int(self.step), ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+        log.info("eval at step %d: %s", self.current_step(), ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
         if run_dir:
-            with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=int(self.step)):
+            with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=self.current_step()):
                 for key, value in result.items():
                     tf.summary.scalar(key, value)
         return {f"eval_{k}": v for k, v in result.items()}
 
     def _checkpoint_manager(self, run_dir: str, iterator: Iterator) -> tf.train.CheckpointManager:
-        checkpoint = tf.train.Checkpoint(
-            model=self.model, step=self.step, iterator=iterator,
-            optimizer_a=self.optimizers[names.NETWORK_A], optimizer_b=self.optimizers[names.NETWORK_B])
+        state = dict(model=self.model, step=self.step,
+                     optimizer_a=self.optimizers[names.NETWORK_A], optimizer_b=self.optimizers[names.NETWORK_B])
+        if isinstance(iterator, tf.data.Iterator):
+            # The input position too; a multi-worker DistributedIterator cannot be saved, so a
+            # resumed multi-worker run restarts its input from the first batch.
+            state["iterator"] = iterator
+        checkpoint = tf.train.Checkpoint(**state)
         return tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=2)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Optional, Sequence, Tuple
 
 from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
+from pipeline.beam import PROFILES, BeamConfig
 from pipeline.config import DEFAULT_OUTPUT, ON_ANOMALY, PipelineConfig, overrides, with_trainer
 
 
@@ -37,17 +39,38 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
     model.add_argument("--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})")
     model.add_argument("--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})")
     model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
+    model.add_argument("--train-workers", type=_positive,
+                       help="training processes under MultiWorkerMirroredStrategy on this machine; the batch "
+                            "size stays global (default: 1)")
     run = parser.add_argument_group("run")
     if output_folder:
         run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
     run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
     run.add_argument("--min-accuracy", type=float, help=f"blessing bar per network (default: {defaults.min_accuracy})")
-    run.add_argument("--beam-workers", type=_positive, help="DirectRunner workers; >1 uses multi_processing (default: 1)")
-    run.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
-                     help="extra Beam pipeline argument, repeatable, written with '=': "
-                          "--beam-arg=--runner=DataflowRunner --beam-arg=--project=my-project")
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
+    beam = parser.add_argument_group("Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)")
+    beam.add_argument("--beam", choices=PROFILES, metavar="PROFILE",
+                      help=f"runner profile: {', '.join(PROFILES)} (default: local, or multiprocess with "
+                           "--beam-workers > 1)")
+    beam.add_argument("--beam-workers", type=_positive, help="multiprocess: DirectRunner worker processes")
+    beam.add_argument("--beam-master", metavar="URL", help="flink: JobManager host:port; spark: spark://host:port")
+    beam.add_argument("--gcp-project", help="dataflow: Google Cloud project")
+    beam.add_argument("--gcp-region", help="dataflow: region, e.g. europe-west4")
+    beam.add_argument("--temp-location", metavar="GS_URI", help="dataflow: gs:// folder for staging and temp files")
+    beam.add_argument("--sdk-container-image", metavar="IMAGE",
+                      help="flink, spark, dataflow: the image Beam workers run (built from kubeflow/Dockerfile)")
+    beam.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
+                      help="extra Beam pipeline argument, repeatable, written with '=': "
+                           "--beam-arg=--max_num_workers=8")
     return parser
+
+
+def beam_from_args(args: argparse.Namespace, base: BeamConfig) -> BeamConfig:
+    profile = args.beam or ("multiprocess" if (args.beam_workers or 1) > 1 else None)
+    return overrides(base, profile=profile, workers=args.beam_workers, master=args.beam_master,
+                     project=args.gcp_project, region=args.gcp_region, temp_location=args.temp_location,
+                     sdk_container_image=args.sdk_container_image,
+                     extra=tuple(args.beam_args) if args.beam_args else None)
 
 
 def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = None) -> PipelineConfig:
@@ -57,12 +80,11 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
                        inference_data="" if args.inference_data == "none" else args.inference_data,
                        schema="" if args.schema == "none" else args.schema, on_anomaly=args.on_anomaly,
                        output_dir=getattr(args, "output", None), name=args.name,
-                       min_accuracy=args.min_accuracy, beam_workers=args.beam_workers,
-                       beam_args=tuple(args.beam_args) if args.beam_args else None,
-                       enable_cache=False if args.no_cache else None)
+                       min_accuracy=args.min_accuracy, enable_cache=False if args.no_cache else None)
+    config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
     config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,
                           train_steps=args.train_steps, eval_steps=args.eval_steps,
-                          batch_size=args.batch_size, seed=args.seed,
+                          batch_size=args.batch_size, seed=args.seed, train_workers=args.train_workers,
                           population_shared=args.population_shared)
     return config.resolved()
 

@@ -10,10 +10,11 @@ import dataclasses
 import io
 import json
 import os
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, TypeVar
 
 from modules import names
 from modules.hparams import TrainerConfig
+from pipeline.beam import BeamConfig
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
@@ -22,6 +23,7 @@ DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")  # cur
 ON_ANOMALY = ("fail", "warn")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
+Config = TypeVar("Config")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,8 +48,7 @@ class PipelineConfig:
     max_regression: float = 0.02  # how much worse than the blessed baseline a candidate may be
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
-    beam_workers: int = 1  # >1: DirectRunner multi_processing with that many workers
-    beam_args: Tuple[str, ...] = ()  # extra Beam arguments, appended (e.g. --runner=DataflowRunner ...)
+    beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
     enable_cache: bool = True
 
     @property
@@ -76,12 +77,7 @@ class PipelineConfig:
         return os.path.join(self.output_dir, "serving", self.name)
 
     def beam_pipeline_args(self) -> List[str]:
-        """The one place Beam arguments are built."""
-        if self.beam_workers > 1:
-            direct = ["--direct_running_mode=multi_processing", f"--direct_num_workers={self.beam_workers}"]
-        else:
-            direct = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
-        return direct + list(self.beam_args)
+        return self.beam.args()
 
     def transform_config(self) -> dict:
         return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label,
@@ -98,6 +94,7 @@ class PipelineConfig:
     def resolved(self) -> "PipelineConfig":
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""
         self.trainer.validate()
+        self.beam.validate()
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:
@@ -185,6 +182,6 @@ def with_trainer(config: PipelineConfig, **changes) -> PipelineConfig:
     return dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, **changes))
 
 
-def overrides(config: PipelineConfig, **changes: Optional[object]) -> PipelineConfig:
-    """A copy of `config` with the given fields (None values are ignored)."""
+def overrides(config: Config, **changes: Optional[object]) -> Config:
+    """A copy of a config dataclass with the given fields (None values are ignored)."""
     return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,61 @@
+"""One joint step on the same global batch: default strategy vs two replicas (two logical CPUs).
+
+    python tests/replica_scaling.py OUT.json
+Run in a fresh process: logical devices must be configured before TensorFlow initializes. SGD
+replaces Adam here, because Adam's update is nearly blind to a gradient's scale, and the scale is
+what a wrong global-batch loss averaging would get wrong.
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
+                                           [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import tf_keras as keras  # noqa: E402
+
+from modules import names  # noqa: E402
+from modules.hparams import TrainerConfig  # noqa: E402
+from modules.networks import FeatureLayout, TwinModel  # noqa: E402
+from modules.training import JointTrainer  # noqa: E402
+
+BATCH = 8
+
+
+def one_step(strategy: tf.distribute.Strategy, batch) -> dict:
+    config = TrainerConfig(batch_size=BATCH, seed=3)
+    keras.utils.set_random_seed(config.seed)
+    layout = FeatureLayout(numeric=("x1", "x2"), categorical={"c": 4}, n_outputs=3,
+                           label_vocabulary=("a", "b", "c"))
+    with strategy.scope():
+        trainer = JointTrainer(TwinModel(layout, config), config, strategy)
+        trainer.optimizers = {n: keras.optimizers.SGD(0.5) for n in names.NETWORKS}
+        for name, optimizer in trainer.optimizers.items():
+            optimizer.build(trainer.model.networks[name].trainable_variables)
+    before = [w.numpy() for w in trainer.model.trainable_weights]
+    total = float(trainer.train_step(next(iter(strategy.experimental_distribute_dataset(batch)))))
+    losses = {n: float(trainer.train_loss[n].result()) for n in names.NETWORKS}
+    moved = [np.abs(w.numpy() - b).max() for w, b in zip(trainer.model.trainable_weights, before)]
+    return {"weights": [w.numpy().tolist() for w in trainer.model.trainable_weights], "total": total,
+            "losses": losses, "moved": float(max(moved)), "replicas": strategy.num_replicas_in_sync}
+
+
+def main(out: str) -> None:
+    rng = np.random.default_rng(0)
+    features = {"x1": rng.normal(size=(BATCH, 1)).astype(np.float32),
+                "x2": rng.normal(size=(BATCH, 1)).astype(np.float32),
+                "c": rng.integers(0, 4, size=(BATCH, 1))}
+    labels = rng.integers(0, 3, size=(BATCH, 1))
+    batch = tf.data.Dataset.from_tensors((features, labels))
+    single = one_step(tf.distribute.get_strategy(), batch)
+    double = one_step(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), batch)
+    with open(out, "w") as handle:
+        json.dump({"single": single, "double": double}, handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

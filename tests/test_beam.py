@@ -1,0 +1,111 @@
+"""Beam runner profiles: documented arguments, fail-fast validation, and Transform through the
+portable runner giving the same transformed data as the local one."""
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import cli
+from pipeline.beam import BeamConfig
+
+DOCUMENTED = {
+    "local": ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],
+    "multiprocess": ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+    "portable": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+    "flink": ["--runner=FlinkRunner", "--flink_master=flink-jm:8081", "--environment_type=DOCKER",
+              "--environment_config=registry/twinnorm:1"],
+    "spark": ["--runner=SparkRunner", "--spark_master_url=spark://spark-master:7077", "--environment_type=DOCKER",
+              "--environment_config=registry/twinnorm:1"],
+    "dataflow": ["--runner=DataflowRunner", "--project=my-project", "--region=europe-west4",
+                 "--temp_location=gs://bucket/tmp", "--sdk_container_image=registry/twinnorm:1"],
+}
+OPTIONS = {
+    "local": [], "multiprocess": ["--beam-workers", "2"], "portable": [],
+    "flink": ["--beam-master", "flink-jm:8081", "--sdk-container-image", "registry/twinnorm:1"],
+    "spark": ["--beam-master", "spark://spark-master:7077", "--sdk-container-image", "registry/twinnorm:1"],
+    "dataflow": ["--gcp-project", "my-project", "--gcp-region", "europe-west4", "--temp-location", "gs://bucket/tmp",
+                 "--sdk-container-image", "registry/twinnorm:1"],
+}
+
+
+@pytest.mark.parametrize("profile", sorted(DOCUMENTED))
+def test_each_profile_gives_its_documented_arguments_from_the_command_line(profile):
+    config = cli.parse(["--beam", profile, *OPTIONS[profile], "--beam-arg=--max_num_workers=4"], "test")
+    assert config.beam_pipeline_args() == [*DOCUMENTED[profile], "--max_num_workers=4"]
+
+
+def test_beam_workers_alone_selects_multiprocess():
+    assert cli.parse(["--beam-workers", "3"], "test").beam_pipeline_args()[1:] == [
+        "--direct_running_mode=multi_processing", "--direct_num_workers=3"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
+    (["--beam", "flink", "--beam-master", "jm:8081"], "Beam profile 'flink' needs --sdk-container-image"),
+    (["--beam", "spark", "--sdk-container-image", "i"], "Beam profile 'spark' needs --beam-master"),
+    (["--beam", "spark", "--beam-master", "host:7077", "--sdk-container-image", "i"], "spark://HOST:PORT"),
+    (["--beam", "dataflow", "--gcp-project", "p"],
+     "Beam profile 'dataflow' needs --gcp-region, --temp-location, --sdk-container-image"),
+    (["--beam", "dataflow", "--gcp-project", "p", "--gcp-region", "r", "--temp-location", "/tmp",
+      "--sdk-container-image", "i"], "--temp-location gs://"),
+    (["--beam", "local", "--beam-workers", "2"], "2 Beam workers need --beam multiprocess"),
+])
+def test_a_profile_missing_a_required_argument_fails_in_one_line_before_any_component(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse(argv, "test")
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1, error
+
+
+def test_an_unknown_profile_is_refused():
+    with pytest.raises(ValueError, match="Beam profile must be one of"):
+        BeamConfig(profile="ray").args()
+
+
+# -- portable vs local: the same Transform output ---------------------------------------------------
+def transformed_rows(root: str) -> dict:
+    """Split -> rows of Transform's materialized examples, as a sorted float matrix (column order fixed)."""
+    import tensorflow_transform as tft
+
+    (graph,) = glob.glob(os.path.join(root, "Transform", "transform_graph", "*"))
+    spec = tft.TFTransformOutput(graph).transformed_feature_spec()
+    keys = sorted(spec)
+    rows = {}
+    for split in ("train", "eval"):
+        files = glob.glob(os.path.join(root, "Transform", "transformed_examples", "*", f"Split-{split}", "*"))
+        parsed = [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+        matrix = np.array([[float(np.asarray(p[k]).reshape(-1)[0]) for k in keys] for p in parsed])
+        rows[split] = matrix[np.lexsort(matrix.T[::-1])]
+    return rows
+
+
+def run_to_transform(output_dir: str, profile: str) -> str:
+    from tfx import v1 as tfx
+    from tfx.orchestration import pipeline as pipeline_py
+
+    from pipeline.pipeline import create_pipeline
+
+    config = cli.parse(["--output", output_dir, "--beam", profile, "--inference-data", "none"], "test")
+    tfx.orchestration.LocalDagRunner().run(
+        create_pipeline(config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)),
+        run_options=pipeline_py.RunOptions(to_nodes=["Transform"]))
+    return config.pipeline_root
+
+
+@pytest.mark.slow
+def test_transform_through_the_portable_profile_gives_the_same_transformed_data_as_local(tmp_path):
+    local = transformed_rows(run_to_transform(str(tmp_path / "local"), "local"))
+    portable_root = run_to_transform(str(tmp_path / "portable"), "portable")
+    portable = transformed_rows(portable_root)
+    for split in ("train", "eval"):
+        assert local[split].shape == portable[split].shape and len(local[split]) > 50, split
+        np.testing.assert_allclose(portable[split], local[split], rtol=0, atol=1e-6, err_msg=split)
+    for vocabulary in glob.glob(os.path.join(str(tmp_path / "local"), "**", "transform_fn", "assets", "*"),
+                                recursive=True):
+        (twin,) = glob.glob(os.path.join(portable_root, "Transform", "transform_graph", "*", "transform_fn", "assets",
+                                         os.path.basename(vocabulary)))
+        with open(vocabulary, "rb") as a, open(twin, "rb") as b:
+            assert a.read() == b.read(), vocabulary
