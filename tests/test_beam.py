@@ -109,3 +109,25 @@ def test_transform_through_the_portable_profile_gives_the_same_transformed_data_
                                          os.path.basename(vocabulary)))
         with open(vocabulary, "rb") as a, open(twin, "rb") as b:
             assert a.read() == b.read(), vocabulary
+
+
+def test_the_kubeflow_runner_compiles_a_profile_into_every_beam_component(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from pipeline.config import REPO_ROOT
+
+    spec_path = tmp_path / "pipeline.json"
+    done = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "kubeflow", "runner.py"), "--target", "vertex",
+                           "--output", str(spec_path), "--pipeline-root", "gs://bucket/root", "--beam", "dataflow",
+                           *OPTIONS["dataflow"]], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    executors = json.loads(spec_path.read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
+    beam_executors = {name: e["container"]["args"] for name, e in executors.items()
+                      if "--runner=DataflowRunner" in e.get("container", {}).get("args", [])}
+    assert {"CsvExampleGen_executor", "Transform_executor", "Evaluator_executor"} <= set(beam_executors)
+    for args in beam_executors.values():
+        for arg in DOCUMENTED["dataflow"]:
+            assert arg in args
