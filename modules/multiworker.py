@@ -59,18 +59,15 @@ def run(job) -> None:
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     processes, logs = [], []
     for index in range(count):
-        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TF_USE_LEGACY_KERAS": "1",
-               "PYTHONPATH": os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")]))}
+        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TF_USE_LEGACY_KERAS": "1"}
         log_path = os.path.join(folder, f"worker-{index}.log")
         logs.append(log_path)
         with open(log_path, "w") as log:
+            # `-m` from repo_root: the worker imports `modules` as this process does.
             processes.append(subprocess.Popen([sys.executable, "-m", "modules.multiworker", job_path],
                                               env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root))
-    try:
-        while any(p.poll() is None for p in processes):
-            failed = [i for i, p in enumerate(processes) if p.returncode not in (None, 0)]
-            if failed:
-                break
+    try:  # until all end, or one fails (the others would wait for it in a collective forever)
+        while any(p.poll() is None for p in processes) and not any(p.returncode for p in processes):
             time.sleep(POLL_SECONDS)
     finally:
         for p in processes:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Dict, List, Optional
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
-from components.report.collect import tfma_metrics
 from components import HtmlReport
-from components.report.component import HTML_FILE
+from components.report.collect import tfma_metrics
 
 
 @dataclasses.dataclass
@@ -79,5 +77,5 @@ def summarize(metadata_path: str) -> RunSummary:
         metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
         executions=executions,
         inference_result=inference.uri if inference else None,
-        report=os.path.join(report.uri, HTML_FILE) if report else None,
+        report=report.custom_properties["html"].string_value if report else None,
     )

@@ -15,20 +15,10 @@ from tfx.utils import path_utils
 from components import HtmlReport
 from components.report import collect
 from components.report.render import ReportData, page
-from modules import names
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
 REPORT_SPLIT = "eval"
-
-
-def class_names(transform_graph_uri: str, label_key: str, task: str) -> tuple:
-    if task != "classification":
-        return ()
-    import tensorflow_transform as tft
-
-    vocabulary = tft.TFTransformOutput(transform_graph_uri).vocabulary_by_name(names.vocabulary_name(label_key))
-    return tuple(v.decode() for v in vocabulary)
 
 
 @tfx.dsl.components.component
@@ -45,6 +35,10 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
 ) -> None:
     """Histograms of both networks' outputs before/after normalization, training curves, TFMA
     metrics (against the baseline when there is one), confusion matrices, config and versions."""
+    import tensorflow_transform as tft
+
+    from modules.trainer import feature_layout  # imported here: building the pipeline needs no Keras
+
     config = json.loads(run_config)
     label, task = config["label"], config["trainer"]["task"]
     serving_root = pushed_model.get_string_custom_property("serving_root") or config.get("serving_dir", "")
@@ -53,7 +47,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         config=config,
         outputs=collect.network_outputs(path_utils.serving_model_path(model.uri),
                                         collect.example_files(examples.uri, REPORT_SPLIT), REPORT_SPLIT, label, task),
-        class_names=class_names(transform_graph.uri, label, task),
+        class_names=feature_layout(tft.TFTransformOutput(transform_graph.uri), config["features"], label,
+                                   task).label_vocabulary,
         curves=collect.training_curves(model_run.uri),
         metrics=collect.tfma_metrics(evaluation.uri),
         thresholds_ok=thresholds_ok,
