@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: venv run test test-fast lock clean browser
+.PHONY: venv run test test-fast bench lock clean browser
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (not part of pytest): table, benchmarks/results/latest.json and latest.png.
+bench: $(STAMP)
+	$(PY) benchmarks/run.py $(ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

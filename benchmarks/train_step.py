@@ -1,9 +1,11 @@
-"""Steps/s of the joint train step per normalization mode, on penguin-shaped in-memory data.
+"""Examples/s of our joint train step against the article's loop and `model.fit`, per batch size.
 
-    python benchmarks/train_step.py [--steps 500] [--batch-size 32]
+    python -m benchmarks.train_step [--quick] [--json PATH]
 
-Not part of pytest: timings are reported, never asserted. Each mode is timed after a warm-up
-(tracing) on the same data; the median of --repeats runs is reported.
+Same networks (the default network A and B), same `range` normalization and MSE loss, same
+in-memory penguin-shaped batches. Every side is traced before timing; the sides alternate. Ours
+runs as `JointTrainer.fit` does (50 steps per tf.function call); a diagnostic row also times it
+one call per step, the article's loop shape, to show the per-step graph on its own.
 """
 from __future__ import annotations
 
@@ -12,59 +14,123 @@ import os
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
+from typing import Callable, Dict  # noqa: E402
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from modules.hparams import NORMALIZATION_MODES, TrainerConfig  # noqa: E402
+from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin  # noqa: E402
+from benchmarks.common import Comparison, alternate, side, write_result  # noqa: E402
+from modules.hparams import TrainerConfig  # noqa: E402
 from modules.networks import FeatureLayout, TwinModel  # noqa: E402
 from modules.trainer import seed_everything  # noqa: E402
 from modules.training import JointTrainer  # noqa: E402
 
-# The penguin table after Transform: 5 numerics, island (3 + OOV) and sex (3 + OOV) one-hot.
+# The penguin table after Transform: 5 numerics, island (3 + OOV) and sex (3 + OOV) as ids.
 PENGUIN_LAYOUT = FeatureLayout(numeric=("x",), categorical={"island": 4, "sex": 4}, n_outputs=3,
                                numeric_widths={"x": (5,)})
+BATCH_SIZES = (64, 256, 1024)
+EXAMPLES_PER_TIMING = {False: 40_000, True: 8_000}  # by --quick
 
 
 def penguin_like_batches(batch_size: int, seed: int = 0) -> tf.data.Dataset:
     rng = np.random.default_rng(seed)
-    n = 4096
+    n = 8192
     features = {"x": rng.normal(size=(n, 5)).astype(np.float32),
                 "island": rng.integers(0, 4, n), "sex": rng.integers(0, 4, n)}
     labels = rng.integers(0, 3, n)
     return tf.data.Dataset.from_tensor_slices((features, labels)).repeat().batch(batch_size).prefetch(2)
 
 
-def steps_per_second(mode: str, loss: str, steps: int, batch_size: int) -> float:
-    config = TrainerConfig(normalization=mode, loss=loss, batch_size=batch_size, train_steps=steps,
-                           log_every=steps, checkpoint_every=steps)
+def loop_timer(step: Callable, dataset: tf.data.Dataset, batch_size: int, steps: int) -> Callable[[], float]:
+    """A custom loop as our Trainer runs it: Python pulls a batch, the tf.function steps."""
+    iterator = iter(dataset)
+    step(next(iterator))  # trace
+
+    def measure() -> float:
+        started = time.perf_counter()
+        for _ in range(steps):
+            loss = step(next(iterator))
+        float(loss)  # the last step has finished
+        return steps * batch_size / (time.perf_counter() - started)
+    return measure
+
+
+def trainer_timer(trainer: JointTrainer, dataset: tf.data.Dataset, batch_size: int,
+                  steps: int) -> Callable[[], float]:
+    """Our loop as `JointTrainer.fit` runs it: `log_every` steps per call, batches pulled in-graph."""
+    iterator = iter(dataset)
+    chunk = tf.constant(trainer.config.log_every, tf.int64)
+    calls = max(1, steps // trainer.config.log_every)
+    trainer.train_steps(iterator, chunk)  # trace
+
+    def measure() -> float:
+        started = time.perf_counter()
+        for _ in range(calls):
+            loss = trainer.train_steps(iterator, chunk)
+        float(loss)
+        return calls * trainer.config.log_every * batch_size / (time.perf_counter() - started)
+    return measure
+
+
+def fit_timer(dataset: tf.data.Dataset, config: TrainerConfig, batch_size: int, steps: int) -> Callable[[], float]:
+    model = functional_twin(PENGUIN_LAYOUT, config)
+    data = dataset.map(lambda features, labels: fit_targets(features, labels, PENGUIN_LAYOUT.n_outputs))
+    model.fit(data, epochs=1, steps_per_epoch=5, verbose=0)  # trace
+
+    def measure() -> float:
+        started = time.perf_counter()
+        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+        return steps * batch_size / (time.perf_counter() - started)
+    return measure
+
+
+def measure_batch(batch_size: int, steps: int, repeats: int) -> Dict[str, list]:
+    config = TrainerConfig(batch_size=batch_size)
     seed_everything(config.seed)
-    trainer = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)
-    iterator = iter(penguin_like_batches(batch_size))
-    trainer.train_step(next(iterator))  # trace
-    started = time.perf_counter()
-    for _ in range(steps):
-        trainer.train_step(next(iterator))
-    float(trainer.step)  # wait for the last step
-    return steps / (time.perf_counter() - started)
+    dataset = penguin_like_batches(batch_size)
+    joint = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)
+    single = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)
+    article = ArticleLoop(PENGUIN_LAYOUT, config)
+    return alternate({
+        "joint": trainer_timer(joint, dataset, batch_size, steps),
+        "joint_per_call": loop_timer(single.train_step, dataset, batch_size, steps),
+        "article": loop_timer(article.train_step, dataset, batch_size, steps),
+        "fit": fit_timer(dataset, config, batch_size, steps),
+    }, repeats)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--loss", default="cross_entropy")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--json")
     args = parser.parse_args()
-    results = {}
-    for mode in NORMALIZATION_MODES:
-        runs = [steps_per_second(mode, args.loss, args.steps, args.batch_size) for _ in range(args.repeats)]
-        results[mode] = statistics.median(runs)
-        print(f"{mode:12s} {results[mode]:8.0f} steps/s  ({results[mode] * args.batch_size:9.0f} examples/s)")
-    print(json.dumps({"batch_size": args.batch_size, "steps_per_second": results}))
+    repeats = args.repeats or (3 if args.quick else 5)
+    comparisons = []
+    for batch_size in BATCH_SIZES:
+        steps = max(20, EXAMPLES_PER_TIMING[args.quick] // batch_size)
+        runs = measure_batch(batch_size, steps, repeats)
+        ours = side("twinnorm joint step", runs["joint"], "examples/s")
+        comparisons += [
+            Comparison("train_step", f"batch {batch_size}: joint step vs article Example 1 loop", ours,
+                       side("article loop (persistent tape, 2 gradients)", runs["article"], "examples/s"),
+                       ">= 1.0", f"{steps} steps per timing"),
+            Comparison("train_step", f"batch {batch_size}: joint step vs model.fit", ours,
+                       side("model.fit, functional 2-output model", runs["fit"], "examples/s"),
+                       ">= 1.2", f"{steps} steps per timing"),
+            # Same loop shape as the article's (one Python call per step): isolates the graph.
+            Comparison("train_step", f"batch {batch_size}: joint step, one call per step, vs article loop",
+                       side("twinnorm joint step, one call per step", runs["joint_per_call"], "examples/s"),
+                       side("article loop (persistent tape, 2 gradients)", runs["article"], "examples/s"),
+                       "", "diagnostic, no target: the per-step graph alone"),
+        ]
+        for c in comparisons[-3:]:
+            print(f"{c.name}: {c.ours.value:,.0f} vs {c.baseline.value:,.0f} examples/s, ratio {c.ratio:.2f}",
+                  flush=True)
+    write_result(args.json, comparisons, {"layout": "penguin-shaped, 5 numerics + 2 categoricals, 3 classes",
+                                          "normalization": "range", "loss": "mse", "repeats": repeats})
 
 
 if __name__ == "__main__":

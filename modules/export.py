@@ -10,10 +10,13 @@ Classification models also have `classification` (method tensorflow/serving/clas
 The combined model also has `evaluation` (the predictions keyed by TFMA output name) and
 `batch_inference` (serving_default's numeric outputs, for BulkInferrer).
 The Transform layer is attached to each saved module, so its tables initialize at serving.
+Everything that loads these models (TF Serving, TFMA, BulkInferrer, the report) calls signatures
+only, so Keras's own per-layer call traces are not saved (`_without_keras_traces`).
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Mapping
+import contextlib
+from typing import Callable, ContextManager, Dict, Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -34,8 +37,14 @@ def evaluated_outputs(task: str) -> Dict[str, str]:
     return outputs
 
 
+def _traced(fn: Callable) -> Callable:
+    """A signature function, traced without autograph: no signature has tensor-dependent Python
+    control flow, and autograph re-writing the Keras call tree was most of the export time."""
+    return tf.function(fn, autograph=False)
+
+
 def _examples_signature(fn: Callable) -> tf.types.experimental.ConcreteFunction:
-    return tf.function(fn).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT))
+    return _traced(fn).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT))
 
 
 class ServingModule(tf.Module):
@@ -96,11 +105,11 @@ class ServingModule(tf.Module):
         raw_inputs = {key: tf.TensorSpec([None], spec.dtype, name=key) for key, spec in self.feature_spec.items()}
         signatures = {
             names.SERVING_DEFAULT: _examples_signature(self.serve_examples),
-            names.SERVING_RAW: tf.function(self.serve_raw).get_concrete_function(raw_inputs),
+            names.SERVING_RAW: _traced(self.serve_raw).get_concrete_function(raw_inputs),
             names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
         }
         if self.task == "classification":
-            signatures[names.CLASSIFICATION] = tf.function(self.classify_examples).get_concrete_function(
+            signatures[names.CLASSIFICATION] = _traced(self.classify_examples).get_concrete_function(
                 tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
         if self.network == names.COMBINED:
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
@@ -140,10 +149,23 @@ def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOu
     folders.update({network: f"{networks_dir}/{network}" for network in names.NETWORKS})
     for network, folder in folders.items():
         module = ServingModule(model, tf_transform_output, label_key, network)
-        tf.saved_model.save(module, folder, signatures=module.signatures())
+        with _without_keras_traces():
+            tf.saved_model.save(module, folder, signatures=module.signatures())
         if model.task == "classification":
             _mark_classify_method(folder)
     return folders
+
+
+def _without_keras_traces() -> ContextManager:
+    """tf_keras re-traces every layer's call functions into a SavedModel for Keras reloading;
+    nothing here reloads through Keras, and those traces were 5 of the Trainer's 10 s
+    (benchmarks/pipeline_time.py). tf_keras exposes the switch only as `model.save(save_traces=)`,
+    so this uses its internal scope, pinned with the stack; elsewhere the traces are kept."""
+    try:
+        from tf_keras.src.saving.legacy.saved_model.utils import keras_option_scope
+    except ImportError:  # another tf_keras layout: save as before
+        return contextlib.nullcontext()
+    return keras_option_scope(save_traces=False)
 
 
 def _mark_classify_method(folder: str) -> None:

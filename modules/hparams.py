@@ -54,7 +54,10 @@ class TrainerConfig:
     seed: int = 42
     log_every: int = 50
     checkpoint_every: int = 100
-    shuffle_buffer: int = 1024
+    shuffle_buffer: int = 1024  # examples, when the training split streams from disk
+    # A training split whose Transform files total at most this many MB is parsed once and held
+    # in memory (shuffled whole every epoch); 0 always streams.
+    in_memory_mb: int = 256
     # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
     # batch_size stays the global batch, split across workers.
     train_workers: int = 1
@@ -74,6 +77,8 @@ class TrainerConfig:
         if self.batch_size % self.train_workers:
             raise ValueError(f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
                              "(each worker takes an equal share of the global batch)")
+        if self.in_memory_mb < 0:
+            raise ValueError(f"in_memory_mb must be >= 0, got {self.in_memory_mb}")
         if not 0.0 < self.population_momentum < 1.0:
             raise ValueError(f"population_momentum must be in (0, 1), got {self.population_momentum}")
         if self.epsilon <= 0:

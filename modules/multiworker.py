@@ -92,7 +92,6 @@ def worker_main(job_path: str) -> None:
 
     from absl import logging
 
-    from modules.data import tf_example_dataset_factory
     from modules.trainer import TrainJob, train_and_export
 
     logging.set_verbosity(logging.INFO)  # progress lines in the worker's log
@@ -110,7 +109,7 @@ def worker_main(job_path: str) -> None:
         run_dir = scratch
         serving_dir, networks_dir = os.path.join(scratch, "serving"), os.path.join(scratch, "networks")
     try:
-        train_and_export(job, strategy, tf_example_dataset_factory, run_dir, serving_dir, networks_dir)
+        train_and_export(job, strategy, run_dir, serving_dir, networks_dir)
     finally:
         if not chief and tf.io.gfile.exists(run_dir):
             tf.io.gfile.rmtree(run_dir)

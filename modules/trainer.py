@@ -16,7 +16,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 
 from modules import names
-from modules.data import DatasetFactory, transformed_dataset
+from modules.data import transformed_dataset
 from modules.export import save_serving_models
 from modules.hparams import TrainerConfig
 from modules.networks import FeatureLayout, TwinModel
@@ -65,8 +65,8 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, dataset_factory: DatasetFactory,
-                     run_dir: str, serving_model_dir: str, networks_dir: str) -> dict:
+def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: str, serving_model_dir: str,
+                     networks_dir: str) -> dict:
     """Trains under `strategy` and exports the three serving models; returns the last metrics.
     `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
     config = job.config
@@ -76,8 +76,8 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, dataset_fa
     seed_everything(config.seed)
 
     def dataset(files, training):
-        data = transformed_dataset(files, dataset_factory, tf_transform_output, job.label_key,
-                                   config.batch_size, config.seed, config.shuffle_buffer, training)
+        data = transformed_dataset(files, tf_transform_output, job.label_key, config.batch_size, config.seed,
+                                   config.shuffle_buffer, training, config.in_memory_mb)
         # Workers share the batches example by example: Transform writes too few files per split
         # to give each worker its own.
         options = tf.data.Options()
@@ -109,5 +109,4 @@ def run_fn(fn_args) -> None:
 
         multiworker.run(job)
         return
-    train_and_export(job, tf.distribute.get_strategy(), fn_args.data_accessor.tf_dataset_factory,
-                     job.model_run_dir, job.serving_model_dir, job.networks_dir)
+    train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir, job.networks_dir)

@@ -1,4 +1,5 @@
-"""The joint training loop: one tf.function step, one GradientTape, one gradient computation.
+"""The joint training loop: one GradientTape, one gradient computation per step, and many steps
+per tf.function call.
 
 `train_step` computes both networks' losses, takes the gradient of their sum with respect to
 both networks' variables in a single `tape.gradient` call, and lets each network's own optimizer
@@ -71,8 +72,10 @@ class JointTrainer:
         variables = [v for n in names.NETWORKS for v in networks[n].trainable_variables]
         with tf.GradientTape() as tape:
             outputs = self.model(features, training=True)
-            losses = {n: tf.nn.compute_average_loss(l, global_batch_size=self.global_batch_size)
-                      for n, l in self._losses(outputs, labels).items()}
+            # Each replica's share of the global-batch mean, so the replicas' gradients sum to the
+            # gradient of the mean (tf.nn.compute_average_loss without its two runtime asserts).
+            losses = {n: tf.reduce_sum(loss) / self.global_batch_size
+                      for n, loss in self._losses(outputs, labels).items()}
             total = tf.add_n(list(losses.values()))
         gradients = tape.gradient(total, variables)
         start = 0
@@ -94,13 +97,30 @@ class JointTrainer:
                 self.eval_accuracy[name].update_state(
                     tf.reshape(labels, [-1]), outputs[names.output_key(name, names.SCORES)])
 
-    @tf.function
-    def train_step(self, batch) -> tf.Tensor:
+    def _step(self, batch) -> tf.Tensor:
         per_replica = self.strategy.run(self._replica_train_step, args=batch)
         self.step.assign_add(1)
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
-    @tf.function
+    # The step functions are traced without autograph: they hold no tensor-dependent Python
+    # control flow, and autograph re-writing the whole Keras call tree took 5-10 s of every
+    # Trainer run (py-spy on the Trainer; README, Benchmarks).
+    @tf.function(autograph=False)
+    def train_step(self, batch) -> tf.Tensor:
+        """One joint step on one batch."""
+        return self._step(batch)
+
+    @tf.function(autograph=False)
+    def train_steps(self, iterator, steps: tf.Tensor) -> tf.Tensor:
+        """`steps` joint steps in one call, the batches pulled inside the graph (what Keras calls
+        steps_per_execution): one Python round trip per step cost more than this small model's
+        step (benchmarks/train_step.py). Returns the last step's total loss."""
+        def body(i, _):
+            return i + 1, self._step(next(iterator))
+        _, total = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0, tf.int64), tf.constant(0.0)))
+        return total
+
+    @tf.function(autograph=False)
     def eval_step(self, batch) -> None:
         self.strategy.run(self._replica_eval_step, args=batch)
 
@@ -130,7 +150,7 @@ class JointTrainer:
             log.info("resumed from %s at step %d", manager.latest_checkpoint, self.current_step())
         history: Dict[str, float] = {}
         while self.current_step() < self.config.train_steps:
-            total = self.train_step(next(iterator))
+            total = self.train_steps(iterator, tf.constant(self._steps_to_next_stop(), tf.int64))
             step = self.current_step()
             if step % self.config.log_every == 0 or step == self.config.train_steps:
                 history = self._log_train(step, float(total), writer)
@@ -139,6 +159,12 @@ class JointTrainer:
         if evaluation is not None:
             history.update(self._log_eval(self.evaluate(evaluation, self.config.eval_steps), run_dir))
         return history
+
+    def _steps_to_next_stop(self) -> int:
+        """Steps until the next log, checkpoint or the end, where control returns to Python."""
+        step, config = self.current_step(), self.config
+        return min(config.log_every - step % config.log_every,
+                   config.checkpoint_every - step % config.checkpoint_every, config.train_steps - step)
 
     def _log_train(self, step: int, total: float, writer) -> Dict[str, float]:
         if not math.isfinite(total):

@@ -26,6 +26,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
     data.add_argument("--on-anomaly", choices=ON_ANOMALY,
                       help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
                            "go on (default: fail)")
+    data.add_argument("--transform-statistics", action="store_true", default=None,
+                      help="let Transform also compute pre- and post-transform statistics and anomalies (TFDV)")
     data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
                       help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
     model = parser.add_argument_group("model")
@@ -79,6 +81,7 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
                        split_buckets=args.split,
                        inference_data="" if args.inference_data == "none" else args.inference_data,
                        schema="" if args.schema == "none" else args.schema, on_anomaly=args.on_anomaly,
+                       transform_statistics=args.transform_statistics,
                        output_dir=getattr(args, "output", None), name=args.name,
                        min_accuracy=args.min_accuracy, enable_cache=False if args.no_cache else None)
     config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))

@@ -78,7 +78,8 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
                     data=config.data, schema_source=config.schema, on_anomaly=config.on_anomaly)
     transform = tfx.components.Transform(
         examples=examples.outputs["examples"], schema=schema.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_config())
+        preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_config(),
+        disable_statistics=not config.transform_statistics)
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,

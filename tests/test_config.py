@@ -112,3 +112,12 @@ def test_embedded_data_is_the_raw_penguin_table():
         lines = handle.read().splitlines()
     assert len(lines) == 345  # header + 344 rows
     assert sum(",," in line or line.endswith(",") for line in lines) >= 11  # missing values kept
+
+
+@pytest.mark.parametrize("argv, disabled", [([], 1), (["--transform-statistics"], 0)])
+def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path):
+    from pipeline.pipeline import create_pipeline
+
+    config = cli.parse([*argv, "--output", str(tmp_path)], "test")
+    transform = next(c for c in create_pipeline(config).components if c.id == "Transform")
+    assert transform.exec_properties["disable_statistics"] == disabled

@@ -1,15 +1,15 @@
-"""run_fn's pieces on the embedded penguins: Transform's real output read through tfxio."""
+"""run_fn's pieces on the embedded penguins: Transform's real output, read as the Trainer reads it."""
 import dataclasses
 
 import numpy as np
 import pytest
 import tensorflow_transform as tft
-from tfx.components.trainer.fn_args_utils import DataAccessor
 from tfx.components.util import tfxio_utils
 from tfx.types import standard_artifacts
+from tfx_bsl.public import tfxio
 
 from modules import names
-from modules.data import tf_example_dataset_factory, transformed_dataset
+from modules.data import transformed_dataset
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
 from modules.trainer import feature_layout, seed_everything
@@ -22,17 +22,13 @@ pytestmark = pytest.mark.slow
 def short_run(penguin_run, steps: int):
     """Trains `steps` joint steps from the pipeline's Transform output; returns (before, after, weights)."""
     config = PipelineConfig().resolved()
-    examples = standard_artifacts.Examples()
-    examples.uri = penguin_run.artifact_dir("Transform", "transformed_examples")
-    examples.split_names = '["train", "eval"]'
-    accessor = DataAccessor(tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact([examples], []),
-                            record_batch_factory=None, data_view_decode_fn=None)
+    uri = penguin_run.artifact_dir("Transform", "transformed_examples")
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     trainer_config = dataclasses.replace(TrainerConfig(), train_steps=steps, log_every=steps)
 
     def dataset(split, training):
-        return transformed_dataset([f"{examples.uri}/Split-{split}/*"], accessor.tf_dataset_factory, output,
-                                   config.label, trainer_config.batch_size, trainer_config.seed, 1024, training)
+        return transformed_dataset([f"{uri}/Split-{split}/*"], output, config.label, trainer_config.batch_size,
+                                   trainer_config.seed, 1024, training)
 
     seed_everything(trainer_config.seed)
     trainer = JointTrainer(TwinModel(feature_layout(output, config.features, config.label, "classification"),
@@ -53,19 +49,47 @@ def test_a_short_run_on_the_penguins_lowers_each_loss_and_is_reproducible(pengui
         np.testing.assert_array_equal(first, second)
 
 
-def test_the_worker_side_reader_gives_the_batches_tfx_data_accessor_gives(penguin_run):
-    """Multi-worker processes have no DataAccessor; their reader must see the same data."""
+def test_our_reader_gives_the_batches_tfx_data_accessor_gives(penguin_run):
+    """The Trainer reads Transform's output with its own tf.data reader (faster than tfxio's);
+    in evaluation order it must yield exactly what TFX's DataAccessor yields."""
     examples = standard_artifacts.Examples()
     examples.uri = penguin_run.artifact_dir("Transform", "transformed_examples")
     examples.split_names = '["train", "eval"]'
-    tfx_factory = tfxio_utils.get_tf_dataset_factory_from_artifact([examples], [])
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     files = [f"{examples.uri}/Split-eval/*"]
-    batches = [list(transformed_dataset(files, factory, output, "species", 16, 1, 64, False))
-               for factory in (tfx_factory, tf_example_dataset_factory)]
-    assert len(batches[0]) == len(batches[1]) > 1
-    for (features_a, label_a), (features_b, label_b) in zip(*batches):
+    options = tfxio.TensorFlowDatasetOptions(batch_size=16, label_key="species", shuffle=False, num_epochs=1)
+    tfx_batches = list(tfxio_utils.get_tf_dataset_factory_from_artifact([examples], [])(
+        files, options, output.transformed_metadata.schema))
+    our_batches = list(transformed_dataset(files, output, "species", 16, 1, 64, training=False))
+    assert len(tfx_batches) == len(our_batches) > 1
+    for (features_a, label_a), (features_b, label_b) in zip(tfx_batches, our_batches):
         np.testing.assert_array_equal(label_a.numpy(), label_b.numpy())
         assert set(features_a) == set(features_b)
         for key in features_a:
+            assert features_a[key].dtype == features_b[key].dtype, key
             np.testing.assert_array_equal(features_a[key].numpy(), features_b[key].numpy(), err_msg=key)
+
+
+@pytest.mark.parametrize("in_memory_mb", [0, 256])  # streaming, and the split parsed once into memory
+def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_memory_mb):
+    output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
+    files = [f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"]
+
+    def rows(dataset):
+        """Each example as one tuple (label, then features by name), in dataset order."""
+        out = []
+        for features, label in dataset:
+            columns = [label.numpy()] + [features[k].numpy() for k in sorted(features)]
+            out += list(zip(*columns))
+        return out
+    ordered = rows(transformed_dataset(files, output, "species", 32, 7, 64, training=False))
+
+    def shuffled(seed):
+        return rows(transformed_dataset(files, output, "species", 32, seed, 64, True, in_memory_mb).take(20))
+    first = shuffled(7)
+    assert len(first) == 20 * 32  # repeats past the split's end, no short batch
+    assert first == shuffled(7)
+    epoch = first[:len(ordered)]
+    assert epoch != ordered  # shuffled ...
+    assert sorted(epoch) == sorted(ordered)  # ... within the epoch: every example once, values intact
+    assert first[len(ordered):2 * len(ordered)] != epoch  # reshuffled each epoch

@@ -81,6 +81,40 @@ def test_shared_mode_couples_the_networks_gradients(mode, couples):
     assert (total > 0) == couples
 
 
+def test_many_steps_per_call_equal_one_call_per_step():
+    """fit() runs log_every steps per tf.function call; that must change nothing but speed.
+    (`range` mode: bit-identical here. In `population` mode the raw layer's bias has an analytically
+    zero gradient, so Adam amplifies rounding noise there and only the other weights agree.)"""
+    config = article_config("range", train_steps=7)
+
+    def data():  # one pipeline per loop: two iterators of one seeded shuffle differ
+        return article_data().unbatch().shuffle(100, seed=3).batch(25).repeat()
+    chunked, single = make_trainer(config), make_trainer(config)
+    chunked.train_steps(iter(data()), tf.constant(7, tf.int64))
+    iterator = iter(data())
+    for _ in range(7):
+        single.train_step(next(iterator))
+    assert int(chunked.step) == int(single.step) == 7
+    for a, b in zip(chunked.model.weights, single.model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_fit_returns_to_python_at_every_log_and_checkpoint_step(monkeypatch):
+    config = article_config("range", train_steps=23, log_every=10, checkpoint_every=4)
+    trainer = make_trainer(config)
+    chunks = []
+    original = JointTrainer.train_steps
+
+    def recording(self, iterator, steps):
+        chunks.append(int(steps))
+        return original(self, iterator, steps)
+
+    monkeypatch.setattr(JointTrainer, "train_steps", recording)
+    trainer.fit(article_data(), None)
+    assert chunks == [4, 4, 2, 2, 4, 4, 3]  # stops at 4 8 10 12 16 20 23
+    assert int(trainer.step) == 23
+
+
 def test_same_seed_gives_identical_weights():
     weights = []
     for _ in range(2):

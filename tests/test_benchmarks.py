@@ -1,0 +1,135 @@
+"""The benchmarks' building blocks measure what they claim: the baselines are the same networks and
+math as ours, the generated data has the penguin schema, and the measuring tools read real
+processes and real ML Metadata. (Timings themselves are never asserted.)"""
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from benchmarks import generate_penguins
+from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
+from benchmarks.common import Comparison, Side, TreeMemory, component_times
+from benchmarks.report import chart, table
+from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
+from modules import names
+from modules.hparams import TrainerConfig
+from modules.networks import TwinModel
+from modules.trainer import seed_everything
+from modules.training import JointTrainer
+from pipeline.config import DEFAULT_DATA
+
+
+def copy_networks(twin: TwinModel, targets) -> None:
+    for source, target in zip(twin.networks.values(), targets):
+        for s, t in zip(source.weights, target.weights):
+            t.assign(s)
+
+
+def test_article_loop_takes_the_same_step_as_the_joint_step_on_the_same_networks():
+    """Equal weights, equal batch: the article's two-gradient loop and our one-gradient step give
+    the same loss and the same updated weights, so the benchmark compares equal work."""
+    config = TrainerConfig(batch_size=64)
+    seed_everything(config.seed)
+    batch = next(iter(penguin_like_batches(64)))
+    joint = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)
+    article = ArticleLoop(PENGUIN_LAYOUT, config)
+    article.network1(article.encoder(batch[0]))
+    article.network2(article.encoder(batch[0]))
+    copy_networks(joint.model, (article.network1, article.network2))
+    for _ in range(3):
+        ours, theirs = float(joint.train_step(batch)), float(article.train_step(batch))
+        assert ours == pytest.approx(theirs, rel=1e-5)
+    for network, twin in zip((article.network1, article.network2), joint.model.networks.values()):
+        for a, b in zip(network.weights, twin.weights):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_functional_fit_model_computes_the_twin_models_normalized_scores():
+    config = TrainerConfig()
+    twin = TwinModel(PENGUIN_LAYOUT, config)
+    features, labels = next(iter(penguin_like_batches(16)))
+    scores = twin(features)
+    model = functional_twin(PENGUIN_LAYOUT, config)
+    mlps = [layer for layer in model.layers if layer.name.endswith("_mlp")]
+    copy_networks(twin, mlps)
+    outputs = model(features)
+    for name in names.NETWORKS:
+        np.testing.assert_allclose(outputs[name].numpy(), scores[names.output_key(name, names.SCORES)].numpy(),
+                                   rtol=1e-6, atol=1e-7)
+    _, targets = fit_targets(features, labels, 3)
+    np.testing.assert_array_equal(tf.argmax(targets[names.NETWORK_A], -1).numpy(), labels.numpy())
+
+
+def test_generated_penguins_keep_the_schema_categories_and_missing_cells(tmp_path):
+    path = str(tmp_path / "generated.csv")
+    assert generate_penguins.generate(3000, path, seed=1) == [path]
+    with open(DEFAULT_DATA) as handle:
+        source = list(csv.DictReader(handle))
+    with open(path) as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames == list(source[0].keys()) and len(rows) == 3000
+    for column in ("species", "island", "sex", "year"):
+        assert {r[column] for r in rows} <= {r[column] for r in source}, column
+    for column, decimals in generate_penguins.MEASUREMENTS.items():
+        values = [r[column] for r in rows if r[column]]
+        assert all(float(v) > 0 and len(v.partition(".")[2]) == decimals for v in values), column
+        missing = 1 - len(values) / len(rows)
+        assert abs(missing - sum(not r[column] for r in source) / len(source)) < 0.02, column
+        # noise, not copies: most values differ from every source value of their species
+        assert len({v for v in values}) > len({r[column] for r in source})
+    again = str(tmp_path / "again.csv")
+    generate_penguins.generate(3000, again, seed=1)
+    assert open(path).read() == open(again).read()
+    shards = generate_penguins.generate(3000, str(tmp_path / "sharded"), seed=1, shards=4)
+    assert [os.path.basename(f) for f in shards] == [f"part-0000{i}-of-00004.csv" for i in range(4)]
+    lines = [line for f in shards for line in open(f).read().splitlines()[1:]]
+    assert lines == open(path).read().splitlines()[1:]  # the same rows, split in order
+
+
+def test_comparison_ratio_target_table_and_chart(tmp_path):
+    faster = Comparison("g", "more is better", Side("ours", 300.0, "examples/s", [300.0]),
+                        Side("theirs", 200.0, "examples/s", [200.0]), ">= 1.2")
+    slower = Comparison("g", "less is better", Side("ours", 90.0, "s", [90.0]), Side("theirs", 100.0, "s", [100.0]),
+                        "<= 0.8")
+    info = Comparison("g", "no target", Side("a", 1.0, "ms", [1.0]), Side("b", 2.0, "ms", [2.0]))
+    assert (faster.ratio, faster.met) == (1.5, True)
+    assert (slower.ratio, slower.met) == (0.9, False)
+    assert info.met is None
+    assert Comparison.from_dict(faster.to_dict()).to_dict() == faster.to_dict()
+    text = table([faster, slower, info])
+    assert "| 1.50 | >= 1.2 | yes |" in text and "| 0.90 | <= 0.8 | **no** |" in text
+    png = str(tmp_path / "chart.png")
+    chart([faster, slower, info], png, "title")
+    with open(png, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tree_memory_counts_child_processes_memory_and_cpu():
+    """A child that holds 300 MB and spins one core must show in the parent's process-tree figures."""
+    code = "import time, numpy; a = numpy.ones(300 * 2**20 // 8); t = time.time()\nwhile time.time() < t + 1.5: pass"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"])
+    with TreeMemory(parent.pid, interval=0.05) as memory:
+        parent.wait()
+    assert memory.peak() > 300 * 2 ** 20
+    assert 0.5 < memory.cores() < 1.5  # the child spins one core for 1.5 s
+
+
+@pytest.mark.slow
+def test_component_times_come_from_the_runs_metadata(penguin_run):
+    times = component_times(penguin_run.metadata_path)  # two runs: the second one cached
+    first = {}
+    for t in times:
+        assert t.end >= t.start > 0
+        if t.state == "COMPLETE":
+            first.setdefault(t.component, t)
+    assert {"CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"} <= set(first)
+    assert {t.state for t in times} == {"COMPLETE", "CACHED"}
+    transform, trainer = first["Transform"], first["Trainer"]
+    assert trainer.start >= transform.end  # the Trainer waits for Transform
+    assert 1.0 < trainer.seconds < 600
