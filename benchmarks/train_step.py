@@ -43,35 +43,32 @@ def penguin_like_batches(batch_size: int, seed: int = 0) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((features, labels)).repeat().batch(batch_size).prefetch(2)
 
 
-def loop_timer(step: Callable, dataset: tf.data.Dataset, batch_size: int, steps: int) -> Callable[[], float]:
-    """A custom loop as our Trainer runs it: Python pulls a batch, the tf.function steps."""
+def call_timer(call: Callable, dataset: tf.data.Dataset, examples_per_call: int,
+               calls: int) -> Callable[[], float]:
+    """Examples/s of `calls` calls of `call(iterator)`, after one untimed call that traces."""
     iterator = iter(dataset)
-    step(next(iterator))  # trace
+    call(iterator)
 
     def measure() -> float:
         started = time.perf_counter()
-        for _ in range(steps):
-            loss = step(next(iterator))
-        float(loss)  # the last step has finished
-        return steps * batch_size / (time.perf_counter() - started)
+        for _ in range(calls):
+            loss = call(iterator)
+        float(loss)  # the last call has finished
+        return calls * examples_per_call / (time.perf_counter() - started)
     return measure
+
+
+def loop_timer(step: Callable, dataset: tf.data.Dataset, batch_size: int, steps: int) -> Callable[[], float]:
+    """A custom loop in the article's shape: Python pulls a batch, one tf.function call per step."""
+    return call_timer(lambda iterator: step(next(iterator)), dataset, batch_size, steps)
 
 
 def trainer_timer(trainer: JointTrainer, dataset: tf.data.Dataset, batch_size: int,
                   steps: int) -> Callable[[], float]:
     """Our loop as `JointTrainer.fit` runs it: `log_every` steps per call, batches pulled in-graph."""
-    iterator = iter(dataset)
     chunk = tf.constant(trainer.config.log_every, tf.int64)
-    calls = max(1, steps // trainer.config.log_every)
-    trainer.train_steps(iterator, chunk)  # trace
-
-    def measure() -> float:
-        started = time.perf_counter()
-        for _ in range(calls):
-            loss = trainer.train_steps(iterator, chunk)
-        float(loss)
-        return calls * trainer.config.log_every * batch_size / (time.perf_counter() - started)
-    return measure
+    return call_timer(lambda iterator: trainer.train_steps(iterator, chunk), dataset,
+                      trainer.config.log_every * batch_size, max(1, steps // trainer.config.log_every))
 
 
 def fit_timer(dataset: tf.data.Dataset, config: TrainerConfig, batch_size: int, steps: int) -> Callable[[], float]:

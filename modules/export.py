@@ -39,7 +39,8 @@ def evaluated_outputs(task: str) -> Dict[str, str]:
 
 def _traced(fn: Callable) -> Callable:
     """A signature function, traced without autograph: no signature has tensor-dependent Python
-    control flow, and autograph re-writing the Keras call tree was most of the export time."""
+    control flow, so autograph would only re-write the Keras call tree (as it did, seconds long,
+    for the training step)."""
     return tf.function(fn, autograph=False)
 
 
