@@ -33,7 +33,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 3
     summary = summarize(config.metadata_path)
     print(f"\ntwinnorm: pipeline {config.name!r} finished in {time.monotonic() - started:.1f} s "
-          f"(normalization {config.trainer.normalization!r})")
+          f"({config.trainer.task}, normalization {config.trainer.normalization!r}, loss {config.trainer.loss!r})")
     for line in summary.lines():
         print(line)
     print(f"pipeline root: {os.path.abspath(config.pipeline_root)}")

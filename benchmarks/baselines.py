@@ -14,7 +14,8 @@ import tf_keras as keras
 
 from modules import names
 from modules.hparams import TrainerConfig
-from modules.networks import FeatureEncoder, FeatureLayout, build_network
+from modules.layout import FeatureLayout
+from modules.networks import FeatureEncoder, build_network
 from modules.normalization import build_normalization
 
 

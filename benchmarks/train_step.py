@@ -23,8 +23,9 @@ import tensorflow as tf  # noqa: E402
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin  # noqa: E402
 from benchmarks.common import Comparison, alternate, side, write_result  # noqa: E402
 from modules.hparams import TrainerConfig  # noqa: E402
-from modules.networks import FeatureLayout, TwinModel  # noqa: E402
-from modules.trainer import seed_everything  # noqa: E402
+from modules.layout import FeatureLayout  # noqa: E402
+from modules.networks import TwinModel  # noqa: E402
+from modules.job import seed_everything  # noqa: E402
 from modules.training import JointTrainer  # noqa: E402
 
 # The penguin table after Transform: 5 numerics, island (3 + OOV) and sex (3 + OOV) as ids.

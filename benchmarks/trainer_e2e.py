@@ -25,7 +25,8 @@ from benchmarks.train_step import trainer_timer  # noqa: E402
 from modules.data import transformed_dataset  # noqa: E402
 from modules.hparams import TrainerConfig  # noqa: E402
 from modules.networks import TwinModel  # noqa: E402
-from modules.trainer import feature_layout, seed_everything  # noqa: E402
+from modules.job import seed_everything  # noqa: E402
+from modules.layout import feature_layout  # noqa: E402
 from modules.training import JointTrainer  # noqa: E402
 from pipeline.config import PipelineConfig  # noqa: E402
 

@@ -3,7 +3,8 @@
 Every model (combined, network A, network B) has the same signatures:
 - `serving_default`: `examples`, a batch of serialized tf.Example (DT_STRING, shape [-1]).
 - `serving_raw`: one tensor per raw feature, named after the CSV column, shape [-1]. A missing
-  value is NaN (numbers) or "" (strings) for columns that may be missing.
+  value is NaN (numbers) or "" (strings) for columns that may be missing; an integer column that
+  may be missing takes float64, so that NaN can say so.
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
 Classification models also have `classification` (method tensorflow/serving/classify, input
 `inputs`, outputs `classes` and `scores`) for TF Serving's `:classify` API.
@@ -23,7 +24,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
-from modules import names
+from modules import modes, names
 from modules.networks import SingleNetworkModel, TwinModel
 
 Outputs = Dict[str, tf.Tensor]
@@ -31,7 +32,7 @@ Outputs = Dict[str, tf.Tensor]
 
 def evaluated_outputs(task: str) -> Dict[str, str]:
     """TFMA output name -> serving output key of the prediction it evaluates."""
-    kind = names.PROBABILITIES if task == "classification" else names.VALUES
+    kind = names.PROBABILITIES if task == modes.CLASSIFICATION else names.VALUES
     outputs = {network: names.output_key(network, kind) for network in names.NETWORKS}
     outputs[names.COMBINED] = kind
     return outputs
@@ -87,7 +88,13 @@ class ServingModule(tf.Module):
                 {k: _as_parsed(tf.identity(features[k]), spec) for k, spec in self.feature_spec.items()})
 
     def transform_examples(self, examples: tf.Tensor) -> Outputs:
-        return self.tft_layer(tf.io.parse_example(examples, self.labelled_spec))
+        """Transform's output; a regression label is mapped back to its own units, so that the
+        Evaluator compares it with `values` and its bars are in the label's units."""
+        transformed = dict(self.tft_layer(tf.io.parse_example(examples, self.labelled_spec)))
+        if self.task == modes.REGRESSION:
+            layout = self.model.layout
+            transformed[self.label_key] = transformed[self.label_key] * layout.label_scale + layout.label_mean
+        return transformed
 
     def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
         outputs = self.serve_examples(examples)
@@ -103,13 +110,14 @@ class ServingModule(tf.Module):
         return {names.CLASSIFY_CLASSES: classes, names.CLASSIFY_SCORES: scores}
 
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
-        raw_inputs = {key: tf.TensorSpec([None], spec.dtype, name=key) for key, spec in self.feature_spec.items()}
+        raw_inputs = {key: tf.TensorSpec([None], raw_input_dtype(spec), name=key)
+                      for key, spec in self.feature_spec.items()}
         signatures = {
             names.SERVING_DEFAULT: _examples_signature(self.serve_examples),
             names.SERVING_RAW: _traced(self.serve_raw).get_concrete_function(raw_inputs),
             names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
         }
-        if self.task == "classification":
+        if self.task == modes.CLASSIFICATION:
             signatures[names.CLASSIFICATION] = _traced(self.classify_examples).get_concrete_function(
                 tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
         if self.network == names.COMBINED:
@@ -130,6 +138,13 @@ def _optional(spec) -> tf.io.FixedLenFeature:
     return tf.io.FixedLenFeature(spec.shape if size == 1 else [], spec.dtype, default_value=[missing] * size)
 
 
+def raw_input_dtype(spec) -> tf.DType:
+    """`serving_raw`'s dtype for a column: its own, except an integer column that may be missing,
+    which is float64 so that NaN can say "missing" (float64 holds every integer up to 2^53)."""
+    may_be_missing = not isinstance(spec, tf.io.FixedLenFeature)
+    return tf.float64 if may_be_missing and spec.dtype == tf.int64 else spec.dtype
+
+
 def _as_parsed(values: tf.Tensor, spec) -> tf.Tensor:
     """A dense [batch] column -> what tf.io.parse_example gives for `spec` (NaN / "" = missing)."""
     if isinstance(spec, tf.io.FixedLenFeature):
@@ -138,7 +153,7 @@ def _as_parsed(values: tf.Tensor, spec) -> tf.Tensor:
         tf.not_equal(values, "") if values.dtype == tf.string else tf.ones_like(values, tf.bool)
     rows = tf.where(present)
     indices = tf.concat([rows, tf.zeros_like(rows)], axis=1)
-    return tf.SparseTensor(indices, tf.boolean_mask(values, present),
+    return tf.SparseTensor(indices, tf.cast(tf.boolean_mask(values, present), spec.dtype),
                            tf.stack([tf.shape(values, out_type=tf.int64)[0], tf.constant(1, tf.int64)]))
 
 
@@ -152,7 +167,7 @@ def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOu
         module = ServingModule(model, tf_transform_output, label_key, network)
         with _without_keras_traces():
             tf.saved_model.save(module, folder, signatures=module.signatures())
-        if model.task == "classification":
+        if model.task == modes.CLASSIFICATION:
             _mark_classify_method(folder)
     return folders
 

@@ -6,12 +6,14 @@ command line overrides fields of it, and run_fn rebuilds it with `TrainerConfig.
 from __future__ import annotations
 
 import dataclasses
-import warnings
+import math
 from typing import Any, Mapping, Tuple
 
-NORMALIZATION_MODES = ("range", "standardize", "shared", "population")
-LOSSES = ("mse", "cross_entropy")
-TASKS = ("classification", "regression")
+from modules import modes
+
+NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
+LOSSES = (modes.AUTO, *modes.LOSSES)
+TASKS = (modes.AUTO, *modes.TASKS)
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 
 
@@ -19,13 +21,22 @@ ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 class NetworkSpec:
     """Architecture and optimizer of one network; network A and B may differ."""
 
-    hidden_units: Tuple[int, ...] = (32, 16)
+    hidden_units: Tuple[int, ...] = ()  # empty: sized from the data (`sized`)
     activation: str = "relu"
     dropout: float = 0.0
     learning_rate: float = 1e-2
 
+    def sized(self, width: int, n_outputs: int) -> "NetworkSpec":
+        """Empty `hidden_units` -> (h, h/2), h the power of two nearest above twice the input width
+        plus outputs, within [32, 256]: 7 penguin columns give (32, 16), 64 pixels and 10 classes
+        (256, 128), so both networks have room for wider data without hand-tuning."""
+        if self.hidden_units:
+            return self
+        h = min(256, max(32, 2 ** math.ceil(math.log2(2 * (width + n_outputs)))))
+        return dataclasses.replace(self, hidden_units=(h, h // 2))
+
     def validate(self, name: str) -> None:
-        if not self.hidden_units or any(u <= 0 for u in self.hidden_units):
+        if any(u <= 0 for u in self.hidden_units):
             raise ValueError(f"{name}: hidden_units must be positive, got {self.hidden_units}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"{name}: activation must be one of {ACTIVATIONS}, got {self.activation!r}")
@@ -40,14 +51,16 @@ class TrainerConfig:
     """Everything run_fn needs besides the data; JSON-serializable through to_dict/from_dict."""
 
     network_a: NetworkSpec = NetworkSpec()
-    network_b: NetworkSpec = NetworkSpec(hidden_units=(16, 16), activation="tanh", learning_rate=5e-3)
-    normalization: str = "range"
+    network_b: NetworkSpec = NetworkSpec(activation="tanh", learning_rate=5e-3)
+    # `auto` (modes.choose) until the label is known: the CLI resolves it from the CSV's label
+    # column before any component runs, so the Trainer always receives a concrete mode and loss.
+    normalization: str = modes.AUTO
     # `population` only: statistics per network (False) or shared across both networks (True).
     population_shared: bool = False
     population_momentum: float = 0.9
     epsilon: float = 1e-6
-    loss: str = "mse"
-    task: str = "classification"
+    loss: str = modes.AUTO  # modes.Mode.loss for classification, MSE for regression
+    task: str = modes.AUTO  # from the label column: numeric with many values -> regression
     batch_size: int = 32
     train_steps: int = 500
     eval_steps: int = 20
@@ -70,7 +83,7 @@ class TrainerConfig:
         _one_of("normalization", self.normalization, NORMALIZATION_MODES)
         _one_of("loss", self.loss, LOSSES)
         _one_of("task", self.task, TASKS)
-        if self.task == "regression" and self.loss == "cross_entropy":
+        if self.task == modes.REGRESSION and self.loss == modes.CROSS_ENTROPY:
             raise ValueError("loss 'cross_entropy' needs task 'classification'; use 'mse' for regression")
         for field in ("batch_size", "train_steps", "eval_steps", "log_every", "checkpoint_every", "train_workers"):
             if getattr(self, field) <= 0:
@@ -84,8 +97,27 @@ class TrainerConfig:
             raise ValueError(f"population_momentum must be in (0, 1), got {self.population_momentum}")
         if self.epsilon <= 0:
             raise ValueError(f"epsilon must be > 0, got {self.epsilon}")
+        if self.normalization == "population" and self.batch_size < 2:
+            raise ValueError(f"normalization 'population' needs batch_size >= 2, got {self.batch_size}: the "
+                             "statistics of a one-example batch are zero, so training would learn nothing")
         if n_outputs is not None:
-            check_outputs_carry_signal(self.normalization, n_outputs, self.loss)
+            if modes.AUTO in (self.task, self.normalization, self.loss):
+                raise ValueError("task, normalization and loss must be resolved (TrainerConfig.resolved) before training")
+            modes.check(self.normalization, self.task, n_outputs)
+
+    def resolved(self, task: str, n_outputs: int) -> "TrainerConfig":
+        """`auto` task, mode and loss replaced for a label of `n_outputs` classes or targets."""
+        mode, loss = modes.resolve(self.normalization, self.loss, task, n_outputs)
+        return dataclasses.replace(self, task=task, normalization=mode, loss=loss)
+
+    def for_layout(self, task: str, width: int, n_outputs: int) -> "TrainerConfig":
+        """What a model is built with: `auto` filled from the table (unchecked) and `auto` network
+        sizes derived from the input width and output count."""
+        task = task if self.task == modes.AUTO else self.task
+        mode, loss = modes.fill(self.normalization, self.loss, task, n_outputs)
+        return dataclasses.replace(self, task=task, normalization=mode, loss=loss,
+                                   network_a=self.network_a.sized(width, n_outputs),
+                                   network_b=self.network_b.sized(width, n_outputs))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -99,24 +131,6 @@ class TrainerConfig:
                 spec["hidden_units"] = tuple(spec.get("hidden_units", NetworkSpec.hidden_units))
                 values[name] = NetworkSpec(**spec)
         return cls(**values)
-
-
-def check_outputs_carry_signal(mode: str, n_outputs: int, loss: str) -> None:
-    """Per-example normalization over too few outputs is constant, so no gradient can flow.
-
-    With n outputs, `range` and `standardize` map every row of n <= 2 to a fixed pattern
-    ({0, 1} or {-1, +1}, or 0 for n = 1); `shared` standardizes 2n values, constant for n = 1.
-    """
-    if mode in ("range", "standardize") and n_outputs <= 2:
-        raise ValueError(
-            f"normalization {mode!r} over {n_outputs} output(s) per network is constant per example "
-            "(no gradient reaches the networks); use 'shared' (n >= 2) or 'population'")
-    if mode == "shared" and n_outputs < 2:
-        raise ValueError("normalization 'shared' over 1 output per network is constant; use 'population'")
-    if mode == "standardize" and loss == "mse" and n_outputs <= 4:
-        warnings.warn(
-            f"'standardize' with MSE over {n_outputs} outputs: a one-hot target is not reachable by a "
-            "standardized row; prefer loss 'cross_entropy'", stacklevel=2)
 
 
 def _one_of(name: str, value: str, allowed: Tuple[str, ...]) -> None:

@@ -92,7 +92,7 @@ def worker_main(job_path: str) -> None:
 
     from absl import logging
 
-    from modules.trainer import TrainJob, train_and_export
+    from modules.job import TrainJob, train_and_export
 
     logging.set_verbosity(logging.INFO)  # progress lines in the worker's log
     with tf.io.gfile.GFile(job_path) as handle:

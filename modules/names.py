@@ -42,6 +42,7 @@ MISSING_CATEGORY = "__missing__"
 CONFIG_FEATURES = "feature_keys"
 CONFIG_LABEL = "label_key"
 CONFIG_TRAINER = "trainer"
+CONFIG_TASK = "task"
 
 
 def output_key(network: str, kind: str) -> str:

@@ -2,6 +2,10 @@
 
 `TwinModel` maps Transform's output features to a dict of named outputs; it is what the
 Trainer trains and what every serving signature wraps, so training and serving share one graph.
+The outputs of each network: `raw` (before normalization), `scores` (after it, what the loss
+sees) and the prediction read from the scores through a map fitted after training
+(modules/calibration.py): class `probabilities` = softmax(scores / T), or regression `values` in
+the label's own units (an affine map, then Transform's scaling inverted).
 """
 from __future__ import annotations
 
@@ -11,20 +15,10 @@ from typing import Dict, Mapping, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from modules import names
+from modules import modes, names
 from modules.hparams import NetworkSpec, TrainerConfig
-from modules.normalization import build_normalization, takes_pair
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureLayout:
-    """What the model needs to know about Transform's output (read from it, never hard-coded)."""
-
-    numeric: Tuple[str, ...]
-    categorical: Mapping[str, int]  # feature -> number of ids (vocabulary + OOV bucket)
-    n_outputs: int
-    label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
-    numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(default_factory=dict)  # only for [batch, k] features
+from modules.layout import FeatureLayout
+from modules.normalization import build_normalization
 
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
@@ -66,9 +60,14 @@ class TwinModel(keras.Model):
 
     def __init__(self, layout: FeatureLayout, config: TrainerConfig, **kwargs):
         super().__init__(name="twin", **kwargs)
+        config = config.for_layout(layout.task, layout.width, layout.n_outputs)
         self.layout = layout
         self.config = config
         self.task = config.task
+        # Per served prediction, the affine map (slope, intercept) from normalized scores to the
+        # prediction's logits or standardized value; identity until calibration fits it.
+        self.calibration = {name: tf.Variable([1.0, 0.0], trainable=False, name=f"{name}_calibration")
+                            for name in (*names.NETWORKS, names.COMBINED)}
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
         self.network_b = build_network(config.network_b, layout.n_outputs, names.NETWORK_B)
@@ -76,7 +75,7 @@ class TwinModel(keras.Model):
         settings = dict(epsilon=config.epsilon, momentum=config.population_momentum)
         self.pair_normalization = None
         self.network_normalization = {}
-        if takes_pair(mode, config.population_shared):
+        if modes.takes_pair(mode, config.population_shared):
             self.pair_normalization = build_normalization(mode, **settings)
         else:
             self.network_normalization = {n: build_normalization(mode, **settings, name=f"{n}_{mode}")
@@ -112,24 +111,36 @@ class TwinModel(keras.Model):
         scores = dict(zip(names.NETWORKS, self.normalize(raw[names.NETWORK_A], raw[names.NETWORK_B], training)))
         outputs = {}
         for name in names.NETWORKS:
-            outputs.update(network_outputs(name, raw[name], scores[name], self.task))
+            outputs.update(network_outputs(self, name, raw[name], scores[name]))
         combined = (scores[names.NETWORK_A] + scores[names.NETWORK_B]) / 2.0
-        outputs.update(prediction_outputs(combined, self.task))
+        outputs.update(prediction_outputs(self, names.COMBINED, combined))
         return outputs
 
 
-def network_outputs(network: str, raw: tf.Tensor, scores: tf.Tensor, task: str) -> Dict[str, tf.Tensor]:
+def prediction(model: "TwinModel", name: str, scores: tf.Tensor) -> Tuple[str, tf.Tensor]:
+    """(output kind, value) of the prediction `name` serves from its normalized scores: class
+    probabilities softmax(slope * scores) (slope = 1 / temperature), or a value in the label's
+    units, (slope * scores + intercept) * label_scale + label_mean."""
+    slope, intercept = model.calibration[name][0], model.calibration[name][1]
+    if model.task == modes.REGRESSION:
+        return names.VALUES, (scores * slope + intercept) * model.layout.label_scale + model.layout.label_mean
+    return names.PROBABILITIES, tf.nn.softmax(scores * slope)
+
+
+def network_outputs(model: "TwinModel", network: str, raw: tf.Tensor, scores: tf.Tensor) -> Dict[str, tf.Tensor]:
     """One network's outputs: raw (before normalization), scores (after) and its prediction."""
-    kind, prediction = (names.VALUES, scores) if task == "regression" else (names.PROBABILITIES, tf.nn.softmax(scores))
+    kind, value = prediction(model, network, scores)
     return {names.output_key(network, names.RAW): raw, names.output_key(network, names.SCORES): scores,
-            names.output_key(network, kind): prediction}
+            names.output_key(network, kind): value}
 
 
-def prediction_outputs(scores: tf.Tensor, task: str) -> Dict[str, tf.Tensor]:
-    """The served prediction from normalized scores: values, or class probabilities and ids."""
-    if task == "regression":
-        return {names.VALUES: scores}
-    return {names.PROBABILITIES: tf.nn.softmax(scores), names.CLASS_IDS: tf.argmax(scores, axis=-1)}
+def prediction_outputs(model: "TwinModel", name: str, scores: tf.Tensor) -> Dict[str, tf.Tensor]:
+    """The served prediction: normalized scores, and values or class probabilities and ids."""
+    kind, value = prediction(model, name, scores)
+    outputs = {names.SCORES: scores, kind: value}
+    if model.task == modes.CLASSIFICATION:
+        outputs[names.CLASS_IDS] = tf.argmax(scores, axis=-1)
+    return outputs
 
 
 class SingleNetworkModel(keras.Model):
@@ -145,8 +156,9 @@ class SingleNetworkModel(keras.Model):
         self.network_name = network
         self.task = twin.task
         self.layout = twin.layout
+        self.calibration = twin.calibration
         self.encoder = twin.encoder
-        self.per_example_shared = twin.config.normalization == "shared"
+        self.per_example_shared = modes.needs_both_networks(twin.config.normalization)
         if self.per_example_shared:
             self.twin_networks = dict(twin.networks)
         self.network = twin.networks[network]
@@ -164,5 +176,5 @@ class SingleNetworkModel(keras.Model):
             raw = self.network(encoded, training=False)
             scores = (self.pair_normalization.frozen(raw) if self.pair_normalization is not None
                       else self.normalization(raw, training=False))
-        return {**network_outputs(self.network_name, raw, scores, self.task),
-                **prediction_outputs(scores, self.task)}
+        return {**network_outputs(self, self.network_name, raw, scores),
+                **prediction_outputs(self, self.network_name, scores)}

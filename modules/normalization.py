@@ -17,6 +17,9 @@ import tf_keras as keras
 _PACKAGE = "twinnorm"
 
 
+_WIDE_LIMIT = 1e150  # float64 values whose squares, summed over any batch, stay finite
+
+
 def _clip_finite(x: tf.Tensor) -> tf.Tensor:
     limit = x.dtype.max
     return tf.clip_by_value(x, -limit, limit)
@@ -37,24 +40,27 @@ def _scaled(x: tf.Tensor, axis: int) -> Tuple[tf.Tensor, tf.Tensor]:
 
 
 def moments(x: tf.Tensor, axis: int = -1) -> Tuple[tf.Tensor, tf.Tensor]:
-    """Mean and (biased) variance along `axis`, computed on the scaled values."""
+    """Mean and (biased) variance along `axis`, computed on the scaled values. The variance is
+    (m * sqrt(v))^2, not m^2 * v: for a constant slice near float32 max, m^2 is inf and v is 0."""
     m, xs = _scaled(x, axis)
     mean_s = tf.reduce_mean(xs, axis=axis, keepdims=True)
     var_s = tf.reduce_mean(tf.square(xs - mean_s), axis=axis, keepdims=True)
-    return m * mean_s, _clip_finite(tf.square(m) * var_s)
+    return m * mean_s, _clip_finite(tf.square(m * tf.sqrt(var_s)))
 
 
 def standardize(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
-    """(x - mean) / sqrt(var + eps) along `axis`.
-
-    With m = max|x|, c = x/m - mean(x/m), v = mean(c^2) and s = sqrt(eps), the value is
-    m c / sqrt(m^2 v + eps) = c / sqrt(v + (s/m)^2) for m >= s, and (m/s) c / sqrt(v (m/s)^2 + 1)
-    for m < s: neither branch can overflow, whatever the magnitude of x. Each branch's inputs
-    are masked before any risky operation, so the unused branch never puts NaN into gradients.
-    """
+    """(x - mean) / sqrt(var + eps) along `axis` (see `_standardized` for why it cannot overflow)."""
     m, xs = _scaled(x, axis)
     centered = xs - tf.reduce_mean(xs, axis=axis, keepdims=True)
-    v = tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True)
+    return _standardized(centered, tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True), m, epsilon)
+
+
+def _standardized(centered: tf.Tensor, v: tf.Tensor, m: tf.Tensor, epsilon: float) -> tf.Tensor:
+    """With m = max|x|, c = x/m - mean(x/m) and v = mean(c^2), (x - mean) / sqrt(var + eps) is
+    m c / sqrt(m^2 v + eps) = c / sqrt(v + (s/m)^2) for m >= s = sqrt(eps), and
+    (m/s) c / sqrt(v (m/s)^2 + 1) for m < s: neither branch can overflow, whatever the magnitude
+    of x. Each branch's inputs are masked before any risky operation, so the unused branch never
+    puts NaN into gradients."""
     s = math.sqrt(epsilon)
     large = m >= s
     inv_r = s / tf.where(large, m, tf.ones_like(m) * s)  # s/m <= 1 where used
@@ -62,6 +68,27 @@ def standardize(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
     out_large = centered / _safe_sqrt(v + tf.square(inv_r))
     out_small = centered * r / tf.sqrt(v * tf.square(r) + 1.0)
     return tf.where(large, out_large, out_small)
+
+
+def replica_standardize(x: tf.Tensor, epsilon: float, shift: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """`standardize` over the batch axis of the *global* batch: under a strategy with several
+    replicas, one all-reduce sums (count, sum, sum of squares) over every replica, as Keras's
+    SyncBatchNormalization does, so N workers compute the statistics one worker computes on the
+    whole batch. Computed in float64, where the square of any float32 value is finite, around
+    `shift` [n] (the moving mean, equal on every replica) to keep E[d^2] - E[d]^2 from cancelling;
+    inputs beyond +-1e150 are clipped. Returns (y, mean [n], variance [n])."""
+    context = tf.distribute.get_replica_context()
+    wide = tf.clip_by_value(tf.cast(x, tf.float64), -_WIDE_LIMIT, _WIDE_LIMIT)
+    shift = tf.stop_gradient(tf.cast(shift, tf.float64))
+    d = wide - shift
+    sums = [tf.reduce_sum(d, axis=0), tf.reduce_sum(tf.square(d), axis=0), tf.cast(tf.shape(x)[0:1], tf.float64)]
+    if context is not None and context.num_replicas_in_sync > 1:
+        sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
+    offset = sums[0] / sums[2]
+    variance = tf.maximum(sums[1] / sums[2] - tf.square(offset), 0.0)
+    y = tf.cast((d - offset) / tf.sqrt(variance + epsilon), x.dtype)
+    statistics = [tf.stop_gradient(_clip_finite(tf.cast(s, x.dtype))) for s in (shift + offset, variance)]
+    return y, *statistics
 
 
 def min_max_scale(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
@@ -126,8 +153,8 @@ class SharedStandardization(_EpsilonLayer):
 class PopulationNormalization(_EpsilonLayer):
     """`population`: per output unit, y = (x - mu) / sqrt(sigma^2 + eps).
 
-    Training: mu, sigma^2 are the batch's statistics (over the batch axis, and over both
-    networks when the layer is shared) and update moving averages
+    Training: mu, sigma^2 are the global batch's statistics (over the batch axis of every replica,
+    and over both networks when the layer is shared) and update moving averages
     m <- momentum * m + (1 - momentum) * batch. Inference: the frozen moving statistics, so a
     served prediction never depends on the rest of the request batch.
     Called on one tensor ``[batch, n]``, or on a pair ``[a, b]`` (same n) for shared statistics.
@@ -154,9 +181,8 @@ class PopulationNormalization(_EpsilonLayer):
         parts = list(inputs) if shared else [inputs]
         if training:
             stacked = tf.concat(parts, axis=0)
-            mean, variance = moments(stacked, axis=0)
-            self._update(mean[0], variance[0])
-            normalized = standardize(stacked, self.epsilon, axis=0)
+            normalized, mean, variance = replica_standardize(stacked, self.epsilon, self.moving_mean)
+            self._update(mean, variance)
             sizes = [tf.shape(p)[0] for p in parts]
             outputs = tf.split(normalized, sizes, axis=0)
         else:
@@ -175,11 +201,6 @@ class PopulationNormalization(_EpsilonLayer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum}
-
-
-def takes_pair(mode: str, population_shared: bool = False) -> bool:
-    """Whether one layer normalizes both networks together (called on [a, b])."""
-    return mode == "shared" or (mode == "population" and population_shared)
 
 
 def build_normalization(mode: str, epsilon: float, momentum: float = 0.9,

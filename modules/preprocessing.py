@@ -4,7 +4,9 @@ Numeric columns: missing values imputed with the training mean, then z-scored wi
 training mean and standard deviation (a constant column maps to 0). String columns: a
 vocabulary with one out-of-vocabulary bucket; a missing value is its own category. The label
 becomes an integer class id (vocabulary, no OOV bucket, unknown -> -1) for classification, or
-stays a float for regression.
+(y - mean) / std with the training split's statistics for regression: the networks learn on that
+scale and every serving signature maps predictions back (modules/layout.py reads mean and std
+from this graph).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Dict, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules import names
+from modules import modes, names
 
 Input = Union[tf.Tensor, tf.SparseTensor]
 
@@ -21,13 +23,13 @@ Input = Union[tf.Tensor, tf.SparseTensor]
 def preprocessing_fn(inputs: Mapping[str, Input], custom_config: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
     """Raw features -> transformed features; every output is a dense [batch] tensor."""
     label_key = custom_config[names.CONFIG_LABEL]
-    task = custom_config.get("task", "classification")
+    task = custom_config[names.CONFIG_TASK]
     outputs = {}
     for key in custom_config[names.CONFIG_FEATURES]:
         value = inputs[key]
         outputs[key] = categorical_ids(key, value) if value.dtype == tf.string else z_score_imputed(value)
-    outputs[label_key] = label_ids(label_key, inputs[label_key]) if task == "classification" \
-        else tf.cast(to_dense(inputs[label_key], float("nan")), tf.float32)
+    outputs[label_key] = label_ids(label_key, inputs[label_key]) if task == modes.CLASSIFICATION \
+        else scaled_label(inputs[label_key])
     return outputs
 
 
@@ -41,15 +43,26 @@ def to_dense(x: Input, default: Any) -> tf.Tensor:
 
 def z_score_imputed(x: Input) -> tf.Tensor:
     """(value - mean) / std over present training values; missing values become the mean (0)."""
+    dense, mean, std = _float_statistics(x)
+    return tf.cast((tf.where(tf.math.is_nan(dense), mean, dense) - mean) / std, tf.float32)
+
+
+def scaled_label(x: Input) -> tf.Tensor:
+    """A regression label as (y - mean) / std; a missing label stays NaN (the CLI refuses such rows)."""
+    dense, mean, std = _float_statistics(x)
+    return tf.cast((dense - mean) / std, tf.float32)
+
+
+def _float_statistics(x: Input):
+    """(dense values with NaN where missing, mean, std) over present training values, in float64
+    so that squares of values near float32's limit do not overflow; a constant column gets std 1,
+    so it maps to 0 rather than dividing by zero."""
     if isinstance(x, tf.SparseTensor):
-        x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.float32), x.dense_shape)
+        x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.float64), x.dense_shape)
     else:
-        x = tf.cast(x, tf.float32)
-    mean = tft.mean(x)
+        x = tf.cast(x, tf.float64)
     std = tf.sqrt(tft.var(x))
-    dense = to_dense(x, float("nan"))
-    filled = tf.where(tf.math.is_nan(dense), mean, dense)
-    return (filled - mean) / tf.where(std > 0, std, tf.ones_like(std))
+    return to_dense(x, float("nan")), tft.mean(x), tf.where(std > 0, std, tf.ones_like(std))
 
 
 def categorical_ids(key: str, x: Input) -> tf.Tensor:

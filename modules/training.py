@@ -16,7 +16,7 @@ from absl import logging as log
 import tensorflow as tf
 import tf_keras as keras
 
-from modules import names
+from modules import modes, names
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
 
@@ -29,7 +29,7 @@ def per_example_loss(scores: tf.Tensor, labels: tf.Tensor, config: TrainerConfig
     """Loss per example, shape [batch]: MSE against the (one-hot) target, or softmax cross-entropy
     with the normalized scores as logits."""
     n_outputs = tf.shape(scores)[-1]
-    if config.task == "classification":
+    if config.task == modes.CLASSIFICATION:
         ids = tf.reshape(tf.cast(labels, tf.int32), [-1])
         if config.loss == "cross_entropy":
             return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=scores)
@@ -45,9 +45,11 @@ class JointTrainer:
     def __init__(self, model: TwinModel, config: TrainerConfig,
                  strategy: Optional[tf.distribute.Strategy] = None):
         self.model = model
-        self.config = config
+        layout = model.layout
+        self.config = config.for_layout(layout.task, layout.width, layout.n_outputs)  # `auto` as the model has it
         self.strategy = strategy or tf.distribute.get_strategy()
         self.global_batch_size = config.batch_size
+        self.manager: Optional[tf.train.CheckpointManager] = None
         with self.strategy.scope():
             model(model.example_inputs(), training=False)  # variables exist before the first step
             self.optimizers = {
@@ -93,7 +95,7 @@ class JointTrainer:
         outputs = self.model(features, training=False)
         for name, loss in self._losses(outputs, labels).items():
             self.eval_loss[name].update_state(loss)
-            if self.config.task == "classification":
+            if self.config.task == modes.CLASSIFICATION:
                 self.eval_accuracy[name].update_state(
                     tf.reshape(labels, [-1]), outputs[names.output_key(name, names.SCORES)])
 
@@ -135,7 +137,7 @@ class JointTrainer:
         for batch in self.strategy.experimental_distribute_dataset(dataset.take(steps)):
             self.eval_step(batch)
         result = {f"{n}_loss": float(self.eval_loss[n].result()) for n in names.NETWORKS}
-        if self.config.task == "classification":
+        if self.config.task == modes.CLASSIFICATION:
             result.update({f"{n}_accuracy": float(self.eval_accuracy[n].result()) for n in names.NETWORKS})
         return result
 
@@ -143,7 +145,7 @@ class JointTrainer:
             run_dir: Optional[str] = None) -> Dict[str, float]:
         """Trains to `config.train_steps`, resuming from the newest checkpoint in `run_dir`."""
         iterator = iter(self.strategy.experimental_distribute_dataset(train))
-        manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
+        manager = self.manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
@@ -159,6 +161,12 @@ class JointTrainer:
         if evaluation is not None:
             history.update(self._log_eval(self.evaluate(evaluation, self.config.eval_steps), run_dir))
         return history
+
+    def save_checkpoint(self) -> None:
+        """Saves the current state (after `fit`), e.g. once calibration has set the temperatures,
+        so the last checkpoint holds exactly the exported model."""
+        if self.manager:
+            self.manager.save(checkpoint_number=self.current_step())
 
     def _steps_to_next_stop(self) -> int:
         """Steps until the next log, checkpoint or the end, where control returns to Python."""

@@ -32,11 +32,15 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
                       help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
     model = parser.add_argument_group("model")
     model.add_argument("--normalization", choices=NORMALIZATION_MODES,
-                       help=f"output normalization (default: {defaults.trainer.normalization})")
+                       help="output normalization; auto: range for 3+ classes, population for a binary label "
+                            "or regression (default: auto)")
     model.add_argument("--population-shared", action="store_true", default=None,
                        help="population mode: one set of statistics across both networks")
-    model.add_argument("--loss", choices=LOSSES, help=f"training loss (default: {defaults.trainer.loss})")
-    model.add_argument("--task", choices=TASKS, help=f"(default: {defaults.trainer.task})")
+    model.add_argument("--loss", choices=LOSSES,
+                       help="training loss; auto: the mode's own for classification, mse for regression (default: auto)")
+    model.add_argument("--task", choices=TASKS,
+                       help="auto: regression when every label value is a number and there are more than 20 "
+                            "distinct ones or any is fractional, else classification (default: auto)")
     model.add_argument("--train-steps", type=_positive, help=f"(default: {defaults.trainer.train_steps})")
     model.add_argument("--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})")
     model.add_argument("--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})")
@@ -48,7 +52,14 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
     if output_folder:
         run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
     run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
-    run.add_argument("--min-accuracy", type=float, help=f"blessing bar per network (default: {defaults.min_accuracy})")
+    run.add_argument("--min-accuracy", type=float,
+                     help=f"classification blessing bar, a fraction in (0, 1], for network A, network B and the "
+                          f"combined prediction (default: {defaults.min_accuracy})")
+    run.add_argument("--max-mse", type=float, help="regression blessing bar: MSE in the label's units (default: none)")
+    run.add_argument("--max-mae", type=float, help="regression blessing bar: MAE in the label's units (default: none)")
+    run.add_argument("--max-relative-mse", type=float,
+                     help="regression blessing bar: MSE as a fraction of the label's variance, i.e. 1 - R^2 "
+                          f"(default: {defaults.max_relative_mse})")
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
     beam = parser.add_argument_group("Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)")
     beam.add_argument("--beam", choices=PROFILES, metavar="PROFILE",
@@ -83,7 +94,8 @@ def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = 
                        schema="" if args.schema == "none" else args.schema, on_anomaly=args.on_anomaly,
                        transform_statistics=args.transform_statistics,
                        output_dir=getattr(args, "output", None), name=args.name,
-                       min_accuracy=args.min_accuracy, enable_cache=False if args.no_cache else None)
+                       min_accuracy=args.min_accuracy, max_mse=args.max_mse, max_mae=args.max_mae,
+                       max_relative_mse=args.max_relative_mse, enable_cache=False if args.no_cache else None)
     config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
     config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,
                           train_steps=args.train_steps, eval_steps=args.eval_steps,

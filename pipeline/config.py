@@ -1,7 +1,7 @@
 """The one configuration object of a run, and the paths and Beam arguments derived from it.
 
-Penguin defaults live here and nowhere else; any CSV with a categorical label works by
-overriding `data`, `label` and `features`.
+Penguin defaults live here and nowhere else; any CSV works by overriding `data` and `label`:
+`resolved()` reads the label column and settles the task, the class count and the normalization.
 """
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 from typing import List, Optional, Tuple, TypeVar
 
-from modules import names
+from modules import modes, names
 from modules.hparams import TrainerConfig
 from pipeline.beam import BeamConfig
+from pipeline.labels import read_label
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
@@ -46,9 +48,17 @@ class PipelineConfig:
     # its anomalies: read by no component here). Off, they cost 2-3 s per run on the penguins.
     transform_statistics: bool = False
     trainer: TrainerConfig = TrainerConfig()
-    min_accuracy: float = 0.9  # absolute bar for each network (classification)
-    max_mse: float = 1.0  # absolute bar for each network (regression)
-    max_regression: float = 0.02  # how much worse than the blessed baseline a candidate may be
+    # Blessing bars, each applied to network A, network B and the combined prediction.
+    min_accuracy: float = 0.9  # classification
+    # Regression, in the label's units: MSE <= min(max_mse, max_relative_mse x label variance),
+    # and MAE <= max_mae when set. The relative bar (1 - R^2) works for any label's scale.
+    max_mse: Optional[float] = None
+    max_mae: Optional[float] = None
+    max_relative_mse: float = 0.75
+    # How much worse than the blessed baseline a candidate may be: absolute accuracy for
+    # classification, a fraction of the baseline's MSE for regression.
+    max_regression: float = 0.02
+    label_variance: Optional[float] = None  # set by resolved() from the CSV (regression)
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
     beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
@@ -84,10 +94,15 @@ class PipelineConfig:
 
     def transform_config(self) -> dict:
         return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label,
-                "task": self.trainer.task}
+                names.CONFIG_TASK: self.trainer.task}
 
     def trainer_config(self) -> dict:
         return {**self.transform_config(), names.CONFIG_TRAINER: self.trainer.to_dict()}
+
+    def regression_bounds(self) -> Tuple[float, Optional[float]]:
+        """(MSE bound, MAE bound or None) in the label's units."""
+        bound = self.max_relative_mse * (self.label_variance if self.label_variance is not None else math.inf)
+        return min(bound, self.max_mse if self.max_mse is not None else math.inf), self.max_mae
 
     def report_config(self) -> str:
         """The whole configuration as JSON, for the run report (which shows it and reads the
@@ -98,6 +113,7 @@ class PipelineConfig:
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""
         self.trainer.validate()
         self.beam.validate()
+        self._check_bars()
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:
@@ -107,6 +123,7 @@ class PipelineConfig:
         columns = read_header(self.data)
         if self.label not in columns:
             raise ValueError(f"label column {self.label!r} is not in {self.data} (columns: {', '.join(columns)})")
+        trainer, label_variance = self._label_settings()
         features = self.features or tuple(c for c in columns if c != self.label)
         unknown = [f for f in features if f not in columns]
         if unknown:
@@ -128,11 +145,32 @@ class PipelineConfig:
             _check_schema(schema, (self.label, *features))
         output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
         return dataclasses.replace(self, features=tuple(features), output_dir=output_dir,
-                                   inference_data=inference_data, schema=schema)
+                                   inference_data=inference_data, schema=schema, trainer=trainer,
+                                   label_variance=label_variance)
+
+    def _label_settings(self) -> Tuple[TrainerConfig, Optional[float]]:
+        """The trainer config with task, mode and loss settled by the label column, and the
+        label's variance (the relative regression bar's unit)."""
+        profile = read_label(csv_files(self.data), self.label)
+        task = profile.task() if self.trainer.task == modes.AUTO else self.trainer.task
+        profile.check(task)
+        variance = self.label_variance if self.label_variance is not None else profile.variance
+        return self.trainer.resolved(task, profile.n_outputs(task)), variance if task == modes.REGRESSION else None
+
+    def _check_bars(self) -> None:
+        if not 0.0 < self.min_accuracy <= 1.0:
+            raise ValueError(f"min_accuracy is a fraction in (0, 1], got {self.min_accuracy} "
+                             f"(for {self.min_accuracy:g} %, pass {self.min_accuracy / 100:g})")
+        for name in ("max_mse", "max_mae", "max_relative_mse"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if self.max_regression < 0:
+            raise ValueError(f"max_regression must be >= 0, got {self.max_regression}")
 
 
-def read_header(path: str) -> List[str]:
-    """Column names of a CSV file, or of the first CSV file in a folder (all must agree)."""
+def csv_files(path: str) -> List[str]:
+    """The CSV file, or every *.csv file in the folder."""
     import tensorflow as tf  # deferred: reading a header must not pay TF's import at module load
 
     if not tf.io.gfile.exists(path):
@@ -140,6 +178,14 @@ def read_header(path: str) -> List[str]:
     files = sorted(tf.io.gfile.glob(os.path.join(path, "*.csv"))) if _is_dir(path) else [path]
     if not files:
         raise FileNotFoundError(f"no *.csv file in {path}")
+    return files
+
+
+def read_header(path: str) -> List[str]:
+    """Column names of a CSV file, or of the first CSV file in a folder (all must agree)."""
+    import tensorflow as tf
+
+    files = csv_files(path)
     headers = {}
     for file in files:
         with tf.io.gfile.GFile(file) as handle:

@@ -18,13 +18,15 @@ from serving_client import requests  # noqa: E402
 
 
 def feature_spec_of(model_dir: str) -> dict:
-    """The raw feature spec a served model parses, read from its `serving_raw` signature."""
+    """The raw feature types a served model parses, read from its `serving_raw` signature."""
     import tensorflow as tf
 
     from modules import names
 
     signature = tf.saved_model.load(model_dir).signatures[names.SERVING_RAW]
-    return {key: tf.io.FixedLenFeature([], spec.dtype) for key, spec in signature.structured_input_signature[1].items()}
+    # serving_raw takes an integer column that may be missing as float64 (NaN = missing).
+    return {key: tf.io.VarLenFeature(tf.int64) if spec.dtype == tf.float64 else tf.io.FixedLenFeature([], spec.dtype)
+            for key, spec in signature.structured_input_signature[1].items()}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -27,14 +27,24 @@ def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING
 
 
 def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
-    """Typed raw instances; a row with a missing cell is refused (send it as a tf.Example)."""
+    """Typed raw instances. A missing cell is sent as NaN (numbers; JSON `NaN`, which TF Serving's
+    REST parser accepts) or "" (strings), so that each row gets the answer `serving_default` gives
+    it; an integer column that may be missing (a VarLenFeature here) is a float64 input, so its
+    values go as JSON floats. A column the model requires (a FixedLenFeature int) is refused."""
     instances = []
     for number, row in enumerate(rows, start=1):
-        instance = typed_cells(row, feature_spec)
-        missing = [key for key in feature_spec if key not in instance]
-        if missing:
-            raise ValueError(f"row {number}: feature {missing[0]!r} is missing; serving_raw needs every "
-                             "feature, send rows with missing values through serving_default")
+        cells = typed_cells(row, feature_spec)
+        instance = {}
+        for key, spec in feature_spec.items():
+            may_be_missing = isinstance(spec, tf.io.VarLenFeature)
+            if key in cells:
+                instance[key] = float(cells[key]) if may_be_missing and spec.dtype == tf.int64 else cells[key]
+            elif spec.dtype == tf.string:
+                instance[key] = ""
+            elif spec.dtype == tf.int64 and not may_be_missing:
+                raise ValueError(f"row {number}: integer feature {key!r} is missing and the model requires it")
+            else:
+                instance[key] = float("nan")
         instances.append(instance)
     return {"signature_name": names.SERVING_RAW, "instances": instances}
 

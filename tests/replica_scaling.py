@@ -20,14 +20,16 @@ import tf_keras as keras  # noqa: E402
 
 from modules import names  # noqa: E402
 from modules.hparams import TrainerConfig  # noqa: E402
-from modules.networks import FeatureLayout, TwinModel  # noqa: E402
+from modules.layout import FeatureLayout  # noqa: E402
+from modules.networks import TwinModel  # noqa: E402
 from modules.training import JointTrainer  # noqa: E402
 
 BATCH = 8
+MODES = ("range", "population")  # population: batch statistics all-reduced across replicas
 
 
-def one_step(strategy: tf.distribute.Strategy, batch) -> dict:
-    config = TrainerConfig(batch_size=BATCH, seed=3)
+def one_step(strategy: tf.distribute.Strategy, batch, mode: str) -> dict:
+    config = TrainerConfig(batch_size=BATCH, seed=3, normalization=mode)
     keras.utils.set_random_seed(config.seed)
     layout = FeatureLayout(numeric=("x1", "x2"), categorical={"c": 4}, n_outputs=3,
                            label_vocabulary=("a", "b", "c"))
@@ -40,8 +42,17 @@ def one_step(strategy: tf.distribute.Strategy, batch) -> dict:
     total = float(trainer.train_step(next(iter(strategy.experimental_distribute_dataset(batch)))))
     losses = {n: float(trainer.train_loss[n].result()) for n in names.NETWORKS}
     moved = [np.abs(w.numpy() - b).max() for w, b in zip(trainer.model.trainable_weights, before)]
-    return {"weights": [w.numpy().tolist() for w in trainer.model.trainable_weights], "total": total,
+    # Every weight, the population layers' moving statistics included.
+    return {"weights": [np.asarray(w.numpy()).tolist() for w in trainer.model.weights], "total": total,
             "losses": losses, "moved": float(max(moved)), "replicas": strategy.num_replicas_in_sync}
+
+
+def two_replicas() -> tf.distribute.Strategy:
+    """Two replicas on two logical CPUs. Cross-device sums go through one device, not collective
+    ops: two collective launchers in one process can pair a float64 sum on one replica with a
+    float32 one on the other (instance-key mismatch); MultiWorkerMirroredStrategy runs one
+    replica per process, where every worker issues its collectives in the same order."""
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
 
 
 def main(out: str) -> None:
@@ -51,10 +62,12 @@ def main(out: str) -> None:
                 "c": rng.integers(0, 4, size=(BATCH, 1))}
     labels = rng.integers(0, 3, size=(BATCH, 1))
     batch = tf.data.Dataset.from_tensors((features, labels))
-    single = one_step(tf.distribute.get_strategy(), batch)
-    double = one_step(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), batch)
+    result = {}
+    for mode in MODES:
+        result[mode] = {"single": one_step(tf.distribute.get_strategy(), batch, mode),
+                        "double": one_step(two_replicas(), batch, mode)}
     with open(out, "w") as handle:
-        json.dump({"single": single, "double": double}, handle)
+        json.dump(result, handle)
 
 
 if __name__ == "__main__":

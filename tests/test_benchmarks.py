@@ -18,7 +18,7 @@ from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
 from modules import names
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
-from modules.trainer import seed_everything
+from modules.job import seed_everything
 from modules.training import JointTrainer
 from pipeline.config import DEFAULT_DATA
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from modules.hparams import NetworkSpec, TrainerConfig, check_outputs_carry_signal
+from modules import modes
+from modules.hparams import NetworkSpec, TrainerConfig
 from pipeline import cli
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
@@ -15,15 +16,32 @@ def test_trainer_config_round_trips_through_a_json_dict():
     assert TrainerConfig.from_dict(config.to_dict()) == config
 
 
-@pytest.mark.parametrize("mode, n_outputs", [("range", 2), ("standardize", 2), ("standardize", 1), ("shared", 1)])
-def test_per_example_modes_refuse_outputs_too_few_to_carry_a_gradient(mode, n_outputs):
-    with pytest.raises(ValueError, match="constant"):
-        check_outputs_carry_signal(mode, n_outputs, "cross_entropy")
+@pytest.mark.parametrize("mode, task, n_outputs", [
+    ("range", "classification", 2), ("standardize", "classification", 2), ("shared", "regression", 1),
+    ("range", "regression", 1), ("standardize", "regression", 3), ("population", "classification", 1)])
+def test_the_mode_table_refuses_what_cannot_learn_and_names_what_can(mode, task, n_outputs):
+    with pytest.raises(ValueError) as error:
+        modes.check(mode, task, n_outputs)
+    if n_outputs > 1 or task == "regression":
+        assert "population" in str(error.value) and "--normalization auto" in str(error.value)
 
 
-@pytest.mark.parametrize("mode, n_outputs", [("range", 3), ("shared", 2), ("population", 1), ("population", 2)])
-def test_modes_that_carry_signal_are_accepted(mode, n_outputs):
-    check_outputs_carry_signal(mode, n_outputs, "cross_entropy")
+@pytest.mark.parametrize("task, n_outputs, expected", [
+    ("classification", 2, ("shared", "population")), ("classification", 3, modes.NAMES),
+    ("regression", 1, ("population",)), ("regression", 10, ("population",))])
+def test_every_mode_the_table_allows_is_accepted_and_auto_picks_one_of_them(task, n_outputs, expected):
+    assert modes.modes_for(task, n_outputs) == expected
+    for mode in expected:
+        modes.check(mode, task, n_outputs)
+    assert modes.choose(task, n_outputs) in expected
+    mode, loss = modes.resolve("auto", "auto", task, n_outputs)
+    assert loss == ("mse" if task == "regression" else modes.MODES[mode].loss)
+
+
+def test_auto_sizes_grow_with_the_input_width_and_output_count():
+    assert NetworkSpec().sized(12, 3).hidden_units == (32, 16)
+    assert NetworkSpec().sized(64, 10).hidden_units == (256, 128)
+    assert NetworkSpec(hidden_units=(8,)).sized(64, 10).hidden_units == (8,)
 
 
 @pytest.mark.parametrize("change, message", [
@@ -46,7 +64,7 @@ def test_features_default_to_every_column_but_the_label():
 
 def test_generic_csv_works_by_options_alone(tmp_path):
     path = tmp_path / "wine.csv"
-    path.write_text("acid,sugar,colour,quality\n1.0,2.0,red,good\n")
+    path.write_text("acid,sugar,colour,quality\n1.0,2.0,red,good\n2.0,1.0,white,bad\n")
     parser = cli.add_pipeline_options(__import__("argparse").ArgumentParser())
     config = cli.config_from_args(parser.parse_args(["--data", str(path), "--label", "quality",
                                                      "--features", "acid,colour"]))
@@ -70,6 +88,9 @@ def test_inference_data_must_carry_every_feature(tmp_path):
     (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
     (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
     (["--data", "tests/golden"], "no *.csv file in tests/golden"),
+    (["--label", "sex", "--normalization", "range"], "normalization 'range' cannot learn a binary label"),
+    (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
+    (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
 ])
 def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):
     result = subprocess.run([sys.executable, "local_runner.py", "--output", str(tmp_path), *args],
@@ -97,7 +118,7 @@ def test_header_only_csv_is_named_in_the_error(tmp_path):
 def test_curated_schema_goes_with_the_embedded_data_and_must_describe_every_column(tmp_path):
     assert PipelineConfig().resolved().schema == DEFAULT_SCHEMA
     path = tmp_path / "wine.csv"
-    path.write_text("acid,quality\n1.0,good\n")
+    path.write_text("acid,quality\n1.0,good\n2.0,bad\n")
     assert dataclasses.replace(PipelineConfig(), data=str(path), label="quality").resolved().schema == ""
     with pytest.raises(ValueError, match="does not describe column.s. quality, acid"):
         dataclasses.replace(PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA).resolved()

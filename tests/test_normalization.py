@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from modules import modes
 from modules import normalization as norm
 from tests import reference
 
@@ -105,7 +106,7 @@ def test_shared_population_statistics_pool_both_networks():
 @pytest.mark.parametrize("mode", ["range", "standardize", "shared", "population"])
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
 def test_every_mode_is_finite_on_extreme_inputs_with_finite_gradients(mode, dtype):
-    layer, pair = norm.build_normalization(mode, EPS), norm.takes_pair(mode)
+    layer, pair = norm.build_normalization(mode, EPS), modes.takes_pair(mode)
     x = tf.constant(np.concatenate([extreme_batch(7), [[np.finfo(np.float32).max] * 10]]), dtype)
     y = tf.constant(extreme_batch(8)[:x.shape[0] - 1].tolist() + [[-1e38] * 10], dtype)
     for training in (True, False):
@@ -126,7 +127,7 @@ def test_range_output_is_in_unit_interval():
 
 @pytest.mark.parametrize("mode", ["range", "standardize", "shared", "population"])
 def test_layers_round_trip_through_config_and_saved_model(mode, tmp_path):
-    layer, pair = norm.build_normalization(mode, 1e-5, momentum=0.8), norm.takes_pair(mode)
+    layer, pair = norm.build_normalization(mode, 1e-5, momentum=0.8), modes.takes_pair(mode)
     clone = type(layer).from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
 
@@ -144,3 +145,18 @@ def test_layers_round_trip_through_config_and_saved_model(mode, tmp_path):
     after = loaded([a, b], training=False)
     for x, y in zip(before, after):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("magnitude", [1e19, 3e38])
+def test_population_stays_finite_on_a_huge_column_constant_over_the_batch(magnitude):
+    """m^2 * var overflowed to inf * 0 = NaN in the moving variance, so the served model gave NaN."""
+    layer = norm.PopulationNormalization(momentum=0.5)
+    x = tf.constant(np.stack([np.full(8, magnitude), np.linspace(-1, 1, 8)], axis=1), tf.float32)
+    for _ in range(3):
+        trained = layer(x, training=True)
+    assert np.isfinite(trained.numpy()).all()
+    assert np.isfinite(layer.moving_variance.numpy()).all() and np.isfinite(layer.moving_mean.numpy()).all()
+    assert np.isfinite(layer(x, training=False).numpy()).all()
+    mean, variance = norm.moments(x, axis=0)
+    np.testing.assert_array_equal(variance.numpy()[0, 0], 0.0)
+    np.testing.assert_allclose(mean.numpy()[0, 0], magnitude, rtol=1e-6)

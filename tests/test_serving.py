@@ -13,7 +13,7 @@ from components.pusher import versions
 from modules import names
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
-from modules.trainer import feature_layout
+from modules.layout import feature_layout
 from pipeline.config import PipelineConfig
 from tests.pipeline_runs import run_tf1_session
 from tests.reference import range_reference

@@ -12,7 +12,8 @@ from modules import names
 from modules.data import transformed_dataset
 from modules.hparams import TrainerConfig
 from modules.networks import TwinModel
-from modules.trainer import feature_layout, seed_everything
+from modules.job import seed_everything
+from modules.layout import feature_layout
 from modules.training import JointTrainer
 from pipeline.config import PipelineConfig
 

@@ -7,8 +7,9 @@ import tensorflow as tf
 
 from modules import names
 from modules.hparams import NetworkSpec, TrainerConfig
-from modules.networks import FeatureLayout, TwinModel
-from modules.trainer import seed_everything
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.job import seed_everything
 from modules.training import JointTrainer, NonFiniteLossError
 
 MODES = ("range", "standardize", "shared", "population")

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.pusher import versions
-from modules import names
+from modules import modes, names
 
 BATCH = 256
 
@@ -53,7 +53,7 @@ def network_outputs(serving_model_dir: str, files: List[str], split: str, label_
     model = tf.saved_model.load(serving_model_dir)
     serve = model.signatures[names.SERVING_DEFAULT]
     transform = model.signatures[names.TRANSFORM_FEATURES]
-    prediction_kind = names.PROBABILITIES if task == "classification" else names.VALUES
+    prediction_kind = names.PROBABILITIES if task == modes.CLASSIFICATION else names.VALUES
     parts: Dict[str, List[np.ndarray]] = {}
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(BATCH)
     for batch in dataset:
@@ -69,7 +69,7 @@ def network_outputs(serving_model_dir: str, files: List[str], split: str, label_
     arrays = {key: np.concatenate(value) for key, value in parts.items()}
 
     def predicted(values: np.ndarray) -> np.ndarray:
-        return values.argmax(axis=-1) if task == "classification" else values.reshape(-1)
+        return values.argmax(axis=-1) if task == modes.CLASSIFICATION else values.reshape(-1)
 
     networks = {n: NetworkOutputs(raw=arrays[names.output_key(n, names.RAW)],
                                   normalized=arrays[names.output_key(n, names.SCORES)],
@@ -143,6 +143,19 @@ def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
                             f"{' (change vs baseline)' if threshold.metric_key.is_diff else ''}: "
                             f"{threshold.message}")
     return bool(result.validation_ok), failures
+
+
+def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
+    """The Trainer's calibration record (temperatures, ECE before and after); {} for regression."""
+    import json
+
+    from modules.job import CALIBRATION_FILE
+
+    path = os.path.join(model_run_uri, CALIBRATION_FILE)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
 
 
 def served_versions(serving_root: str) -> Dict[str, List[int]]:

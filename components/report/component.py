@@ -37,7 +37,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     metrics (against the baseline when there is one), confusion matrices, config and versions."""
     import tensorflow_transform as tft
 
-    from modules.trainer import feature_layout  # imported here: building the pipeline needs no Keras
+    from modules.layout import feature_layout  # imported here: building the pipeline needs no TF Transform
 
     config = json.loads(run_config)
     label, task = config["label"], config["trainer"]["task"]
@@ -58,6 +58,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
                 "version": pushed_model.get_int_custom_property("pushed_version") or None,
                 "serving_root": serving_root},
         served=collect.served_versions(serving_root) if serving_root else {},
+        calibration=collect.calibration(model_run.uri),
     )
     document, values = page(data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     fileio.makedirs(report.uri)

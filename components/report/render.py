@@ -18,6 +18,7 @@ BINS = 40
 COLORS = {names.NETWORK_A: "#1f77b4", names.NETWORK_B: "#d62728"}
 SECTIONS = (("config", "Run configuration"), ("scales", "Output scales before and after normalization"),
             ("training", "Training curves"), ("metrics", "Evaluator metrics"),
+            ("calibration", "Calibration of the served probabilities"),
             ("confusion", "Confusion matrices"), ("versions", "Pushed and served versions"))
 
 
@@ -33,6 +34,7 @@ class ReportData:
     blessed: bool
     pushed: Dict[str, Any]  # pushed, version, serving_root
     served: Dict[str, List[int]]  # model -> versions in the serving root
+    calibration: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)  # prediction -> T, ECE
 
 
 def histograms(outputs: SplitOutputs) -> Dict[str, Dict[str, Any]]:
@@ -58,6 +60,7 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "metrics": data.metrics, "thresholds_ok": data.thresholds_ok,
         "threshold_failures": data.threshold_failures, "blessed": data.blessed,
         "pushed": data.pushed, "served_versions": data.served, "class_names": list(data.class_names),
+        "calibration": data.calibration,
     }
     if data.class_names:
         n = len(data.class_names)
@@ -207,6 +210,22 @@ def _metrics_section(data: ReportData) -> str:
             + _table(header, rows))
 
 
+def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
+    if not calibration:
+        return "<p>No calibration record.</p>"
+    if "temperature" not in next(iter(calibration.values())):
+        rows = [(name, f"{c['slope']:.4g}", f"{c['intercept']:.4g}", f"{c['mse_before']:.4g}",
+                 f"{c['mse_after']:.4g}", c["examples"]) for name, c in calibration.items()]
+        return ("<p>Served values are (slope x scores + intercept) mapped back to the label's units, the map "
+                "fitted on the eval split after training; MSE in the label's units before and after.</p>"
+                + _table(("prediction", "slope", "intercept", "MSE before", "MSE after", "eval examples"), rows))
+    rows = [(name, f"{c['temperature']:.4g}", f"{c['ece_before']:.4f}", f"{c['ece_after']:.4f}", c["examples"])
+            for name, c in calibration.items()]
+    return ("<p>Served probabilities are softmax(scores / T), T fitted on the eval split after training; "
+            "expected calibration error (15 bins, top label) before (T = 1) and after.</p>"
+            + _table(("prediction", "temperature T", "ECE before", "ECE after", "eval examples"), rows))
+
+
 def _confusion_section(values: Dict[str, Any], class_names: Sequence[str]) -> str:
     if "confusion_matrices" not in values:
         return "<p>Regression: no confusion matrix.</p>"
@@ -239,6 +258,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
         _section("scales", _scales_section(values, mode)),
         _section("training", _training_section(data.curves)),
         _section("metrics", _metrics_section(data)),
+        _section("calibration", _calibration_section(data.calibration)),
         _section("confusion", _confusion_section(values, data.class_names)),
         _section("versions", _versions_section(data)),
     ])

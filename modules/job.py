@@ -1,0 +1,97 @@
+"""One training job: read Transform's output, train jointly, calibrate, export for serving.
+
+The Trainer's `run_fn` (modules/trainer.py) builds a `TrainJob` and runs it in its own process,
+or, with `train_workers` > 1, in that many worker processes (modules/multiworker.py), each of
+which calls `train_and_export` with the same job; only the chief's export and logs are kept.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import List
+
+from absl import logging as log
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+
+from modules import modes, names
+from modules.calibration import calibrate, check_labels_known
+from modules.data import transformed_dataset
+from modules.export import save_serving_models
+from modules.hparams import TrainerConfig
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
+
+CALIBRATION_FILE = "calibration.json"  # in model_run: each prediction's fitted map and what it changed
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainJob:
+    """Everything a training process needs, JSON-serializable (worker processes get it as a file)."""
+
+    transform_output: str
+    train_files: List[str]
+    eval_files: List[str]
+    serving_model_dir: str  # the combined model; the networks go beside it
+    model_run_dir: str  # checkpoints and TensorBoard logs
+    label_key: str
+    feature_keys: List[str]
+    trainer: dict  # TrainerConfig.to_dict()
+
+    @property
+    def config(self) -> TrainerConfig:
+        return TrainerConfig.from_dict(self.trainer)
+
+    @property
+    def networks_dir(self) -> str:
+        return os.path.join(os.path.dirname(self.serving_model_dir), names.NETWORK_MODELS_DIR)
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same weights: seeds Python, NumPy and TF, and makes TF ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: str, serving_model_dir: str,
+                     networks_dir: str) -> dict:
+    """Trains under `strategy` and exports the three serving models; returns the last metrics.
+    `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
+    config = job.config
+    tf_transform_output = tft.TFTransformOutput(job.transform_output)
+    layout = feature_layout(tf_transform_output, job.feature_keys, job.label_key, config.task)
+    config = config.for_layout(layout.task, layout.width, layout.n_outputs)
+    config.validate(layout.n_outputs)
+    seed_everything(config.seed)
+
+    def dataset(files, training):
+        data = transformed_dataset(files, tf_transform_output, job.label_key, config.batch_size, config.seed,
+                                   config.shuffle_buffer, training, config.in_memory_mb)
+        # Workers share the batches example by example: Transform writes too few files per split
+        # to give each worker its own.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        return data.with_options(options)
+
+    evaluation = dataset(job.eval_files, False)
+    if config.task == modes.CLASSIFICATION:
+        check_labels_known(np.concatenate([np.reshape(labels, [-1]) for _, labels in evaluation]),
+                           layout.label_vocabulary)
+    with strategy.scope():
+        model = TwinModel(layout, config)
+    trainer = JointTrainer(model, config, strategy)
+    history = trainer.fit(dataset(job.train_files, True), evaluation, run_dir)
+    log.info("trained %d steps: %s", config.train_steps, history)
+    calibration = calibrate(model, evaluation)
+    trainer.save_checkpoint()
+    log.info("calibration: %s", calibration)
+    with tf.io.gfile.GFile(os.path.join(run_dir, CALIBRATION_FILE), "w") as handle:
+        json.dump(calibration, handle, indent=1)
+    save_serving_models(model, tf_transform_output, job.label_key, serving_model_dir, networks_dir)
+    return history
+
+

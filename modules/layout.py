@@ -1,0 +1,71 @@
+"""What the model needs to know about Transform's output, read from it and never hard-coded.
+
+The Trainer, the report and the benchmarks all read the layout through `feature_layout`, which
+needs TF Transform but not Keras or the training code.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence, Tuple
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from modules import modes, names
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureLayout:
+    numeric: Tuple[str, ...]
+    categorical: Mapping[str, int]  # feature -> number of ids (vocabulary + OOV bucket)
+    n_outputs: int
+    label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
+    numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(default_factory=dict)  # only for [batch, k] features
+    # Regression: Transform scales the label to (y - label_mean) / label_scale; serving maps back.
+    label_mean: float = 0.0
+    label_scale: float = 1.0
+    task: str = modes.CLASSIFICATION
+
+    @property
+    def width(self) -> int:
+        """Columns of the encoded input: one per numeric value, one-hot ids per categorical."""
+        numeric = sum(int(self.numeric_widths.get(key, (1,))[0]) for key in self.numeric)
+        return numeric + sum(self.categorical.values())
+
+
+def feature_layout(tf_transform_output: tft.TFTransformOutput, feature_keys: Sequence[str],
+                   label_key: str, task: str) -> FeatureLayout:
+    """Reads feature kinds and sizes from Transform's output: floats are numeric, ints are ids."""
+    spec = tf_transform_output.transformed_feature_spec()
+    numeric = tuple(k for k in feature_keys if spec[k].dtype == tf.float32)
+    categorical = {k: tf_transform_output.num_buckets_for_transformed_feature(k)
+                   for k in feature_keys if spec[k].dtype == tf.int64}
+    widths = {k: tuple(spec[k].shape) for k in numeric
+              if isinstance(spec[k], tf.io.FixedLenFeature) and len(spec[k].shape) == 1 and spec[k].shape[0] > 1}
+    if task == modes.REGRESSION:
+        mean, scale = label_scaling(tf_transform_output, label_key)
+        return FeatureLayout(numeric, categorical, n_outputs=1, numeric_widths=widths,
+                             label_mean=mean, label_scale=scale, task=task)
+    vocabulary = tuple(v.decode() for v in
+                       tf_transform_output.vocabulary_by_name(names.vocabulary_name(label_key)))
+    return FeatureLayout(numeric, categorical, n_outputs=len(vocabulary), label_vocabulary=vocabulary,
+                         numeric_widths=widths)
+
+
+def label_scaling(tf_transform_output: tft.TFTransformOutput, label_key: str) -> Tuple[float, float]:
+    """(mean, scale) of Transform's label scaling z = (y - mean) / scale, read from the Transform
+    graph itself: it is affine, so its values at y = 0 and y = 1 give both numbers, and serving
+    inverts exactly what Transform applied (no second copy of the statistics to drift)."""
+    spec = tf_transform_output.raw_feature_spec()[label_key]
+    examples = [tf.train.Example(features=tf.train.Features(feature={label_key: _number(value, spec.dtype)}))
+                .SerializeToString() for value in (0, 1)]
+    raw = tf.io.parse_example(tf.constant(examples), {label_key: spec})
+    z = tf.reshape(tf_transform_output.transform_features_layer()(raw)[label_key], [-1]).numpy().astype("float64")
+    scale = 1.0 / (z[1] - z[0])
+    return float(-z[0] * scale), float(scale)
+
+
+def _number(value: int, dtype: tf.DType) -> tf.train.Feature:
+    if dtype == tf.int64:
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
