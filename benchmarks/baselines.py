@@ -32,6 +32,7 @@ class ArticleLoop:
     """Example 1's train_step on our feature encoding and our two network architectures."""
 
     def __init__(self, layout: FeatureLayout, config: TrainerConfig):
+        config = config.for_layout(layout.task, layout.width, layout.n_outputs)  # as the twin model sizes them
         self.n_outputs = layout.n_outputs
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical)
         self.network1 = build_network(config.network_a, layout.n_outputs, "network1")
@@ -71,6 +72,7 @@ def model_inputs(layout: FeatureLayout) -> Dict[str, keras.Input]:
 def functional_twin(layout: FeatureLayout, config: TrainerConfig) -> keras.Model:
     """Encoder -> network A and B -> `config.normalization` per network, as a compiled two-output
     functional model whose outputs are named after the networks."""
+    config = config.for_layout(layout.task, layout.width, layout.n_outputs)
     inputs = model_inputs(layout)
     encoded = FeatureEncoder(layout.numeric, layout.categorical)(inputs)
     outputs = {}

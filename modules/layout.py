@@ -54,18 +54,28 @@ def feature_layout(tf_transform_output: tft.TFTransformOutput, feature_keys: Seq
 
 def label_scaling(tf_transform_output: tft.TFTransformOutput, label_key: str) -> Tuple[float, float]:
     """(mean, scale) of Transform's label scaling z = (y - mean) / scale, read from the Transform
-    graph itself: it is affine, so its values at y = 0 and y = 1 give both numbers, and serving
-    inverts exactly what Transform applied (no second copy of the statistics to drift)."""
+    graph itself: it is affine, so its values at two labels give both numbers, and serving
+    inverts exactly what Transform applied (no second copy of the statistics to drift). A first
+    probe at y = 0 and 1 is coarse (z is float32, and z(1) - z(0) = 1 / scale cancels when the
+    mean is far from 0); the second probes at mean -+ scale, where z is near -+1."""
+    mean, scale = _affine_through(tf_transform_output, label_key, 0.0, 1.0)
+    return _affine_through(tf_transform_output, label_key, mean - scale, mean + scale)
+
+
+def _affine_through(tf_transform_output: tft.TFTransformOutput, label_key: str, y0: float,
+                    y1: float) -> Tuple[float, float]:
     spec = tf_transform_output.raw_feature_spec()[label_key]
+    if spec.dtype == tf.int64:
+        y0, y1 = round(y0), max(round(y1), round(y0) + 1)
     examples = [tf.train.Example(features=tf.train.Features(feature={label_key: _number(value, spec.dtype)}))
-                .SerializeToString() for value in (0, 1)]
+                .SerializeToString() for value in (y0, y1)]
     raw = tf.io.parse_example(tf.constant(examples), {label_key: spec})
     z = tf.reshape(tf_transform_output.transform_features_layer()(raw)[label_key], [-1]).numpy().astype("float64")
-    scale = 1.0 / (z[1] - z[0])
-    return float(-z[0] * scale), float(scale)
+    scale = (y1 - y0) / (z[1] - z[0])
+    return float(y0 - z[0] * scale), float(scale)
 
 
-def _number(value: int, dtype: tf.DType) -> tf.train.Feature:
+def _number(value: float, dtype: tf.DType) -> tf.train.Feature:
     if dtype == tf.int64:
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))

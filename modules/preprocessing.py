@@ -55,14 +55,15 @@ def scaled_label(x: Input) -> tf.Tensor:
 
 def _float_statistics(x: Input):
     """(dense values with NaN where missing, mean, std) over present training values, in float64
-    so that squares of values near float32's limit do not overflow; a constant column gets std 1,
-    so it maps to 0 rather than dividing by zero."""
+    so that squares of values near float32's limit do not overflow; a constant column gets std 1
+    and a column with no value at all mean 0, so both map to 0 rather than to NaN."""
     if isinstance(x, tf.SparseTensor):
         x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.float64), x.dense_shape)
     else:
         x = tf.cast(x, tf.float64)
-    std = tf.sqrt(tft.var(x))
-    return to_dense(x, float("nan")), tft.mean(x), tf.where(std > 0, std, tf.ones_like(std))
+    mean, std = tft.mean(x), tf.sqrt(tft.var(x))
+    mean = tf.where(tf.math.is_nan(mean), tf.zeros_like(mean), mean)  # a column empty in every row
+    return to_dense(x, float("nan")), mean, tf.where(std > 0, std, tf.ones_like(std))
 
 
 def categorical_ids(key: str, x: Input) -> tf.Tensor:

@@ -88,7 +88,9 @@ def test_inference_data_must_carry_every_feature(tmp_path):
     (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
     (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
     (["--data", "tests/golden"], "no *.csv file in tests/golden"),
-    (["--label", "sex", "--normalization", "range"], "normalization 'range' cannot learn a binary label"),
+    (["--data", "data/binary/breast_cancer.csv", "--label", "malignant", "--normalization", "range"],
+     "normalization 'range' cannot learn a binary label"),
+    (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
     (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
     (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
 ])

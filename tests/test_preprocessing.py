@@ -22,7 +22,7 @@ SPEC = {
     "island": tf.io.VarLenFeature(tf.string),
     "species": tf.io.FixedLenFeature([], tf.string),
 }
-CONFIG = {names.CONFIG_FEATURES: ["mass", "island"], names.CONFIG_LABEL: "species", "task": "classification"}
+CONFIG = {names.CONFIG_FEATURES: ["mass", "island"], names.CONFIG_LABEL: "species", names.CONFIG_TASK: "classification"}
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,39 @@ def test_serving_time_unseen_values_map_to_oov_and_unknown_label_to_minus_one(tr
     assert int(result["island"][0]) == 3  # vocabulary size: the OOV bucket
     assert int(result["species"][0]) == -1
     np.testing.assert_allclose(float(result["mass"][0]), (1.0 - 5.0) / np.std([3.0, 5.0, 7.0]), rtol=1e-6)
+
+
+def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(tmp_path):
+    """The label's mean and std stay in the Transform graph; the layout recovers them from it."""
+    from tensorflow_transform.tf_metadata import metadata_io
+
+    from modules.layout import label_scaling
+
+    spec = {"mass": tf.io.VarLenFeature(tf.float32), "grams": tf.io.FixedLenFeature([], tf.int64)}
+    grams = [3750, 3800, 3250, 4675, 6300]
+    raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(grams)]
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    config = {names.CONFIG_FEATURES: ["mass"], names.CONFIG_LABEL: "grams", names.CONFIG_TASK: "regression"}
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            lambda inputs: preprocessing_fn(inputs, config))
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path))
+    metadata_io.write_metadata(metadata, str(tmp_path / tft.TFTransformOutput.RAW_METADATA_DIR))
+    np.testing.assert_allclose([r["grams"] for r in rows], (np.array(grams) - np.mean(grams)) / np.std(grams),
+                               rtol=1e-6)
+    mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams")
+    assert mean == pytest.approx(np.mean(grams), rel=1e-6) and scale == pytest.approx(np.std(grams), rel=1e-6)
+
+
+def test_a_column_empty_in_every_row_and_huge_values_stay_finite(tmp_path):
+    spec = {"empty": tf.io.VarLenFeature(tf.float32), "huge": tf.io.VarLenFeature(tf.float32),
+            "species": tf.io.FixedLenFeature([], tf.string)}
+    raw = [{"empty": [], "huge": [v], "species": s} for v, s in ((3e38, "a"), (-3e38, "b"), (1e38, "a"))]
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+    config = {names.CONFIG_FEATURES: ["empty", "huge"], names.CONFIG_LABEL: "species", names.CONFIG_TASK: "classification"}
+    with tft_beam.Context(temp_dir=str(tmp_path)):
+        (rows, _), _ = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            lambda inputs: preprocessing_fn(inputs, config))
+    assert [r["empty"] for r in rows] == [0.0, 0.0, 0.0]
+    huge = np.array([r["huge"] for r in rows])
+    assert np.isfinite(huge).all() and huge[0] > huge[2] > huge[1]

@@ -1,5 +1,6 @@
 """The published models as TF Serving runs them: every model, every signature, through a TF1
 session in a process that imports only TensorFlow; plus training/serving skew and models.config."""
+import json
 import os
 
 import numpy as np
@@ -11,7 +12,10 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from components.pusher import versions
 from modules import names
+from modules.calibration import softmax
+from modules.export import raw_input_dtype
 from modules.hparams import TrainerConfig
+from modules.job import CALIBRATION_FILE
 from modules.networks import TwinModel
 from modules.layout import feature_layout
 from pipeline.config import PipelineConfig
@@ -26,13 +30,15 @@ def version_dir(run, model: str) -> str:
 
 
 def raw_columns(examples, spec) -> dict:
-    """Dense columns for serving_raw from serialized examples (NaN / "" where a value is missing)."""
+    """Dense columns for serving_raw from serialized examples: NaN / "" where a value is missing,
+    integer columns that may be missing as float64 (serving_raw's own dtype for them)."""
     parsed = tf.io.parse_example(examples, {k: tf.io.VarLenFeature(v.dtype) for k, v in spec.items()})
     columns = {}
     for key, value in parsed.items():
-        default = "" if value.dtype == tf.string else (np.nan if value.dtype.is_floating else -1)
-        columns[key] = tf.sparse.to_dense(tf.sparse.reset_shape(value, [len(examples), 1]),
-                                          default_value=default).numpy()[:, 0]
+        dtype = raw_input_dtype(spec[key])
+        value = tf.sparse.reset_shape(tf.cast(value, dtype) if dtype != value.dtype else value, [len(examples), 1])
+        default = "" if dtype == tf.string else np.nan if dtype.is_floating else -1
+        columns[key] = tf.sparse.to_dense(value, default_value=default).numpy()[:, 0]
     return columns
 
 
@@ -42,10 +48,13 @@ def served(penguin_run):
     output = tft.TFTransformOutput(transform_dir)
     spec = {k: v for k, v in output.raw_feature_spec().items() if k != "species"}
     examples = penguin_run.eval_examples()
-    columns = raw_columns(examples, spec)
-    complete = np.all([columns[k] != -1 for k in spec if spec[k].dtype == tf.int64], axis=0)
-    return {"examples": examples, "columns": columns, "complete": complete, "spec": spec,
+    return {"examples": examples, "columns": raw_columns(examples, spec), "spec": spec,
             "vocabulary": [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))]}
+
+
+def calibration(run) -> dict:
+    with open(os.path.join(run.artifact_dir("Trainer", "model_run"), CALIBRATION_FILE)) as handle:
+        return json.load(handle)
 
 
 def test_classification_signature_has_the_method_tf_serving_classify_requires(penguin_run):
@@ -84,20 +93,18 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
         assert raw.shape == scores.shape == (n, 3)
         assert np.isfinite(raw).all() and np.isfinite(scores).all()
         np.testing.assert_allclose(scores, range_reference(raw, TrainerConfig().epsilon), atol=1e-5)
-        probabilities = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-        np.testing.assert_allclose(out[f"{network}_probabilities"], probabilities, atol=1e-5)
+        temperature = calibration(penguin_run)[network]["temperature"]
+        np.testing.assert_allclose(out[f"{network}_probabilities"], softmax(scores, temperature), atol=1e-5)
     assert set(p.decode() for p in out[names.PREDICTED_LABEL]) <= set(served["vocabulary"])
     np.testing.assert_array_equal(out[names.CLASS_IDS], out[names.PROBABILITIES].argmax(axis=1))
 
-    complete = served["complete"]
-    raw_inputs = {k: (list(v[complete]) if served["spec"][k].dtype == tf.string else v[complete])
-                  for k, v in served["columns"].items()}
+    raw_inputs = {k: (list(v) if served["spec"][k].dtype == tf.string else v) for k, v in served["columns"].items()}
     raw_out = run_tf1_session(folder, names.SERVING_RAW, raw_inputs, str(tmp_path))
-    for key, value in raw_out.items():
+    for key, value in raw_out.items():  # every row, those with missing values included
         if value.dtype.kind == "f":
-            np.testing.assert_allclose(value, out[key][complete], atol=1e-6, err_msg=key)
+            np.testing.assert_allclose(value, out[key], atol=1e-6, err_msg=key)
         else:
-            np.testing.assert_array_equal(value, out[key][complete], err_msg=key)
+            np.testing.assert_array_equal(value, out[key], err_msg=key)
 
     classified = run_tf1_session(folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: served["examples"]},
                                  str(tmp_path))
@@ -114,7 +121,7 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
     features = list(PipelineConfig().resolved().features)
-    model = TwinModel(feature_layout(output, features, "species", "classification"), TrainerConfig())
+    model = TwinModel(feature_layout(output, features, "species", "classification"), PipelineConfig().resolved().trainer)
     model(model.example_inputs())
     checkpoints = os.path.join(penguin_run.artifact_dir("Trainer", "model_run"), "checkpoints")
     tf.train.Checkpoint(model=model).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()

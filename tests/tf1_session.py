@@ -21,8 +21,8 @@ def read_inputs(input_dir: str) -> dict:
     return inputs
 
 
-def main(model_dir: str, signature: str, input_dir: str, out: str) -> None:
-    inputs = read_inputs(input_dir)
+def run(model_dir: str, signature: str, inputs: dict) -> dict:
+    """The signature's outputs for `inputs` (input key -> array), computed in a TF1 session."""
     with tf.compat.v1.Graph().as_default(), tf.compat.v1.Session() as session:
         meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], model_dir)
         sig = meta.signature_def[signature]
@@ -30,7 +30,11 @@ def main(model_dir: str, signature: str, input_dir: str, out: str) -> None:
         if missing:
             raise SystemExit(f"inputs missing for {signature}: {sorted(missing)}")
         fetches = {key: info.name for key, info in sig.outputs.items()}
-        values = session.run(fetches, feed_dict={sig.inputs[k].name: v for k, v in inputs.items()})
+        return session.run(fetches, feed_dict={sig.inputs[k].name: v for k, v in inputs.items()})
+
+
+def main(model_dir: str, signature: str, input_dir: str, out: str) -> None:
+    values = run(model_dir, signature, read_inputs(input_dir))
     # Strings come back as object arrays; save them as lists of bytes without pickling.
     np.savez(out, **{k: v.astype(np.bytes_) if v.dtype == object else v for k, v in values.items()})
 

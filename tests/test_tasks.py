@@ -1,0 +1,272 @@
+"""Every task x every mode the table allows x every signature, on exported SavedModels.
+
+Generated rows with the edge cases users bring (missing numbers, integers and categories, a
+column empty in every row, a constant column, magnitudes near 1e30) go through the real
+preprocessing_fn (tft_beam), the real training job (train, calibrate, export) and the exported
+SavedModels run in a TF1 session. Checked per model and signature: served outputs equal the
+trained model's on the same rows to 1e-5, serving_raw equals serving_default on every row
+(missing values included), probabilities are probabilities, regression values are in the
+label's units, and each mode's invariant holds between `*_raw` and `*_scores`.
+"""
+import dataclasses
+import json
+import os
+import tempfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+
+from modules import modes, names
+from modules.export import raw_input_dtype
+from modules.calibration import softmax
+from modules.hparams import TrainerConfig
+from modules.job import CALIBRATION_FILE, TrainJob, train_and_export
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.preprocessing import preprocessing_fn
+from tests import tf1_session
+
+pytestmark = pytest.mark.slow
+
+ROWS, TRAIN_ROWS = 120, 80
+FEATURES = ("x", "big", "count", "colour", "empty", "constant")
+FEATURE_SPEC = {"x": tf.io.VarLenFeature(tf.float32), "big": tf.io.VarLenFeature(tf.float32),
+                "count": tf.io.VarLenFeature(tf.int64), "colour": tf.io.VarLenFeature(tf.string),
+                "empty": tf.io.VarLenFeature(tf.float32), "constant": tf.io.VarLenFeature(tf.float32)}
+TASKS = {  # name -> (label column, task, its parse spec)
+    "binary": ("answer", modes.CLASSIFICATION, tf.io.FixedLenFeature([], tf.string)),
+    "multiclass": ("kind", modes.CLASSIFICATION, tf.io.FixedLenFeature([], tf.string)),
+    "regression": ("amount", modes.REGRESSION, tf.io.FixedLenFeature([], tf.float32)),
+}
+CASES = [(task, mode) for task, (_, kind, _) in TASKS.items()
+         for mode in modes.modes_for(kind, 2 if task == "binary" else 3 if kind == modes.CLASSIFICATION else 1)]
+
+
+def generated_rows(seed: int = 0) -> list:
+    """Raw rows as TFT instance dicts: lists for the optional features, a value for each label."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(ROWS):
+        x, count, colour = rng.normal(), int(rng.integers(0, 50)), ["red", "green", "blue"][i % 3]
+        signal = x + (count - 25) / 15 + (colour == "red")
+        rows.append({
+            "x": [] if i % 7 == 3 else [x], "big": [float(rng.normal() * 1e30)],
+            "count": [] if i % 5 == 2 else [count], "colour": [] if i % 6 == 4 else [colour.encode()],
+            "empty": [], "constant": [3.0],
+            "answer": b"yes" if signal > 0.3 else b"no",
+            "kind": b"a" if signal < -0.4 else b"b" if signal < 0.9 else b"c",
+            "amount": float(1000 + 300 * signal + rng.normal() * 20),
+        })
+    return rows
+
+
+def serialize(rows: list, spec: dict) -> list:
+    def feature(value, dtype):
+        values = value if isinstance(value, list) else [value]
+        if dtype == tf.string:
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+        if dtype == tf.int64:
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+    return [tf.train.Example(features=tf.train.Features(feature={
+        k: feature(row[k], s.dtype) for k, s in spec.items()})).SerializeToString() for row in rows]
+
+
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory) -> dict:
+    """task -> (Transform output folder, train file, eval file, raw eval examples) for one set of rows."""
+    rows, result = generated_rows(), {}
+    for task, (label, kind, label_spec) in TASKS.items():
+        folder = str(tmp_path_factory.mktemp(task))
+        spec = {**FEATURE_SPEC, label: label_spec}
+        raw = [{k: row[k] for k in spec} for row in rows]
+        metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
+        config = {names.CONFIG_FEATURES: list(FEATURES), names.CONFIG_LABEL: label, names.CONFIG_TASK: kind}
+        with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
+            (_, _), transform_fn = (raw[:TRAIN_ROWS], metadata) | tft_beam.AnalyzeAndTransformDataset(
+                lambda inputs, c=config: preprocessing_fn(inputs, c))
+            _ = transform_fn | tft_beam.WriteTransformFn(folder)
+        metadata_io.write_metadata(metadata, os.path.join(folder, tft.TFTransformOutput.RAW_METADATA_DIR))
+        output = tft.TFTransformOutput(folder)
+        files = {}
+        for split, part in (("train", raw[:TRAIN_ROWS]), ("eval", raw[TRAIN_ROWS:])):
+            examples = serialize(part, spec)
+            values = output.transform_raw_features(tf.io.parse_example(examples, spec), drop_unused_features=True)
+            files[split] = os.path.join(folder, f"{split}.tfrecord")
+            with tf.io.TFRecordWriter(files[split]) as writer:
+                for i in range(len(part)):
+                    writer.write(tf.train.Example(features=tf.train.Features(feature={
+                        k: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v[i])])) if v.dtype == tf.int64
+                        else tf.train.Feature(float_list=tf.train.FloatList(value=[float(v[i])]))
+                        for k, v in values.items()})).SerializeToString())
+        result[task] = (folder, files["train"], files["eval"], serialize(raw[TRAIN_ROWS:], spec), raw[TRAIN_ROWS:])
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(transformed, tmp_path_factory) -> dict:
+    """(task, mode) -> the job's folders, its resolved config and layout, after a short real training."""
+    result = {}
+    for task, mode in CASES:
+        label, kind, _ = TASKS[task]
+        folder, train_file, eval_file, _, _ = transformed[task]
+        layout = feature_layout(tft.TFTransformOutput(folder), FEATURES, label, kind)
+        config = TrainerConfig(normalization=mode, batch_size=16, train_steps=120, log_every=60,
+                               checkpoint_every=120, eval_steps=5).resolved(kind, layout.n_outputs)
+        out = str(tmp_path_factory.mktemp(f"{task}-{mode}"))
+        job = TrainJob(transform_output=folder, train_files=[train_file], eval_files=[eval_file],
+                       serving_model_dir=os.path.join(out, "model", "Format-Serving"),
+                       model_run_dir=os.path.join(out, "run"), label_key=label, feature_keys=list(FEATURES),
+                       trainer=config.to_dict())
+        train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir,
+                         job.networks_dir)
+        result[(task, mode)] = (job, config, layout)
+    return result
+
+
+def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str) -> dict:
+    """The trained model, restored from its last checkpoint, on Transform's output of the eval rows."""
+    model = TwinModel(layout, config)
+    model(model.example_inputs())
+    checkpoint = tf.train.latest_checkpoint(os.path.join(job.model_run_dir, "checkpoints"))
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
+    records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file])]
+    features = tf.io.parse_example(records, spec)
+    return {k: v.numpy() for k, v in model({k: features[k] for k in FEATURES}, training=False).items()}
+
+
+def raw_columns(rows: list, spec: dict) -> dict:
+    """serving_raw's inputs: one dense column per feature, NaN / "" where a value is missing."""
+    columns = {}
+    for key, feature_spec in spec.items():
+        dtype = raw_input_dtype(feature_spec)
+        missing = b"" if dtype == tf.string else np.nan
+        values = [row[key][0] if row[key] else missing for row in rows]
+        columns[key] = np.array(values, dtype=object if dtype == tf.string else dtype.as_numpy_dtype)
+    return columns
+
+
+def assert_skew_free(served: np.ndarray, trained: np.ndarray, what: str) -> None:
+    """1e-5 apart; values in the label's units (about 1e3 here) to 1e-5 of their size, since a
+    float32 step at 1500 is already 1.2e-4."""
+    relative = 1e-5 if what.endswith(names.VALUES) else 0.0
+    np.testing.assert_allclose(served, trained, atol=1e-5, rtol=relative, err_msg=what)
+
+
+def model_dirs(job: TrainJob) -> dict:
+    return {names.COMBINED: job.serving_model_dir,
+            **{n: os.path.join(job.networks_dir, n) for n in names.NETWORKS}}
+
+
+@pytest.mark.parametrize("task, mode", CASES)
+def test_every_model_and_signature_serves_what_the_trainer_computes(trained, transformed, task, mode):
+    job, config, layout = trained[(task, mode)]
+    _, _, eval_file, examples, rows = transformed[task]
+    expected = trainer_outputs(job, config, layout, eval_file)
+    kind = TASKS[task][1]
+    for model, folder in model_dirs(job).items():
+        served = tf1_session.run(folder, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: np.array(examples, object)})
+        networks = names.NETWORKS if model == names.COMBINED else (model,)
+        for network in networks:
+            for key in served:
+                if key.startswith(network):
+                    assert_skew_free(served[key], expected[key], f"{model} {key}")
+        prediction = names.PROBABILITIES if kind == modes.CLASSIFICATION else names.VALUES
+        source = prediction if model == names.COMBINED else names.output_key(model, prediction)
+        assert_skew_free(served[prediction], expected[source], f"{model} {prediction}")
+        for value in served.values():
+            assert value.dtype == object or np.isfinite(value).all(), model
+
+        raw = tf1_session.run(folder, names.SERVING_RAW, raw_columns(rows, FEATURE_SPEC))
+        assert set(raw) == set(served)
+        for key, value in raw.items():  # every row, missing values included
+            if value.dtype == object:
+                np.testing.assert_array_equal(value, served[key], err_msg=key)
+            else:
+                np.testing.assert_allclose(value, served[key], atol=1e-6, rtol=0, err_msg=f"{model} serving_raw {key}")
+
+        if kind == modes.CLASSIFICATION:
+            classified = tf1_session.run(folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: np.array(examples, object)})
+            np.testing.assert_allclose(classified[names.CLASSIFY_SCORES], served[names.PROBABILITIES], atol=1e-6)
+            np.testing.assert_allclose(served[names.PROBABILITIES].sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("task, mode", CASES)
+def test_each_mode_keeps_its_invariant_between_raw_and_scores(trained, transformed, task, mode):
+    job, config, _ = trained[(task, mode)]
+    examples = np.array(transformed[task][3], object)
+    served = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples})
+    scores = {n: served[names.output_key(n, names.SCORES)].astype(np.float64) for n in names.NETWORKS}
+    if mode == "range":
+        for value in scores.values():
+            assert value.min() >= 0 and value.max() <= 1
+            np.testing.assert_allclose(value.min(axis=1), 0, atol=1e-6)
+            np.testing.assert_allclose(value.max(axis=1), 1, atol=1e-5)
+    elif mode == "standardize":
+        for value in scores.values():
+            np.testing.assert_allclose(value.mean(axis=1), 0, atol=1e-5)
+            np.testing.assert_allclose(value.var(axis=1), 1, atol=1e-3)
+    elif mode == "shared":
+        joint = np.concatenate(list(scores.values()), axis=1)
+        np.testing.assert_allclose(joint.mean(axis=1), 0, atol=1e-5)
+        np.testing.assert_allclose(joint.var(axis=1), 1, atol=1e-3)
+    else:  # population: frozen statistics, so a row alone gets what it gets inside any batch
+        for row in (0, 5, 17):
+            alone = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples[row:row + 1]})
+            for network in names.NETWORKS:
+                key = names.output_key(network, names.SCORES)
+                np.testing.assert_allclose(alone[key][0], served[key][row], atol=1e-6)
+
+
+@pytest.mark.parametrize("task, mode", CASES)
+def test_predictions_are_probabilities_or_values_in_the_label_units(trained, transformed, task, mode):
+    job, _, layout = trained[(task, mode)]
+    label, kind, _ = TASKS[task]
+    examples, rows = np.array(transformed[task][3], object), transformed[task][4]
+    served = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples})
+    truth = tf1_session.run(job.serving_model_dir, names.TRANSFORM_FEATURES, {names.EXAMPLES_INPUT: examples})[label]
+    if kind == modes.REGRESSION:
+        np.testing.assert_allclose(truth, [row[label] for row in rows], rtol=2e-6)  # the Evaluator's label
+        values = served[names.VALUES].reshape(-1)
+        assert np.mean((values - truth) ** 2) < 0.5 * np.var(truth), "worse than half the label variance"
+        assert abs(values.mean() - truth.mean()) < 0.5 * truth.std()  # in units, not on the standardized scale
+    else:
+        accuracy = np.mean(served[names.PROBABILITIES].argmax(axis=1) == truth)
+        assert accuracy >= 0.7, accuracy
+        with open(os.path.join(job.model_run_dir, CALIBRATION_FILE)) as handle:
+            record = json.load(handle)
+        assert set(record) == {*names.NETWORKS, names.COMBINED}
+        for name, key in ((names.NETWORK_A, "network_a_probabilities"), (names.NETWORK_B, "network_b_probabilities"),
+                          (names.COMBINED, names.PROBABILITIES)):
+            scores = served[names.SCORES if name == names.COMBINED else names.output_key(name, names.SCORES)]
+            # The served probabilities are softmax(scores / T) with the fitted T, not softmax(scores).
+            np.testing.assert_allclose(served[key], softmax(scores, record[name]["temperature"]), atol=1e-5)
+            assert 0 <= record[name]["ece_after"] <= 1
+
+
+def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
+    from modules.calibration import UnseenLabelError
+
+    folder, train_file, _, _, _ = transformed["multiclass"]
+    unseen = tmp_path / "eval.tfrecord"
+    records = [r.numpy() for r in tf.data.TFRecordDataset([train_file])][:8]
+    with tf.io.TFRecordWriter(str(unseen)) as writer:
+        for i, record in enumerate(records):
+            example = tf.train.Example.FromString(record)
+            if i == 3:
+                example.features.feature["kind"].int64_list.value[:] = [-1]  # Transform's id for an unseen value
+            writer.write(example.SerializeToString())
+    config = dataclasses.replace(TrainerConfig(normalization="range", train_steps=2, batch_size=4),
+                                 task=modes.CLASSIFICATION)
+    job = TrainJob(transform_output=folder, train_files=[train_file], eval_files=[str(unseen)],
+                   serving_model_dir=str(tmp_path / "model"), model_run_dir=str(tmp_path / "run"),
+                   label_key="kind", feature_keys=list(FEATURES), trainer=config.to_dict())
+    with pytest.raises(UnseenLabelError, match="1 eval example"):
+        train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir, job.networks_dir)
+    assert not os.path.exists(job.serving_model_dir)
