@@ -104,17 +104,20 @@ def calibrate(model, dataset: tf.data.Dataset) -> Dict[str, Dict[str, float]]:
 
 def _calibrate_probabilities(model, name: str, scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
     temperature = fit_temperature(scores, labels)
-    model.calibration[name].assign([1.0 / temperature, 0.0])
+    n = scores.shape[-1]
+    model.calibration[name].assign([[1.0 / temperature] * n, [0.0] * n])
     return {"temperature": temperature,
             "ece_before": expected_calibration_error(softmax(scores), labels),
             "ece_after": expected_calibration_error(softmax(scores, temperature), labels)}
 
 
 def _calibrate_values(model, name: str, scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
-    slope, intercept = fit_affine(scores, labels)
-    model.calibration[name].assign([slope, intercept])
-    units = model.layout.label_scale ** 2
-    x, y = scores.reshape(-1), labels.reshape(-1)
-    return {"slope": slope, "intercept": intercept,
-            "mse_before": float(np.mean((x - y) ** 2) * units),
-            "mse_after": float(np.mean((slope * x + intercept - y) ** 2) * units)}
+    """One affine map per target; MSE in the label's units, averaged over targets."""
+    labels = labels.reshape(scores.shape)
+    fits = [fit_affine(scores[:, j], labels[:, j]) for j in range(scores.shape[1])]
+    slope, intercept = np.array(fits, np.float64).T
+    model.calibration[name].assign(np.stack([slope, intercept]).astype(np.float32))
+    units = np.square(np.array(model.layout.label_scale or (1.0,) * scores.shape[1]))
+    return {"slope": slope.tolist(), "intercept": intercept.tolist(),
+            "mse_before": float(np.mean(np.square(scores - labels) * units)),
+            "mse_after": float(np.mean(np.square(scores * slope + intercept - labels) * units))}

@@ -17,7 +17,7 @@ only, so Keras's own per-layer call traces are not saved (`_without_keras_traces
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, ContextManager, Dict, Mapping
+from typing import Callable, ContextManager, Dict, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -25,13 +25,14 @@ import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
 from modules import modes, names
-from modules.networks import SingleNetworkModel, TwinModel
+from modules.networks import SingleNetworkModel, TwinModel, label_units
 
 Outputs = Dict[str, tf.Tensor]
 
 
 def evaluated_outputs(task: str) -> Dict[str, str]:
-    """TFMA output name -> serving output key of the prediction it evaluates."""
+    """TFMA output name -> serving output key of the prediction it evaluates (one output per
+    prediction; with several regression targets, `evaluation` splits each into one per target)."""
     kind = names.PROBABILITIES if task == modes.CLASSIFICATION else names.VALUES
     outputs = {network: names.output_key(network, kind) for network in names.NETWORKS}
     outputs[names.COMBINED] = kind
@@ -53,17 +54,18 @@ class ServingModule(tf.Module):
     """Raw features in, named outputs out. `select` picks the outputs of the model being served."""
 
     def __init__(self, model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
-                 network: str = names.COMBINED):
+                 label_columns: Sequence[str], network: str = names.COMBINED):
         super().__init__(name=f"{network}_serving")
         self.network = network
         self.task = model.task
         self.model = model if network == names.COMBINED else SingleNetworkModel(model, network)
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.label_key = label_key
+        self.label_columns = tuple(label_columns)
         raw_spec = dict(tf_transform_output.raw_feature_spec())
-        label_spec = raw_spec.pop(label_key)
+        label_specs = {column: _optional(raw_spec.pop(column)) for column in label_columns}
         self.feature_spec = raw_spec
-        self.labelled_spec = {**raw_spec, label_key: _optional(label_spec)}
+        self.labelled_spec = {**raw_spec, **label_specs}
         self.label_vocabulary = tf.constant(list(model.layout.label_vocabulary) or [""], tf.string)
 
     def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:
@@ -92,13 +94,20 @@ class ServingModule(tf.Module):
         Evaluator compares it with `values` and its bars are in the label's units."""
         transformed = dict(self.tft_layer(tf.io.parse_example(examples, self.labelled_spec)))
         if self.task == modes.REGRESSION:
-            layout = self.model.layout
-            transformed[self.label_key] = transformed[self.label_key] * layout.label_scale + layout.label_mean
+            mean, scale = label_units(self.model.layout)
+            transformed[self.label_key] = transformed[self.label_key] * scale + mean
+            if len(self.label_columns) > 1:  # each target on its own too, for a bar per target
+                transformed.update({column: transformed[self.label_key][:, j]
+                                    for j, column in enumerate(self.label_columns)})
         return transformed
 
     def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
         outputs = self.serve_examples(examples)
-        return {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
+        evaluated = {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
+        if len(self.label_columns) == 1:
+            return evaluated
+        return {names.target_output(output, column): value[:, j]
+                for output, value in evaluated.items() for j, column in enumerate(self.label_columns)}
 
     def numeric_outputs(self, examples: tf.Tensor) -> Outputs:
         return {k: v for k, v in self.serve_examples(examples).items() if v.dtype != tf.string}
@@ -158,13 +167,13 @@ def _as_parsed(values: tf.Tensor, spec) -> tf.Tensor:
 
 
 def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
-                        combined_dir: str, networks_dir: str) -> Dict[str, str]:
+                        label_columns: Sequence[str], combined_dir: str, networks_dir: str) -> Dict[str, str]:
     """Writes the combined model at `combined_dir` (what the Evaluator and Pusher read) and each
     network's model at `<networks_dir>/<network>`; returns model name -> folder."""
     folders = {names.COMBINED: combined_dir}
     folders.update({network: f"{networks_dir}/{network}" for network in names.NETWORKS})
     for network, folder in folders.items():
-        module = ServingModule(model, tf_transform_output, label_key, network)
+        module = ServingModule(model, tf_transform_output, label_key, label_columns, network)
         with _without_keras_traces():
             tf.saved_model.save(module, folder, signatures=module.signatures())
         if model.task == modes.CLASSIFICATION:

@@ -38,9 +38,14 @@ class TrainJob:
     eval_files: List[str]
     serving_model_dir: str  # the combined model; the networks go beside it
     model_run_dir: str  # checkpoints and TensorBoard logs
-    label_key: str
+    label_key: str  # the label in Transform's output
     feature_keys: List[str]
     trainer: dict  # TrainerConfig.to_dict()
+    label_columns: List[str] = dataclasses.field(default_factory=list)  # raw label column(s); [] = [label_key]
+
+    @property
+    def raw_labels(self) -> List[str]:
+        return list(self.label_columns) or [self.label_key]
 
     @property
     def config(self) -> TrainerConfig:
@@ -63,7 +68,7 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: s
     `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
-    layout = feature_layout(tf_transform_output, job.feature_keys, job.label_key, config.task)
+    layout = feature_layout(tf_transform_output, job.feature_keys, job.label_key, config.task, job.raw_labels)
     config = config.for_layout(layout.task, layout.width, layout.n_outputs)
     config.validate(layout.n_outputs)
     seed_everything(config.seed)
@@ -91,7 +96,7 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: s
     log.info("calibration: %s", calibration)
     with tf.io.gfile.GFile(os.path.join(run_dir, CALIBRATION_FILE), "w") as handle:
         json.dump(calibration, handle, indent=1)
-    save_serving_models(model, tf_transform_output, job.label_key, serving_model_dir, networks_dir)
+    save_serving_models(model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir)
     return history
 
 

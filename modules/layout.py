@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence, Tuple
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -21,9 +22,9 @@ class FeatureLayout:
     n_outputs: int
     label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
     numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(default_factory=dict)  # only for [batch, k] features
-    # Regression: Transform scales the label to (y - label_mean) / label_scale; serving maps back.
-    label_mean: float = 0.0
-    label_scale: float = 1.0
+    # Regression: Transform scales each target to (y - label_mean) / label_scale; serving maps back.
+    label_mean: Tuple[float, ...] = ()
+    label_scale: Tuple[float, ...] = ()
     task: str = modes.CLASSIFICATION
 
     @property
@@ -34,8 +35,9 @@ class FeatureLayout:
 
 
 def feature_layout(tf_transform_output: tft.TFTransformOutput, feature_keys: Sequence[str],
-                   label_key: str, task: str) -> FeatureLayout:
-    """Reads feature kinds and sizes from Transform's output: floats are numeric, ints are ids."""
+                   label_key: str, task: str, label_columns: Sequence[str] = ()) -> FeatureLayout:
+    """Reads feature kinds and sizes from Transform's output: floats are numeric, ints are ids.
+    `label_columns`: the raw label column(s) (default: `label_key` itself)."""
     spec = tf_transform_output.transformed_feature_spec()
     numeric = tuple(k for k in feature_keys if spec[k].dtype == tf.float32)
     categorical = {k: tf_transform_output.num_buckets_for_transformed_feature(k)
@@ -43,8 +45,8 @@ def feature_layout(tf_transform_output: tft.TFTransformOutput, feature_keys: Seq
     widths = {k: tuple(spec[k].shape) for k in numeric
               if isinstance(spec[k], tf.io.FixedLenFeature) and len(spec[k].shape) == 1 and spec[k].shape[0] > 1}
     if task == modes.REGRESSION:
-        mean, scale = label_scaling(tf_transform_output, label_key)
-        return FeatureLayout(numeric, categorical, n_outputs=1, numeric_widths=widths,
+        mean, scale = label_scaling(tf_transform_output, label_key, tuple(label_columns) or (label_key,))
+        return FeatureLayout(numeric, categorical, n_outputs=len(mean), numeric_widths=widths,
                              label_mean=mean, label_scale=scale, task=task)
     vocabulary = tuple(v.decode() for v in
                        tf_transform_output.vocabulary_by_name(names.vocabulary_name(label_key)))
@@ -52,30 +54,36 @@ def feature_layout(tf_transform_output: tft.TFTransformOutput, feature_keys: Seq
                          numeric_widths=widths)
 
 
-def label_scaling(tf_transform_output: tft.TFTransformOutput, label_key: str) -> Tuple[float, float]:
-    """(mean, scale) of Transform's label scaling z = (y - mean) / scale, read from the Transform
-    graph itself: it is affine, so its values at two labels give both numbers, and serving
-    inverts exactly what Transform applied (no second copy of the statistics to drift). A first
-    probe at y = 0 and 1 is coarse (z is float32, and z(1) - z(0) = 1 / scale cancels when the
-    mean is far from 0); the second probes at mean -+ scale, where z is near -+1."""
-    mean, scale = _affine_through(tf_transform_output, label_key, 0.0, 1.0)
-    return _affine_through(tf_transform_output, label_key, mean - scale, mean + scale)
+def label_scaling(tf_transform_output: tft.TFTransformOutput, label_key: str,
+                  label_columns: Sequence[str]) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
+    """(mean, scale) per target of Transform's label scaling z = (y - mean) / scale, read from the
+    Transform graph itself: it is affine, so its values at two labels give both numbers, and
+    serving inverts exactly what Transform applied (no second copy of the statistics to drift). A
+    first probe at y = 0 and 1 is coarse (z is float32, and z(1) - z(0) = 1 / scale cancels when
+    the mean is far from 0); the second probes at mean -+ scale, where z is near -+1."""
+    k = len(label_columns)
+    mean, scale = _affine_through(tf_transform_output, label_key, label_columns, np.zeros(k), np.ones(k))
+    mean, scale = _affine_through(tf_transform_output, label_key, label_columns, mean - scale, mean + scale)
+    return tuple(float(m) for m in mean), tuple(float(s) for s in scale)
 
 
-def _affine_through(tf_transform_output: tft.TFTransformOutput, label_key: str, y0: float,
-                    y1: float) -> Tuple[float, float]:
-    spec = tf_transform_output.raw_feature_spec()[label_key]
-    if spec.dtype == tf.int64:
-        y0, y1 = round(y0), max(round(y1), round(y0) + 1)
-    examples = [tf.train.Example(features=tf.train.Features(feature={label_key: _number(value, spec.dtype)}))
-                .SerializeToString() for value in (y0, y1)]
-    raw = tf.io.parse_example(tf.constant(examples), {label_key: spec})
-    z = tf.reshape(tf_transform_output.transform_features_layer()(raw)[label_key], [-1]).numpy().astype("float64")
+def _affine_through(tf_transform_output: tft.TFTransformOutput, label_key: str, label_columns: Sequence[str],
+                    y0: np.ndarray, y1: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    specs = {column: tf_transform_output.raw_feature_spec()[column] for column in label_columns}
+    integral = np.array([specs[c].dtype == tf.int64 for c in label_columns])
+    y0 = np.where(integral, np.round(y0), y0)
+    y1 = np.where(integral, np.maximum(np.round(y1), y0 + 1), y1)
+    examples = [tf.train.Example(features=tf.train.Features(feature={
+        column: _number(values[i], specs[column].dtype) for i, column in enumerate(label_columns)})).SerializeToString()
+        for values in (y0, y1)]
+    raw = tf.io.parse_example(tf.constant(examples), specs)
+    z = tf.reshape(tf_transform_output.transform_features_layer()(raw)[label_key], [2, -1]).numpy().astype("float64")
     scale = (y1 - y0) / (z[1] - z[0])
-    return float(y0 - z[0] * scale), float(scale)
+    return y0 - z[0] * scale, scale
 
 
 def _number(value: float, dtype: tf.DType) -> tf.train.Feature:
+    value = float(value)
     if dtype == tf.int64:
         return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))

@@ -35,14 +35,28 @@ EXAMPLES_INPUT = "examples"
 NETWORK_MODELS_DIR = "networks"
 SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)
 
+# Transform's output key of several regression targets stacked into one [batch, k] label.
+TARGETS = "targets"
+
 # Token that stands for a missing categorical value after Transform.
 MISSING_CATEGORY = "__missing__"
 
 # Keys of the custom_config dict TFX hands to preprocessing_fn and run_fn.
 CONFIG_FEATURES = "feature_keys"
-CONFIG_LABEL = "label_key"
+CONFIG_LABEL = "label_key"  # the label's key in Transform's output
+CONFIG_LABEL_COLUMNS = "label_columns"  # the raw label column(s)
 CONFIG_TRAINER = "trainer"
 CONFIG_TASK = "task"
+
+
+def label_key(label_columns) -> str:
+    """The label's key in Transform's output: the column itself, or TARGETS for several."""
+    return label_columns[0] if len(label_columns) == 1 else TARGETS
+
+
+def target_output(output: str, column: str) -> str:
+    """TFMA output name of one target of a multi-target prediction, e.g. ``network_a__height``."""
+    return f"{output}__{column}"
 
 
 def output_key(network: str, kind: str) -> str:

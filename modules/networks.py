@@ -66,7 +66,8 @@ class TwinModel(keras.Model):
         self.task = config.task
         # Per served prediction, the affine map (slope, intercept) from normalized scores to the
         # prediction's logits or standardized value; identity until calibration fits it.
-        self.calibration = {name: tf.Variable([1.0, 0.0], trainable=False, name=f"{name}_calibration")
+        identity = [[1.0] * layout.n_outputs, [0.0] * layout.n_outputs]  # slope, intercept per output
+        self.calibration = {name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
                             for name in (*names.NETWORKS, names.COMBINED)}
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
@@ -123,8 +124,17 @@ def prediction(model: "TwinModel", name: str, scores: tf.Tensor) -> Tuple[str, t
     units, (slope * scores + intercept) * label_scale + label_mean."""
     slope, intercept = model.calibration[name][0], model.calibration[name][1]
     if model.task == modes.REGRESSION:
-        return names.VALUES, (scores * slope + intercept) * model.layout.label_scale + model.layout.label_mean
+        mean, scale = label_units(model.layout)
+        return names.VALUES, (scores * slope + intercept) * scale + mean
     return names.PROBABILITIES, tf.nn.softmax(scores * slope)
+
+
+def label_units(layout: FeatureLayout) -> Tuple[tf.Tensor, tf.Tensor]:
+    """(mean, scale) [n] that map a standardized target back to the label's units (identity when
+    the layout has no label scaling, as in the article's setting)."""
+    n = layout.n_outputs
+    return (tf.constant(layout.label_mean or (0.0,) * n, tf.float32),
+            tf.constant(layout.label_scale or (1.0,) * n, tf.float32))
 
 
 def network_outputs(model: "TwinModel", network: str, raw: tf.Tensor, scores: tf.Tensor) -> Dict[str, tf.Tensor]:

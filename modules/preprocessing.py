@@ -23,13 +23,18 @@ Input = Union[tf.Tensor, tf.SparseTensor]
 def preprocessing_fn(inputs: Mapping[str, Input], custom_config: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
     """Raw features -> transformed features; every output is a dense [batch] tensor."""
     label_key = custom_config[names.CONFIG_LABEL]
+    label_columns = custom_config.get(names.CONFIG_LABEL_COLUMNS) or [label_key]
     task = custom_config[names.CONFIG_TASK]
     outputs = {}
     for key in custom_config[names.CONFIG_FEATURES]:
         value = inputs[key]
         outputs[key] = categorical_ids(key, value) if value.dtype == tf.string else z_score_imputed(value)
-    outputs[label_key] = label_ids(label_key, inputs[label_key]) if task == modes.CLASSIFICATION \
-        else scaled_label(inputs[label_key])
+    if task == modes.CLASSIFICATION:
+        outputs[label_key] = label_ids(label_key, inputs[label_key])
+    elif len(label_columns) == 1:
+        outputs[label_key] = scaled_label(inputs[label_key])
+    else:  # several targets: one [batch, k] label, each column with its own statistics
+        outputs[label_key] = tf.stack([scaled_label(inputs[column]) for column in label_columns], axis=1)
     return outputs
 
 

@@ -25,6 +25,7 @@ def run_fn(fn_args) -> None:
     job = TrainJob(transform_output=fn_args.transform_output, train_files=list(fn_args.train_files),
                    eval_files=list(fn_args.eval_files), serving_model_dir=fn_args.serving_model_dir,
                    model_run_dir=fn_args.model_run_dir, label_key=custom[names.CONFIG_LABEL],
+                   label_columns=list(custom[names.CONFIG_LABEL_COLUMNS]),
                    feature_keys=list(custom[names.CONFIG_FEATURES]), trainer=trainer.to_dict())
     if trainer.train_workers > 1:
         from modules import multiworker

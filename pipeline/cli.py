@@ -15,7 +15,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = 
     defaults = PipelineConfig()
     data = parser.add_argument_group("data")
     data.add_argument("--data", help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})")
-    data.add_argument("--label", help=f"label column (default: {defaults.label})")
+    data.add_argument("--label", help=f"label column, or several numeric ones comma-separated for multi-target "
+                                      f"regression (default: {defaults.label})")
     data.add_argument("--features", type=_names, help="comma-separated feature columns (default: every other column)")
     data.add_argument("--inference-data", metavar="PATH",
                       help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "

@@ -58,11 +58,20 @@ class PipelineConfig:
     # How much worse than the blessed baseline a candidate may be: absolute accuracy for
     # classification, a fraction of the baseline's MSE for regression.
     max_regression: float = 0.02
-    label_variance: Optional[float] = None  # set by resolved() from the CSV (regression)
+    label_variances: Tuple[float, ...] = ()  # per label column, set by resolved() from the CSV (regression)
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
     beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
     enable_cache: bool = True
+
+    @property
+    def label_columns(self) -> Tuple[str, ...]:
+        """`label` is one column, or several comma-separated numeric ones (multi-target regression)."""
+        return tuple(c.strip() for c in self.label.split(",") if c.strip())
+
+    @property
+    def label_key(self) -> str:
+        return names.label_key(self.label_columns)
 
     @property
     def data_dir(self) -> str:
@@ -93,16 +102,17 @@ class PipelineConfig:
         return self.beam.args()
 
     def transform_config(self) -> dict:
-        return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label,
+        return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label_key,
+                names.CONFIG_LABEL_COLUMNS: list(self.label_columns),
                 names.CONFIG_TASK: self.trainer.task}
 
     def trainer_config(self) -> dict:
         return {**self.transform_config(), names.CONFIG_TRAINER: self.trainer.to_dict()}
 
-    def regression_bounds(self) -> Tuple[float, Optional[float]]:
-        """(MSE bound, MAE bound or None) in the label's units."""
-        bound = self.max_relative_mse * (self.label_variance if self.label_variance is not None else math.inf)
-        return min(bound, self.max_mse if self.max_mse is not None else math.inf), self.max_mae
+    def regression_bounds(self, target: int = 0) -> Tuple[float, Optional[float]]:
+        """(MSE bound, MAE bound or None) of one target, in its own units."""
+        variance = self.label_variances[target] if self.label_variances else math.inf
+        return min(self.max_relative_mse * variance, self.max_mse if self.max_mse is not None else math.inf), self.max_mae
 
     def report_config(self) -> str:
         """The whole configuration as JSON, for the run report (which shows it and reads the
@@ -121,14 +131,18 @@ class PipelineConfig:
         if self.on_anomaly not in ON_ANOMALY:
             raise ValueError(f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {self.on_anomaly!r}")
         columns = read_header(self.data)
-        if self.label not in columns:
-            raise ValueError(f"label column {self.label!r} is not in {self.data} (columns: {', '.join(columns)})")
-        trainer, label_variance = self._label_settings()
-        features = self.features or tuple(c for c in columns if c != self.label)
+        for label in self.label_columns:
+            if label not in columns:
+                raise ValueError(f"label column {label!r} is not in {self.data} (columns: {', '.join(columns)})")
+        if len(self.label_columns) > 1 and names.TARGETS in columns:
+            raise ValueError(f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
+                             "rename that column")
+        trainer, label_variances = self._label_settings()
+        features = self.features or tuple(c for c in columns if c not in self.label_columns)
         unknown = [f for f in features if f not in columns]
         if unknown:
             raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
-        if self.label in features:
+        if set(self.label_columns) & set(features):
             raise ValueError(f"label {self.label!r} cannot also be a feature")
         inference_data = self.inference_data
         if inference_data is None:
@@ -142,20 +156,28 @@ class PipelineConfig:
             schema = DEFAULT_SCHEMA if self.data == DEFAULT_DATA else ""
         if schema:
             schema = schema if "://" in schema else os.path.abspath(schema)
-            _check_schema(schema, (self.label, *features))
+            _check_schema(schema, (*self.label_columns, *features))
         output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
         return dataclasses.replace(self, features=tuple(features), output_dir=output_dir,
                                    inference_data=inference_data, schema=schema, trainer=trainer,
-                                   label_variance=label_variance)
+                                   label_variances=label_variances)
 
-    def _label_settings(self) -> Tuple[TrainerConfig, Optional[float]]:
+    def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...]]:
         """The trainer config with task, mode and loss settled by the label column, and the
         label's variance (the relative regression bar's unit)."""
-        profile = read_label(csv_files(self.data), self.label)
-        task = profile.task() if self.trainer.task == modes.AUTO else self.trainer.task
-        profile.check(task)
-        variance = self.label_variance if self.label_variance is not None else profile.variance
-        return self.trainer.resolved(task, profile.n_outputs(task)), variance if task == modes.REGRESSION else None
+        profiles = [read_label(csv_files(self.data), column) for column in self.label_columns]
+        if len(profiles) > 1:  # several targets: regression, each column checked on its own
+            if self.trainer.task == modes.CLASSIFICATION:
+                raise ValueError(f"several label columns ({self.label}) are regression targets; drop --task "
+                                 "classification or give one label")
+            task = modes.REGRESSION
+        else:
+            task = profiles[0].task() if self.trainer.task == modes.AUTO else self.trainer.task
+        for profile in profiles:
+            profile.check(task)
+        n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
+        variances = self.label_variances or tuple(p.variance for p in profiles)
+        return self.trainer.resolved(task, n_outputs), variances if task == modes.REGRESSION else ()
 
     def _check_bars(self) -> None:
         if not 0.0 < self.min_accuracy <= 1.0:

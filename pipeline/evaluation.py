@@ -4,7 +4,9 @@ The TFX Evaluator takes a single candidate model; the networks are its outputs, 
 absolute bar and a change bar against the blessed baseline, and blessing needs all three
 (network A, network B, combined) to pass. The label is read from the `transform_features`
 signature (class ids for classification, the label in its own units for regression) and the
-predictions from the `evaluation` signature, whose outputs are named after TFMA's outputs.
+predictions from the `evaluation` signature, whose outputs are named after TFMA's outputs. With
+several regression targets every output is split per target, each with its own bar in its own
+units (an MSE averaged over targets of different scales would only see the largest).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import List, Optional
 import tensorflow_model_analysis as tfma
 
 from modules import modes, names
+from pipeline.config import PipelineConfig
 
 GATED_OUTPUTS = (*names.NETWORKS, names.COMBINED)
 
@@ -23,33 +26,48 @@ def _threshold(lower: Optional[float] = None, upper: Optional[float] = None,
     return tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(**bound), change_threshold=change)
 
 
-def gated_metrics(task: str, min_accuracy: float, mse_bound: float, mae_bound: Optional[float],
-                  max_regression: float) -> List[tfma.MetricConfig]:
-    """Classification: accuracy >= min_accuracy, at most `max_regression` below the baseline.
-    Regression: MSE (and MAE) under their bounds in label units, MSE at most `max_regression`
-    times the baseline's above it (relative, so it means the same for any label scale)."""
-    if task == modes.CLASSIFICATION:
-        change = tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                             absolute={"value": -max_regression})
-        return [tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=_threshold(lower=min_accuracy,
-                                                                                              change=change))]
+def accuracy_metrics(min_accuracy: float, max_regression: float) -> List[tfma.MetricConfig]:
+    """Accuracy >= min_accuracy, at most `max_regression` below the baseline."""
+    change = tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                                         absolute={"value": -max_regression})
+    return [tfma.MetricConfig(class_name="SparseCategoricalAccuracy",
+                              threshold=_threshold(lower=min_accuracy, change=change))]
+
+
+def error_metrics(mse_bound: float, mae_bound: Optional[float], max_regression: float) -> List[tfma.MetricConfig]:
+    """MSE (and MAE) under their bounds in label units, MSE at most `max_regression` times the
+    baseline's above it (relative, so it means the same for any label scale)."""
     change = tfma.GenericChangeThreshold(direction=tfma.MetricDirection.LOWER_IS_BETTER,
                                          relative={"value": max_regression})
-    metrics = [tfma.MetricConfig(class_name="MeanSquaredError", threshold=_threshold(upper=mse_bound, change=change))]
     mae = _threshold(upper=mae_bound) if mae_bound is not None else None
-    metrics.append(tfma.MetricConfig(class_name="MeanAbsoluteError", threshold=mae))
-    return metrics
+    return [tfma.MetricConfig(class_name="MeanSquaredError", threshold=_threshold(upper=mse_bound, change=change)),
+            tfma.MetricConfig(class_name="MeanAbsoluteError", threshold=mae)]
 
 
-def eval_config(label_key: str, task: str, min_accuracy: float, mse_bound: float, mae_bound: Optional[float],
-                max_regression: float) -> tfma.EvalConfig:
-    model_spec = tfma.ModelSpec(
-        signature_name=names.EVALUATION,
-        preprocessing_function_names=[names.TRANSFORM_FEATURES],
-        label_keys={output: label_key for output in GATED_OUTPUTS},
-    )
-    gated = tfma.MetricsSpec(output_names=list(GATED_OUTPUTS),
-                             metrics=gated_metrics(task, min_accuracy, mse_bound, mae_bound, max_regression))
+def gated_specs(config: PipelineConfig) -> List[tfma.MetricsSpec]:
+    if config.trainer.task == modes.CLASSIFICATION:
+        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS),
+                                 metrics=accuracy_metrics(config.min_accuracy, config.max_regression))]
+    columns = config.label_columns
+    if len(columns) == 1:
+        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS),
+                                 metrics=error_metrics(*config.regression_bounds(), config.max_regression))]
+    return [tfma.MetricsSpec(output_names=[names.target_output(o, column) for o in GATED_OUTPUTS],
+                             metrics=error_metrics(*config.regression_bounds(j), config.max_regression))
+            for j, column in enumerate(columns)]
+
+
+def label_keys(config: PipelineConfig) -> dict:
+    """TFMA output -> the `transform_features` key of its label."""
+    if config.trainer.task == modes.REGRESSION and len(config.label_columns) > 1:
+        return {names.target_output(o, c): c for o in GATED_OUTPUTS for c in config.label_columns}
+    return {output: config.label_key for output in GATED_OUTPUTS}
+
+
+def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    model_spec = tfma.ModelSpec(signature_name=names.EVALUATION,
+                                preprocessing_function_names=[names.TRANSFORM_FEATURES],
+                                label_keys=label_keys(config))
     counts = tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")])
     return tfma.EvalConfig(model_specs=[model_spec], slicing_specs=[tfma.SlicingSpec()],
-                           metrics_specs=[gated, counts])
+                           metrics_specs=[*gated_specs(config), counts])

@@ -98,8 +98,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
         baseline = resolver.outputs["model"]
     evaluator = tfx.components.Evaluator(
         examples=examples.outputs["examples"], model=trainer.outputs["model"], baseline_model=baseline,
-        eval_config=eval_config(config.label, config.trainer.task, config.min_accuracy, *config.regression_bounds(),
-                                config.max_regression))
+        eval_config=eval_config(config))
     pusher = TwinPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
                         serving_root=config.serving_dir, keep_versions=config.keep_versions).with_id("Pusher")
     report = RunReport(examples=examples.outputs["examples"], transform_graph=transform.outputs["transform_graph"],

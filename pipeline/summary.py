@@ -30,7 +30,7 @@ class RunSummary:
         if self.inference_result:
             out.append(f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}")
         for output, values in sorted(self.metrics.items()):
-            out.append(f"  {output}: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(values.items())))
+            out.append(f"  {output}: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(values.items())))
         return out
 
 

@@ -3,6 +3,7 @@ import dataclasses
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from modules import modes
@@ -70,6 +71,24 @@ def test_generic_csv_works_by_options_alone(tmp_path):
                                                      "--features", "acid,colour"]))
     assert (config.label, config.features, config.data_dir) == ("quality", ("acid", "colour"), str(tmp_path))
     assert config.inference_data == ""  # the embedded unlabelled penguins only go with the penguins
+
+
+def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_path):
+    from pipeline.evaluation import eval_config
+
+    path = tmp_path / "targets.csv"
+    path.write_text("x,small,big\n" + "".join(f"{i},{i * 0.01},{i * 1000.0 + (i % 3)}\n" for i in range(30)))
+    config = dataclasses.replace(PipelineConfig(), data=str(path), label="small,big").resolved()
+    assert (config.trainer.task, config.trainer.normalization, config.features) == ("regression", "population", ("x",))
+    assert config.label_columns == ("small", "big") and config.label_key == "targets"
+    bars = {spec.output_names[0]: spec.metrics[0].threshold.value_threshold.upper_bound.value
+            for spec in eval_config(config).metrics_specs if spec.output_names}
+    variances = [np.var([i * 0.01 for i in range(30)]), np.var([i * 1000.0 + (i % 3) for i in range(30)])]
+    assert bars["network_a__small"] == pytest.approx(0.75 * variances[0], rel=1e-9)
+    assert bars["network_a__big"] == pytest.approx(0.75 * variances[1], rel=1e-9)
+    with pytest.raises(ValueError, match="several label columns .small,big. are regression targets"):
+        dataclasses.replace(PipelineConfig(), data=str(path), label="small,big",
+                            trainer=TrainerConfig(task="classification")).resolved()
 
 
 def test_inference_data_must_carry_every_feature(tmp_path):

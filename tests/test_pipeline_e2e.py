@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from components.pusher import versions
 from modules import names
-from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
 from pipeline.raw_examples import read_rows, serialize
 from pipeline.summary import summarize
 from serving_client.__main__ import feature_spec_of
@@ -108,3 +108,67 @@ def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, m
     combined = run_tf1_session(os.path.join(trained, "Format-Serving"), names.SERVING_DEFAULT,
                                {"examples": examples}, str(tmp_path))
     np.testing.assert_allclose(out["network_a_scores"], combined["network_a_scores"], atol=1e-6)
+
+
+def multi_target_csv(path: str, rows: int = 450) -> str:
+    """Three numeric targets on very different scales, one feature with empty cells."""
+    rng = np.random.default_rng(1)
+    with open(path, "w") as handle:
+        handle.write("x1,x2,group,y_small,y_big,y_neg\n")
+        for i in range(rows):
+            x1, x2, group = rng.normal(), rng.normal(), "abc"[i % 3]
+            signal = x1 + 0.5 * x2 + (group == "a")
+            handle.write(f"{x1:.4f},{'' if i % 11 == 0 else f'{x2:.4f}'},{group},"
+                         f"{0.01 * signal + rng.normal() * 0.002:.5f},{5e5 + 2e5 * signal + rng.normal() * 2e4:.1f},"
+                         f"{-30 + 4 * x1 * x2 + rng.normal():.3f}\n")
+    return path
+
+
+OTHER_DATA = {  # name -> (CSV, label, task, mode that auto must pick)
+    "binary": (os.path.join(REPO_ROOT, "data", "binary", "breast_cancer.csv"), "malignant", "classification",
+               "population"),
+    "regression": (os.path.join(REPO_ROOT, "data", "regression", "diabetes.csv"), "progression", "regression",
+                   "population"),
+    "multi_target": (None, "y_small,y_big,y_neg", "regression", "population"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(OTHER_DATA))
+def other_run(request, tmp_path_factory):
+    """The pipeline on data it was not built on, with nothing but --data and --label."""
+    folder = tmp_path_factory.mktemp(request.param)
+    data, label, task, mode = OTHER_DATA[request.param]
+    data = data or multi_target_csv(str(folder / "targets.csv"))
+    run = PipelineRun(str(folder / "tfx_runs"), [])
+    run.run("--data", data, "--label", label)
+    run.name, run.data, run.label, run.task, run.mode = request.param, data, label, task, mode
+    run.summary = summarize(run.metadata_path)
+    return run
+
+
+def test_other_data_runs_to_a_blessed_push_by_data_and_label_alone(other_run):
+    summary = other_run.summary
+    assert f"({other_run.task}, normalization '{other_run.mode}'" in other_run.stdout[0]
+    assert summary.blessed is True and summary.pushed_to, (other_run.name, summary.metrics)
+    for model in names.SERVED_MODELS:
+        assert versions(os.path.join(other_run.serving_root, model)) == [1], model
+
+
+def test_other_data_is_served_as_probabilities_or_values_in_the_label_units(other_run):
+    model = tf.saved_model.load(other_run.summary.pushed_to)
+    rows = read_rows(other_run.data)
+    labels = [c.strip() for c in other_run.label.split(",")]
+    outputs = model.signatures[names.SERVING_DEFAULT](examples=tf.constant(serialize(rows, feature_spec_of(
+        other_run.summary.pushed_to))))
+    if other_run.task == "classification":
+        probabilities = outputs[names.PROBABILITIES].numpy()
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+        predicted = [p.decode() for p in outputs[names.PREDICTED_LABEL].numpy()]
+        assert np.mean([p == row[labels[0]] for p, row in zip(predicted, rows)]) >= 0.9
+        return
+    values = outputs[names.VALUES].numpy().reshape(len(rows), -1)
+    truth = np.array([[float(row[c]) for c in labels] for row in rows])
+    assert values.shape == truth.shape
+    for j, column in enumerate(labels):
+        assert np.mean((values[:, j] - truth[:, j]) ** 2) <= 0.75 * np.var(truth[:, j]), column
+        assert abs(values[:, j].mean() - truth[:, j].mean()) < 0.2 * truth[:, j].std(), column

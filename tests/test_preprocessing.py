@@ -92,8 +92,8 @@ def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(tmp_
     metadata_io.write_metadata(metadata, str(tmp_path / tft.TFTransformOutput.RAW_METADATA_DIR))
     np.testing.assert_allclose([r["grams"] for r in rows], (np.array(grams) - np.mean(grams)) / np.std(grams),
                                rtol=1e-6)
-    mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams")
-    assert mean == pytest.approx(np.mean(grams), rel=1e-6) and scale == pytest.approx(np.std(grams), rel=1e-6)
+    mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams", ["grams"])
+    assert mean[0] == pytest.approx(np.mean(grams), rel=1e-6) and scale[0] == pytest.approx(np.std(grams), rel=1e-6)
 
 
 def test_a_column_empty_in_every_row_and_huge_values_stay_finite(tmp_path):

@@ -37,13 +37,19 @@ FEATURES = ("x", "big", "count", "colour", "empty", "constant")
 FEATURE_SPEC = {"x": tf.io.VarLenFeature(tf.float32), "big": tf.io.VarLenFeature(tf.float32),
                 "count": tf.io.VarLenFeature(tf.int64), "colour": tf.io.VarLenFeature(tf.string),
                 "empty": tf.io.VarLenFeature(tf.float32), "constant": tf.io.VarLenFeature(tf.float32)}
-TASKS = {  # name -> (label column, task, its parse spec)
-    "binary": ("answer", modes.CLASSIFICATION, tf.io.FixedLenFeature([], tf.string)),
-    "multiclass": ("kind", modes.CLASSIFICATION, tf.io.FixedLenFeature([], tf.string)),
-    "regression": ("amount", modes.REGRESSION, tf.io.FixedLenFeature([], tf.float32)),
+TASKS = {  # name -> (label columns, task, outputs per network)
+    "binary": (("answer",), modes.CLASSIFICATION, 2),
+    "multiclass": (("kind",), modes.CLASSIFICATION, 3),
+    "regression": (("amount",), modes.REGRESSION, 1),
+    "multitarget": (("amount", "weight", "height"), modes.REGRESSION, 3),
 }
-CASES = [(task, mode) for task, (_, kind, _) in TASKS.items()
-         for mode in modes.modes_for(kind, 2 if task == "binary" else 3 if kind == modes.CLASSIFICATION else 1)]
+CASES = [(task, mode) for task, (_, kind, n) in TASKS.items() for mode in modes.modes_for(kind, n)]
+
+
+def label_spec(task: str) -> dict:
+    columns, kind, _ = TASKS[task]
+    dtype = tf.string if kind == modes.CLASSIFICATION else tf.float32
+    return {column: tf.io.FixedLenFeature([], dtype) for column in columns}
 
 
 def generated_rows(seed: int = 0) -> list:
@@ -60,6 +66,8 @@ def generated_rows(seed: int = 0) -> list:
             "answer": b"yes" if signal > 0.3 else b"no",
             "kind": b"a" if signal < -0.4 else b"b" if signal < 0.9 else b"c",
             "amount": float(1000 + 300 * signal + rng.normal() * 20),
+            "weight": float(-4 + 0.2 * x - 0.05 * count + rng.normal() * 0.05),
+            "height": float(2e6 * (colour == "red") + 1e5 * x + rng.normal() * 1e4),
         })
     return rows
 
@@ -81,12 +89,13 @@ def serialize(rows: list, spec: dict) -> list:
 def transformed(tmp_path_factory) -> dict:
     """task -> (Transform output folder, train file, eval file, raw eval examples) for one set of rows."""
     rows, result = generated_rows(), {}
-    for task, (label, kind, label_spec) in TASKS.items():
+    for task, (columns, kind, _) in TASKS.items():
         folder = str(tmp_path_factory.mktemp(task))
-        spec = {**FEATURE_SPEC, label: label_spec}
+        spec = {**FEATURE_SPEC, **label_spec(task)}
         raw = [{k: row[k] for k in spec} for row in rows]
         metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-        config = {names.CONFIG_FEATURES: list(FEATURES), names.CONFIG_LABEL: label, names.CONFIG_TASK: kind}
+        config = {names.CONFIG_FEATURES: list(FEATURES), names.CONFIG_LABEL: names.label_key(columns),
+                  names.CONFIG_LABEL_COLUMNS: list(columns), names.CONFIG_TASK: kind}
         with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
             (_, _), transform_fn = (raw[:TRAIN_ROWS], metadata) | tft_beam.AnalyzeAndTransformDataset(
                 lambda inputs, c=config: preprocessing_fn(inputs, c))
@@ -101,8 +110,9 @@ def transformed(tmp_path_factory) -> dict:
             with tf.io.TFRecordWriter(files[split]) as writer:
                 for i in range(len(part)):
                     writer.write(tf.train.Example(features=tf.train.Features(feature={
-                        k: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(v[i])])) if v.dtype == tf.int64
-                        else tf.train.Feature(float_list=tf.train.FloatList(value=[float(v[i])]))
+                        k: tf.train.Feature(int64_list=tf.train.Int64List(value=np.reshape(v[i], [-1])))
+                        if v.dtype == tf.int64 else
+                        tf.train.Feature(float_list=tf.train.FloatList(value=np.reshape(v[i], [-1])))
                         for k, v in values.items()})).SerializeToString())
         result[task] = (folder, files["train"], files["eval"], serialize(raw[TRAIN_ROWS:], spec), raw[TRAIN_ROWS:])
     return result
@@ -113,16 +123,17 @@ def trained(transformed, tmp_path_factory) -> dict:
     """(task, mode) -> the job's folders, its resolved config and layout, after a short real training."""
     result = {}
     for task, mode in CASES:
-        label, kind, _ = TASKS[task]
+        columns, kind, _ = TASKS[task]
+        label = names.label_key(columns)
         folder, train_file, eval_file, _, _ = transformed[task]
-        layout = feature_layout(tft.TFTransformOutput(folder), FEATURES, label, kind)
+        layout = feature_layout(tft.TFTransformOutput(folder), FEATURES, label, kind, columns)
         config = TrainerConfig(normalization=mode, batch_size=16, train_steps=120, log_every=60,
                                checkpoint_every=120, eval_steps=5).resolved(kind, layout.n_outputs)
         out = str(tmp_path_factory.mktemp(f"{task}-{mode}"))
         job = TrainJob(transform_output=folder, train_files=[train_file], eval_files=[eval_file],
                        serving_model_dir=os.path.join(out, "model", "Format-Serving"),
                        model_run_dir=os.path.join(out, "run"), label_key=label, feature_keys=list(FEATURES),
-                       trainer=config.to_dict())
+                       trainer=config.to_dict(), label_columns=list(columns))
         train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir,
                          job.networks_dir)
         result[(task, mode)] = (job, config, layout)
@@ -152,11 +163,13 @@ def raw_columns(rows: list, spec: dict) -> dict:
     return columns
 
 
-def assert_skew_free(served: np.ndarray, trained: np.ndarray, what: str) -> None:
-    """1e-5 apart; values in the label's units (about 1e3 here) to 1e-5 of their size, since a
-    float32 step at 1500 is already 1.2e-4."""
-    relative = 1e-5 if what.endswith(names.VALUES) else 0.0
-    np.testing.assert_allclose(served, trained, atol=1e-5, rtol=relative, err_msg=what)
+def assert_skew_free(served: np.ndarray, trained: np.ndarray, what: str, layout) -> None:
+    """1e-5 apart; values in the label's units are compared in units of each target's standard
+    deviation (a float32 step at 2e6 is already 0.25)."""
+    if what.endswith(names.VALUES):
+        scale = np.array(layout.label_scale)
+        served, trained = served / scale, trained / scale
+    np.testing.assert_allclose(served, trained, atol=1e-5, rtol=0, err_msg=what)
 
 
 def model_dirs(job: TrainJob) -> dict:
@@ -176,10 +189,10 @@ def test_every_model_and_signature_serves_what_the_trainer_computes(trained, tra
         for network in networks:
             for key in served:
                 if key.startswith(network):
-                    assert_skew_free(served[key], expected[key], f"{model} {key}")
+                    assert_skew_free(served[key], expected[key], f"{model} {key}", layout)
         prediction = names.PROBABILITIES if kind == modes.CLASSIFICATION else names.VALUES
         source = prediction if model == names.COMBINED else names.output_key(model, prediction)
-        assert_skew_free(served[prediction], expected[source], f"{model} {prediction}")
+        assert_skew_free(served[prediction], expected[source], f"{model} {prediction}", layout)
         for value in served.values():
             assert value.dtype == object or np.isfinite(value).all(), model
 
@@ -227,15 +240,21 @@ def test_each_mode_keeps_its_invariant_between_raw_and_scores(trained, transform
 @pytest.mark.parametrize("task, mode", CASES)
 def test_predictions_are_probabilities_or_values_in_the_label_units(trained, transformed, task, mode):
     job, _, layout = trained[(task, mode)]
-    label, kind, _ = TASKS[task]
+    columns, kind, _ = TASKS[task]
+    label = names.label_key(columns)
     examples, rows = np.array(transformed[task][3], object), transformed[task][4]
     served = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples})
     truth = tf1_session.run(job.serving_model_dir, names.TRANSFORM_FEATURES, {names.EXAMPLES_INPUT: examples})[label]
     if kind == modes.REGRESSION:
-        np.testing.assert_allclose(truth, [row[label] for row in rows], rtol=2e-6)  # the Evaluator's label
-        values = served[names.VALUES].reshape(-1)
-        assert np.mean((values - truth) ** 2) < 0.5 * np.var(truth), "worse than half the label variance"
-        assert abs(values.mean() - truth.mean()) < 0.5 * truth.std()  # in units, not on the standardized scale
+        truth = truth.reshape(len(rows), -1)
+        raw = np.array([[row[c] for c in columns] for row in rows])  # the Evaluator's label, in units
+        np.testing.assert_allclose(truth / layout.label_scale, raw / layout.label_scale, atol=1e-6, rtol=0)
+        values = served[names.VALUES]
+        assert values.shape == truth.shape
+        for j, column in enumerate(columns):  # each target in its own units, not on the standardized scale
+            error = np.mean((values[:, j] - truth[:, j]) ** 2)
+            assert error < 0.5 * np.var(truth[:, j]), (column, error, np.var(truth[:, j]))
+            assert abs(values[:, j].mean() - truth[:, j].mean()) < 0.5 * truth[:, j].std(), column
     else:
         accuracy = np.mean(served[names.PROBABILITIES].argmax(axis=1) == truth)
         assert accuracy >= 0.7, accuracy

@@ -34,7 +34,7 @@ class NetworkOutputs:
 @dataclasses.dataclass
 class SplitOutputs:
     split: str
-    labels: np.ndarray  # [n] class id (Transform's vocabulary order) or value
+    labels: np.ndarray  # [n] class id (Transform's vocabulary order), or [n, k] values
     networks: Dict[str, NetworkOutputs]
     combined: np.ndarray  # [n] the combined model's prediction
 
@@ -75,7 +75,9 @@ def network_outputs(serving_model_dir: str, files: List[str], split: str, label_
                                   normalized=arrays[names.output_key(n, names.SCORES)],
                                   prediction=predicted(arrays[names.output_key(n, prediction_kind)]))
                 for n in names.NETWORKS}
-    return SplitOutputs(split, arrays["labels"].reshape(-1), networks, predicted(arrays["combined"]))
+    labels = arrays["labels"]  # [n], or [n, k] for k regression targets
+    labels = labels.reshape(-1) if task == modes.CLASSIFICATION else labels.reshape(len(labels), -1)
+    return SplitOutputs(split, labels, networks, predicted(arrays["combined"]))
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:

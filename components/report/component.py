@@ -15,6 +15,7 @@ from tfx.utils import path_utils
 from components import HtmlReport
 from components.report import collect
 from components.report.render import ReportData, page
+from modules import names
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
@@ -40,7 +41,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     from modules.layout import feature_layout  # imported here: building the pipeline needs no TF Transform
 
     config = json.loads(run_config)
-    label, task = config["label"], config["trainer"]["task"]
+    label_columns = [c.strip() for c in config["label"].split(",")]
+    label, task = names.label_key(label_columns), config["trainer"]["task"]
     serving_root = pushed_model.get_string_custom_property("serving_root") or config.get("serving_dir", "")
     thresholds_ok, failures = collect.validation(evaluation.uri)
     data = ReportData(
@@ -48,7 +50,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         outputs=collect.network_outputs(path_utils.serving_model_path(model.uri),
                                         collect.example_files(examples.uri, REPORT_SPLIT), REPORT_SPLIT, label, task),
         class_names=feature_layout(tft.TFTransformOutput(transform_graph.uri), config["features"], label,
-                                   task).label_vocabulary,
+                                   task, label_columns).label_vocabulary,
         curves=collect.training_curves(model_run.uri),
         metrics=collect.tfma_metrics(evaluation.uri),
         thresholds_ok=thresholds_ok,

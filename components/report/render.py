@@ -214,7 +214,10 @@ def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
     if not calibration:
         return "<p>No calibration record.</p>"
     if "temperature" not in next(iter(calibration.values())):
-        rows = [(name, f"{c['slope']:.4g}", f"{c['intercept']:.4g}", f"{c['mse_before']:.4g}",
+        def numbers(values) -> str:
+            return ", ".join(f"{v:.4g}" for v in values)
+
+        rows = [(name, numbers(c["slope"]), numbers(c["intercept"]), f"{c['mse_before']:.4g}",
                  f"{c['mse_after']:.4g}", c["examples"]) for name, c in calibration.items()]
         return ("<p>Served values are (slope x scores + intercept) mapped back to the label's units, the map "
                 "fitted on the eval split after training; MSE in the label's units before and after.</p>"
