@@ -26,7 +26,6 @@ from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.training import JointTrainer
 
-CALIBRATION_FILE = "calibration.json"  # in model_run: each prediction's fitted map and what it changed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +93,7 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: s
     calibration = calibrate(model, evaluation)
     trainer.save_checkpoint()
     log.info("calibration: %s", calibration)
-    with tf.io.gfile.GFile(os.path.join(run_dir, CALIBRATION_FILE), "w") as handle:
+    with tf.io.gfile.GFile(os.path.join(run_dir, names.CALIBRATION_FILE), "w") as handle:
         json.dump(calibration, handle, indent=1)
     save_serving_models(model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir)
     return history

@@ -31,6 +31,9 @@ CLASSIFY_SCORES = "scores"
 BATCH_INFERENCE = "batch_inference"
 EXAMPLES_INPUT = "examples"
 
+# In the Trainer's model_run: each prediction's fitted calibration map and what it changed.
+CALIBRATION_FILE = "calibration.json"
+
 # Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.
 NETWORK_MODELS_DIR = "networks"
 SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)

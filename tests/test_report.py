@@ -211,3 +211,17 @@ def test_report_renders_in_headless_chromium_with_every_section_and_image(report
     assert browser.save_screenshot(str(screenshot))
     pixels = matplotlib.image.imread(str(screenshot))
     assert pixels.shape[0] >= height and pixels[..., :3].std() > 0.05  # a page with content, not a blank one
+
+
+def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
+    data = tiny_data()
+    data.calibration = {name: {"temperature": 0.25, "ece_before": 0.42, "ece_after": 0.01, "examples": 6}
+                        for name in (*names.NETWORKS, names.COMBINED)}
+    document, values = page(data, "now")
+    assert values["calibration"][names.COMBINED]["ece_after"] == 0.01
+    assert document.count("<td>0.4200</td>") == 3 and document.count("<td>0.0100</td>") == 3
+    data = tiny_data("regression")
+    data.calibration = {names.COMBINED: {"slope": [0.6, 0.5], "intercept": [0.1, 0.0], "mse_before": 4430.0,
+                                         "mse_after": 3739.0, "examples": 6}}
+    document, _ = page(data, "now")
+    assert "<td>0.6, 0.5</td>" in document and "<td>4430</td>" in document and "<td>3739</td>" in document

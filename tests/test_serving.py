@@ -15,7 +15,6 @@ from modules import names
 from modules.calibration import softmax
 from modules.export import raw_input_dtype
 from modules.hparams import TrainerConfig
-from modules.job import CALIBRATION_FILE
 from modules.networks import TwinModel
 from modules.layout import feature_layout
 from pipeline.config import PipelineConfig
@@ -53,7 +52,7 @@ def served(penguin_run):
 
 
 def calibration(run) -> dict:
-    with open(os.path.join(run.artifact_dir("Trainer", "model_run"), CALIBRATION_FILE)) as handle:
+    with open(os.path.join(run.artifact_dir("Trainer", "model_run"), names.CALIBRATION_FILE)) as handle:
         return json.load(handle)
 
 

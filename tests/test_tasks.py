@@ -24,7 +24,7 @@ from modules import modes, names
 from modules.export import raw_input_dtype
 from modules.calibration import softmax
 from modules.hparams import TrainerConfig
-from modules.job import CALIBRATION_FILE, TrainJob, train_and_export
+from modules.job import TrainJob, train_and_export
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.preprocessing import preprocessing_fn
@@ -258,7 +258,7 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(trained, tra
     else:
         accuracy = np.mean(served[names.PROBABILITIES].argmax(axis=1) == truth)
         assert accuracy >= 0.7, accuracy
-        with open(os.path.join(job.model_run_dir, CALIBRATION_FILE)) as handle:
+        with open(os.path.join(job.model_run_dir, names.CALIBRATION_FILE)) as handle:
             record = json.load(handle)
         assert set(record) == {*names.NETWORKS, names.COMBINED}
         for name, key in ((names.NETWORK_A, "network_a_probabilities"), (names.NETWORK_B, "network_b_probabilities"),

@@ -151,9 +151,7 @@ def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
     """The Trainer's calibration record (temperatures, ECE before and after); {} for regression."""
     import json
 
-    from modules.job import CALIBRATION_FILE
-
-    path = os.path.join(model_run_uri, CALIBRATION_FILE)
+    path = os.path.join(model_run_uri, names.CALIBRATION_FILE)
     if not tf.io.gfile.exists(path):
         return {}
     with tf.io.gfile.GFile(path) as handle:
