@@ -14,7 +14,7 @@ from components.report.component import JSON_FILE
 from components.report.render import SECTIONS, ReportData, numbers, page
 from modules import names
 from modules.hparams import TrainerConfig
-from pipeline.config import DEFAULT_DATA
+from pipeline.config import DEFAULT_DATA, PipelineConfig
 from tests.pipeline_runs import run_tf1_session
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -150,7 +150,7 @@ def test_report_statistics_match_the_published_model_on_the_eval_rows(penguin_ru
 def test_report_metrics_agree_with_the_evaluator_and_the_trainer(penguin_run, report):
     _, values = report
     tfma = penguin_run.first_summary.metrics
-    config = TrainerConfig()
+    config = PipelineConfig().resolved().trainer  # what the CLI resolved: classification, range, mse
     assert values["config"]["data"] == DEFAULT_DATA and TrainerConfig.from_dict(values["config"]["trainer"]) == config
     vocabulary = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph")).vocabulary_by_name(
         names.vocabulary_name(values["config"]["label"]))
