@@ -169,9 +169,12 @@ class PopulationNormalization(_EpsilonLayer):
     def build(self, input_shape) -> None:
         shared = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple, tf.TensorShape))
         units = int((input_shape[0] if shared else input_shape)[-1])
+        # Every replica computes the same global statistics, so the first replica's update is
+        # everyone's. Mirrored (not ON_READ) variables: reading an ON_READ variable outside a
+        # replica puts an all-reduce into the graph, which no serving signature can be saved with.
         make = dict(shape=(units,), trainable=False,
-                    synchronization=tf.VariableSynchronization.ON_READ,
-                    aggregation=tf.VariableAggregation.MEAN)
+                    synchronization=tf.VariableSynchronization.ON_WRITE,
+                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.moving_mean = self.add_weight(name="moving_mean", initializer="zeros", **make)
         self.moving_variance = self.add_weight(name="moving_variance", initializer="ones", **make)
         super().build(input_shape)

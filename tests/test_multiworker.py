@@ -64,7 +64,9 @@ def trainer_seconds(metadata_path: str) -> float:
 @pytest.mark.slow
 def test_two_training_workers_train_the_pipeline_model_with_one_export(penguin_run, tmp_path):
     run = PipelineRun(str(tmp_path / "tfx_runs"), [])
-    run.run("--train-workers", "2", "--inference-data", "none")
+    # `population`: its batch statistics are all-reduced in training and its moving statistics
+    # are mirrored variables, which the export must be able to save.
+    run.run("--train-workers", "2", "--normalization", "population", "--inference-data", "none")
     summary = summarize(run.metadata_path)
     assert summary.blessed and summary.pushed_to
     single = penguin_run.first_summary.metrics
