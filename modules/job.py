@@ -27,7 +27,6 @@ from modules.networks import TwinModel
 from modules.training import JointTrainer
 
 
-
 @dataclasses.dataclass(frozen=True)
 class TrainJob:
     """Everything a training process needs, JSON-serializable (worker processes get it as a file)."""
@@ -97,5 +96,3 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: s
         json.dump(calibration, handle, indent=1)
     save_serving_models(model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir)
     return history
-
-
