@@ -62,14 +62,17 @@ def label_scaling(tf_transform_output: tft.TFTransformOutput, label_key: str,
     first probe at y = 0 and 1 is coarse (z is float32, and z(1) - z(0) = 1 / scale cancels when
     the mean is far from 0); the second probes at mean -+ scale, where z is near -+1."""
     k = len(label_columns)
-    mean, scale = _affine_through(tf_transform_output, label_key, label_columns, np.zeros(k), np.ones(k))
-    mean, scale = _affine_through(tf_transform_output, label_key, label_columns, mean - scale, mean + scale)
+    specs = {column: tf_transform_output.raw_feature_spec()[column] for column in label_columns}
+    layer = tf_transform_output.transform_features_layer()  # loads the Transform graph: once for both probes
+    mean, scale = _affine_through(layer, label_key, specs, np.zeros(k), np.ones(k))
+    mean, scale = _affine_through(layer, label_key, specs, mean - scale, mean + scale)
     return tuple(float(m) for m in mean), tuple(float(s) for s in scale)
 
 
-def _affine_through(tf_transform_output: tft.TFTransformOutput, label_key: str, label_columns: Sequence[str],
-                    y0: np.ndarray, y1: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    specs = {column: tf_transform_output.raw_feature_spec()[column] for column in label_columns}
+def _affine_through(layer, label_key: str, specs: Mapping[str, object], y0: np.ndarray,
+                    y1: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Transform's scaling probed at labels y0 and y1 ([k] each); `specs`: label column -> raw spec."""
+    label_columns = list(specs)
     integral = np.array([specs[c].dtype == tf.int64 for c in label_columns])
     y0 = np.where(integral, np.round(y0), y0)
     y1 = np.where(integral, np.maximum(np.round(y1), y0 + 1), y1)
@@ -77,7 +80,7 @@ def _affine_through(tf_transform_output: tft.TFTransformOutput, label_key: str, 
         column: _number(values[i], specs[column].dtype) for i, column in enumerate(label_columns)})).SerializeToString()
         for values in (y0, y1)]
     raw = tf.io.parse_example(tf.constant(examples), specs)
-    z = tf.reshape(tf_transform_output.transform_features_layer()(raw)[label_key], [2, -1]).numpy().astype("float64")
+    z = tf.reshape(layer(raw)[label_key], [2, -1]).numpy().astype("float64")
     scale = (y1 - y0) / (z[1] - z[0])
     return y0 - z[0] * scale, scale
 

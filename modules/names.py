@@ -52,6 +52,11 @@ CONFIG_TRAINER = "trainer"
 CONFIG_TASK = "task"
 
 
+def label_columns(label: str) -> tuple:
+    """The label option's column(s): one name, or several comma-separated (multi-target regression)."""
+    return tuple(c.strip() for c in label.split(",") if c.strip())
+
+
 def label_key(label_columns) -> str:
     """The label's key in Transform's output: the column itself, or TARGETS for several."""
     return label_columns[0] if len(label_columns) == 1 else TARGETS

@@ -67,7 +67,7 @@ class PipelineConfig:
     @property
     def label_columns(self) -> Tuple[str, ...]:
         """`label` is one column, or several comma-separated numeric ones (multi-target regression)."""
-        return tuple(c.strip() for c in self.label.split(",") if c.strip())
+        return names.label_columns(self.label)
 
     @property
     def label_key(self) -> str:

@@ -41,7 +41,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     from modules.layout import feature_layout  # imported here: building the pipeline needs no TF Transform
 
     config = json.loads(run_config)
-    label_columns = [c.strip() for c in config["label"].split(",")]
+    label_columns = names.label_columns(config["label"])
     label, task = names.label_key(label_columns), config["trainer"]["task"]
     serving_root = pushed_model.get_string_custom_property("serving_root") or config.get("serving_dir", "")
     thresholds_ok, failures = collect.validation(evaluation.uri)
