@@ -7,10 +7,9 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
 export UV_PYTHON_DOWNLOADS := never
-export TF_USE_LEGACY_KERAS := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: venv run test test-fast bench lock clean browser
+.PHONY: venv run test test-fast lint bench lock clean browser
 
 venv: $(STAMP)
 
@@ -31,7 +30,12 @@ test: $(STAMP) browser
 
 # Benchmarks (not part of pytest): table, benchmarks/results/latest.json and latest.png.
 bench: $(STAMP)
-	$(PY) benchmarks/run.py $(ARGS)
+	$(PY) -m benchmarks.run $(ARGS)
+
+# ruff (configuration in pyproject.toml): lint rules and the formatter's check; CI runs it.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -1,46 +1,11 @@
 """Runs the twinnorm pipeline locally: LocalDagRunner, Beam DirectRunner, SQLite ML Metadata.
 
-    python local_runner.py --help
+python local_runner.py --help
 """
-from __future__ import annotations
 
-import os
+import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
-
-import sys  # noqa: E402
-import time  # noqa: E402
-from typing import Optional, Sequence  # noqa: E402
-
-from pipeline import cli  # noqa: E402
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    config = cli.parse(argv, description=__doc__.splitlines()[0])
-    from tfx import v1 as tfx
-
-    from components.data_gate import BadDataError
-    from pipeline.pipeline import create_pipeline
-    from pipeline.summary import summarize
-
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    started = time.monotonic()
-    try:
-        tfx.orchestration.LocalDagRunner().run(create_pipeline(
-            config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)))
-    except BadDataError as error:
-        print(f"twinnorm: stopped before Transform, nothing trained or pushed: {error}", file=sys.stderr)
-        return 3
-    summary = summarize(config.metadata_path)
-    print(f"\ntwinnorm: pipeline {config.name!r} finished in {time.monotonic() - started:.1f} s "
-          f"({config.trainer.task}, normalization {config.trainer.normalization!r}, loss {config.trainer.loss!r})")
-    for line in summary.lines():
-        print(line)
-    print(f"pipeline root: {os.path.abspath(config.pipeline_root)}")
-    if summary.report:
-        print(f"run report: {summary.report}")
-    return 0
-
+from twinnorm.pipeline.local import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,6 +5,7 @@
 - `functional_twin`: the same two networks and our `range` layer as a two-output functional
   Keras model, trained by `model.fit` (one optimizer: fit has no per-network optimizers).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -12,11 +13,11 @@ from typing import Dict, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from modules import names
-from modules.hparams import TrainerConfig
-from modules.layout import FeatureLayout
-from modules.networks import FeatureEncoder, build_network
-from modules.normalization import build_normalization
+from twinnorm.modules import names
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.layout import FeatureLayout
+from twinnorm.modules.networks import FeatureEncoder, build_network
+from twinnorm.modules.normalization import build_normalization
 
 
 class ArticleRangeNormalizer(keras.layers.Layer):
@@ -32,7 +33,9 @@ class ArticleLoop:
     """Example 1's train_step on our feature encoding and our two network architectures."""
 
     def __init__(self, layout: FeatureLayout, config: TrainerConfig):
-        config = config.for_layout(layout.task, layout.width, layout.n_outputs)  # as the twin model sizes them
+        config = config.for_layout(
+            layout.task, layout.width, layout.n_outputs
+        )  # as the twin model sizes them
         self.n_outputs = layout.n_outputs
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical)
         self.network1 = build_network(config.network_a, layout.n_outputs, "network1")
@@ -56,16 +59,24 @@ class ArticleLoop:
             loss = self.loss_fn(normalized_out1, y) + self.loss_fn(normalized_out2, y)
         grads1 = tape.gradient(loss, self.network1.trainable_variables)
         grads2 = tape.gradient(loss, self.network2.trainable_variables)
-        self.optimizer1.apply_gradients(zip(grads1, self.network1.trainable_variables))
-        self.optimizer2.apply_gradients(zip(grads2, self.network2.trainable_variables))
+        self.optimizer1.apply_gradients(
+            zip(grads1, self.network1.trainable_variables, strict=False)
+        )
+        self.optimizer2.apply_gradients(
+            zip(grads2, self.network2.trainable_variables, strict=False)
+        )
         del tape
         return loss
 
 
 def model_inputs(layout: FeatureLayout) -> Dict[str, keras.Input]:
-    inputs = {key: keras.Input(shape=layout.numeric_widths.get(key, ()), dtype=tf.float32, name=key)
-              for key in layout.numeric}
-    inputs.update({key: keras.Input(shape=(), dtype=tf.int64, name=key) for key in layout.categorical})
+    inputs = {
+        key: keras.Input(shape=layout.numeric_widths.get(key, ()), dtype=tf.float32, name=key)
+        for key in layout.numeric
+    }
+    inputs.update(
+        {key: keras.Input(shape=(), dtype=tf.int64, name=key) for key in layout.categorical}
+    )
     return inputs
 
 
@@ -81,8 +92,10 @@ def functional_twin(layout: FeatureLayout, config: TrainerConfig) -> keras.Model
         normalization = build_normalization(config.normalization, epsilon=config.epsilon, name=name)
         outputs[name] = normalization(raw)
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(config.network_a.learning_rate),
-                  loss={name: "mse" for name in names.NETWORKS})
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.network_a.learning_rate),
+        loss={name: "mse" for name in names.NETWORKS},
+    )
     return model
 
 

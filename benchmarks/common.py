@@ -1,5 +1,6 @@
 """What every benchmark shares: result records, alternating repetitions, process-tree memory and
 ML Metadata component times. Imports no TensorFlow, so the runner stays light."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +17,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import psutil
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 @dataclasses.dataclass
@@ -52,13 +53,27 @@ class Comparison:
         return self.ratio >= float(bound) if op == ">=" else self.ratio <= float(bound)
 
     def to_dict(self) -> dict:
-        return {"group": self.group, "name": self.name, "ours": dataclasses.asdict(self.ours),
-                "baseline": dataclasses.asdict(self.baseline), "ratio": self.ratio, "target": self.target,
-                "met": self.met, "note": self.note}
+        return {
+            "group": self.group,
+            "name": self.name,
+            "ours": dataclasses.asdict(self.ours),
+            "baseline": dataclasses.asdict(self.baseline),
+            "ratio": self.ratio,
+            "target": self.target,
+            "met": self.met,
+            "note": self.note,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Comparison":
-        return cls(d["group"], d["name"], Side(**d["ours"]), Side(**d["baseline"]), d["target"], d.get("note", ""))
+        return cls(
+            d["group"],
+            d["name"],
+            Side(**d["ours"]),
+            Side(**d["baseline"]),
+            d["target"],
+            d.get("note", ""),
+        )
 
 
 def side(label: str, runs: Sequence[float], unit: str) -> Side:
@@ -86,12 +101,12 @@ def write_result(path: Optional[str], comparisons: Sequence[Comparison], details
 
 def newest_artifact(run_dir: str, component: str, output: str) -> str:
     """Newest artifact folder of a component output in a twinnorm `--output` folder."""
-    import glob
+    from twinnorm.modules.paths import OutputLayout
 
-    folders = glob.glob(os.path.join(run_dir, "pipelines", "twinnorm", component, output, "*"))
-    if not folders:
-        raise SystemExit(f"no {component}/{output} under {run_dir}: run local_runner.py --output {run_dir} first")
-    return max(folders, key=lambda f: int(os.path.basename(f)))
+    try:
+        return OutputLayout(run_dir).newest_artifact(component, output)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
 
 
 def machine() -> dict:
@@ -107,11 +122,19 @@ def machine() -> dict:
     cpu = ""
     try:
         with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")),
+                "",
+            )
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / GIB, 1),
-            "cpu": cpu or platform.processor(), "python": platform.python_version(), "versions": versions}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / GIB, 1),
+        "cpu": cpu or platform.processor(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
 
 
 # -- processes ---------------------------------------------------------------------------------
@@ -175,12 +198,15 @@ class ProcessRun:
     stdout: str
 
 
-def run_process(command: Sequence[str], env: Optional[dict] = None, timeout: float = 7200) -> ProcessRun:
+def run_process(
+    command: Sequence[str], env: Optional[dict] = None, timeout: float = 7200
+) -> ProcessRun:
     """Runs a command from the repo root, timing it and sampling its process tree's memory."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     started = time.monotonic()
-    with subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as process:
+    with subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
         with TreeMemory(process.pid) as memory:
             stdout, stderr = process.communicate(timeout=timeout)
         seconds = time.monotonic() - started
@@ -218,7 +244,12 @@ def component_times(metadata_path: str) -> List[ComponentTime]:
     times = []
     for context in store.get_contexts_by_type("node"):
         for execution in store.get_executions_by_context(context.id):
-            times.append(ComponentTime(context.name.split(".")[-1], names.Name(execution.last_known_state),
-                                       execution.create_time_since_epoch / 1000,
-                                       execution.last_update_time_since_epoch / 1000))
+            times.append(
+                ComponentTime(
+                    context.name.split(".")[-1],
+                    names.Name(execution.last_known_state),
+                    execution.create_time_since_epoch / 1000,
+                    execution.last_update_time_since_epoch / 1000,
+                )
+            )
     return sorted(times, key=lambda t: t.start)

@@ -10,6 +10,7 @@ embedded table, so the pipeline runs on it unchanged (`--data OUT` takes a file 
 Deterministic for a seed. Shards matter for Beam: ExampleGen reads one file per bundle, so one big
 file leaves every Beam worker but one idle.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,14 @@ from typing import Dict, List
 
 import numpy as np
 
-from pipeline.config import DEFAULT_DATA, DEFAULT_LABEL
+from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_LABEL
 
-MEASUREMENTS = {"bill_length_mm": 1, "bill_depth_mm": 1, "flipper_length_mm": 0, "body_mass_g": 0}  # decimals
+MEASUREMENTS = {
+    "bill_length_mm": 1,
+    "bill_depth_mm": 1,
+    "flipper_length_mm": 0,
+    "body_mass_g": 0,
+}  # decimals
 NOISE = 0.25  # of the species' standard deviation
 CHUNK = 100_000
 
@@ -34,7 +40,9 @@ def _species_std(rows: List[Dict[str, str]], column: str) -> Dict[str, float]:
     return {species: float(np.std(values)) for species, values in by_species.items()}
 
 
-def generate(rows: int, out: str, seed: int = 0, source: str = DEFAULT_DATA, shards: int = 1) -> List[str]:
+def generate(
+    rows: int, out: str, seed: int = 0, source: str = DEFAULT_DATA, shards: int = 1
+) -> List[str]:
     """Writes `rows` rows to the CSV file `out`, or with `shards` > 1 to that many files in the
     folder `out`; returns the files written."""
     with open(source) as handle:
@@ -61,7 +69,10 @@ def generate(rows: int, out: str, seed: int = 0, source: str = DEFAULT_DATA, sha
                 row = dict(table[index])
                 for j, (column, decimals) in enumerate(MEASUREMENTS.items()):
                     if row[column]:
-                        value = float(row[column]) + NOISE * stds[column][row[DEFAULT_LABEL]] * noise[k, j]
+                        value = (
+                            float(row[column])
+                            + NOISE * stds[column][row[DEFAULT_LABEL]] * noise[k, j]
+                        )
                         row[column] = f"{max(value, 0.1):.{decimals}f}"
                 writers[shard_of[k]].writerow([row[c] for c in columns])
     finally:
@@ -75,7 +86,9 @@ def main() -> None:
     parser.add_argument("rows", type=int)
     parser.add_argument("out")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shards", type=int, default=1, help="> 1: a folder of that many CSV files")
+    parser.add_argument(
+        "--shards", type=int, default=1, help="> 1: a folder of that many CSV files"
+    )
     args = parser.parse_args()
     files = generate(args.rows, args.out, args.seed, shards=args.shards)
     print(f"wrote {args.rows} rows to {args.out} ({len(files)} file(s))")

@@ -7,6 +7,7 @@ Each side runs as a fresh process into an empty folder (no cache), as `make run`
 checkout. Both run Beam in_memory with one worker. `--keep DIR` keeps twinnorm's last run there
 (the other benchmarks read its Transform output and pushed models).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,20 +20,32 @@ import tempfile
 from typing import Dict, List
 
 from benchmarks.common import Comparison, component_times, run_process, side, write_result
+from twinnorm.modules.paths import OutputLayout
 
 # The example's Tuner (keras_tuner) needs Keras 3, so it runs as shipped: TF_USE_LEGACY_KERAS=0.
 SIDES = {
-    "twinnorm": ([sys.executable, "local_runner.py", "--output"], "1", ("metadata", "twinnorm", "metadata.sqlite")),
-    "tfx_penguin_example": ([sys.executable, "-m", "benchmarks.penguin_baseline"], "0", ("metadata.db",)),
+    "twinnorm": (
+        [sys.executable, "local_runner.py", "--output"],
+        "1",
+        lambda output: OutputLayout(output).metadata_path,
+    ),
+    "tfx_penguin_example": (
+        [sys.executable, "-m", "benchmarks.penguin_baseline"],
+        "0",
+        lambda output: os.path.join(output, "metadata.db"),
+    ),
 }
 
 
 def run_side(name: str, output: str) -> dict:
     command, legacy_keras, metadata = SIDES[name]
     result = run_process([*command, output], env={"TF_USE_LEGACY_KERAS": legacy_keras})
-    times = component_times(os.path.join(output, *metadata))
-    return {"seconds": result.seconds, "peak_rss": result.peak_rss,
-            "components": {t.component: t.seconds for t in times if t.state == "COMPLETE"}}
+    times = component_times(metadata(output))
+    return {
+        "seconds": result.seconds,
+        "peak_rss": result.peak_rss,
+        "components": {t.component: t.seconds for t in times if t.state == "COMPLETE"},
+    }
 
 
 def main() -> None:
@@ -64,17 +77,36 @@ def main() -> None:
                 per_component[component].append(seconds)
         components[name] = {c: statistics.median(v) for c, v in per_component.items()}
     comparison = Comparison(
-        "pipeline", "default local pipeline wall time vs TFX penguin example",
-        side("twinnorm default (3 models, report, batch inference)", [r["seconds"] for r in runs["twinnorm"]], "s"),
-        side("TFX penguin example (Tuner on, BulkInferrer off)",
-             [r["seconds"] for r in runs["tfx_penguin_example"]], "s"),
-        "<= 0.8", f"{repeats} runs per side, empty output folder each")
-    print(f"{comparison.name}: {comparison.ours.value:.1f} vs {comparison.baseline.value:.1f} s, "
-          f"ratio {comparison.ratio:.2f}")
-    write_result(args.json, [comparison], {
-        "component_seconds": components,
-        "peak_rss_gib": {n: statistics.median(r["peak_rss"] for r in v) / 2 ** 30 for n, v in runs.items()},
-        "repeats": repeats})
+        "pipeline",
+        "default local pipeline wall time vs TFX penguin example",
+        side(
+            "twinnorm default (3 models, report, batch inference)",
+            [r["seconds"] for r in runs["twinnorm"]],
+            "s",
+        ),
+        side(
+            "TFX penguin example (Tuner on, BulkInferrer off)",
+            [r["seconds"] for r in runs["tfx_penguin_example"]],
+            "s",
+        ),
+        "<= 0.8",
+        f"{repeats} runs per side, empty output folder each",
+    )
+    print(
+        f"{comparison.name}: {comparison.ours.value:.1f} vs {comparison.baseline.value:.1f} s, "
+        f"ratio {comparison.ratio:.2f}"
+    )
+    write_result(
+        args.json,
+        [comparison],
+        {
+            "component_seconds": components,
+            "peak_rss_gib": {
+                n: statistics.median(r["peak_rss"] for r in v) / 2**30 for n, v in runs.items()
+            },
+            "repeats": repeats,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The benchmark table (Markdown, as README carries it) and chart (PNG)."""
+
 from __future__ import annotations
 
 from typing import List, Sequence
@@ -13,12 +14,17 @@ def _figure(value: float, unit: str) -> str:
 
 
 def table(comparisons: Sequence[Comparison]) -> str:
-    lines = ["| group | comparison | ours | baseline | ratio | target | met |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| group | comparison | ours | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in comparisons:
         met = "-" if c.met is None else ("yes" if c.met else "**no**")
-        lines.append(f"| {c.group} | {c.name} | {c.ours.label}: {_figure(c.ours.value, c.ours.unit)} | "
-                     f"{c.baseline.label}: {_figure(c.baseline.value, c.baseline.unit)} | {c.ratio:.2f} | "
-                     f"{c.target or '-'} | {met} |")
+        lines.append(
+            f"| {c.group} | {c.name} | {c.ours.label}: {_figure(c.ours.value, c.ours.unit)} | "
+            f"{c.baseline.label}: {_figure(c.baseline.value, c.baseline.unit)} | {c.ratio:.2f} | "
+            f"{c.target or '-'} | {met} |"
+        )
     return "\n".join(lines)
 
 
@@ -42,8 +48,14 @@ def chart(comparisons: Sequence[Comparison], path: str, title: str) -> None:
             bound = float(c.target.split()[1])
             ax.plot([bound, bound], [i - 0.42, i + 0.42], color="black", linewidth=2)
         right = c.ratio >= 1.0
-        ax.text(c.ratio, i, f" {c.ratio:.2f} " if right else f"{c.ratio:.2f} ", va="center", fontsize=7,
-                ha="left" if right else "right")
+        ax.text(
+            c.ratio,
+            i,
+            f" {c.ratio:.2f} " if right else f"{c.ratio:.2f} ",
+            va="center",
+            fontsize=7,
+            ha="left" if right else "right",
+        )
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -54,9 +66,11 @@ def chart(comparisons: Sequence[Comparison], path: str, title: str) -> None:
     ax.axvline(1.0, color="black", linewidth=0.6, linestyle=":")
     ax.set_yticks(list(y))
     ax.set_yticklabels([f"[{c.group}] {c.name}" for c in rows], fontsize=7)
-    ax.set_xlabel("ratio ours / baseline (log scale; black tick: target; "
-                  "higher is better for /s, lower for s, ms, GiB)",
-                  fontsize=8)
+    ax.set_xlabel(
+        "ratio ours / baseline (log scale; black tick: target; "
+        "higher is better for /s, lower for s, ms, GiB)",
+        fontsize=8,
+    )
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -69,11 +83,15 @@ def component_table(details: dict) -> str:
     if not seconds:
         return ""
     sides = list(seconds)
-    components = sorted({c for side in sides for c in seconds[side]},
-                        key=lambda c: -max(seconds[s].get(c, 0.0) for s in sides))
+    components = sorted(
+        {c for side in sides for c in seconds[side]},
+        key=lambda c: -max(seconds[s].get(c, 0.0) for s in sides),
+    )
     lines = ["| component | " + " | ".join(sides) + " |", "|---|" + "---|" * len(sides)]
     for component in components:
-        cells = [f"{seconds[s][component]:.1f} s" if component in seconds[s] else "-" for s in sides]
+        cells = [
+            f"{seconds[s][component]:.1f} s" if component in seconds[s] else "-" for s in sides
+        ]
         lines.append(f"| {component} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -84,21 +102,27 @@ def scale_table(details: dict) -> str:
     if not by_mode:
         return ""
     modes = list(by_mode)
-    keys = [("component_s.CsvExampleGen", "CsvExampleGen s", "{:.1f}"),
-            ("component_busy_cores.CsvExampleGen", "CsvExampleGen busy cores", "{:.2f}"),
-            ("component_s.StatisticsGen", "StatisticsGen s", "{:.1f}"),
-            ("component_busy_cores.StatisticsGen", "StatisticsGen busy cores", "{:.2f}"),
-            ("transform_s", "Transform s", "{:.1f}"), ("transform_busy_cores", "Transform busy cores", "{:.2f}"),
-            ("transform_rows_per_s", "Transform rows/s", "{:,.0f}"),
-            ("transform_peak_rss_gib", "peak RSS during Transform, GiB", "{:.2f}"),
-            ("trainer_s", "Trainer s", "{:.1f}"), ("trainer_rows_per_s", "Trainer rows/s", "{:,.0f}"),
-            ("trainer_peak_rss_gib", "peak RSS during Trainer, GiB", "{:.2f}"),
-            ("wall_s", "whole run up to the Trainer, s", "{:.1f}"),
-            ("peak_rss_gib", "peak RSS of the run, GiB", "{:.2f}")]
+    keys = [
+        ("component_s.CsvExampleGen", "CsvExampleGen s", "{:.1f}"),
+        ("component_busy_cores.CsvExampleGen", "CsvExampleGen busy cores", "{:.2f}"),
+        ("component_s.StatisticsGen", "StatisticsGen s", "{:.1f}"),
+        ("component_busy_cores.StatisticsGen", "StatisticsGen busy cores", "{:.2f}"),
+        ("transform_s", "Transform s", "{:.1f}"),
+        ("transform_busy_cores", "Transform busy cores", "{:.2f}"),
+        ("transform_rows_per_s", "Transform rows/s", "{:,.0f}"),
+        ("transform_peak_rss_gib", "peak RSS during Transform, GiB", "{:.2f}"),
+        ("trainer_s", "Trainer s", "{:.1f}"),
+        ("trainer_rows_per_s", "Trainer rows/s", "{:,.0f}"),
+        ("trainer_peak_rss_gib", "peak RSS during Trainer, GiB", "{:.2f}"),
+        ("wall_s", "whole run up to the Trainer, s", "{:.1f}"),
+        ("peak_rss_gib", "peak RSS of the run, GiB", "{:.2f}"),
+    ]
     lines = ["| | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
     for key, label, fmt in keys:
         if all(key in by_mode[m] for m in modes):
-            lines.append(f"| {label} | " + " | ".join(fmt.format(by_mode[m][key]) for m in modes) + " |")
+            lines.append(
+                f"| {label} | " + " | ".join(fmt.format(by_mode[m][key]) for m in modes) + " |"
+            )
     return "\n".join(lines)
 
 

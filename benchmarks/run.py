@@ -1,32 +1,35 @@
 """Every twinnorm benchmark in one invocation: pipeline wall time, training step, Trainer end to
 end, scale and serving, each against its named baseline. Not part of pytest.
 
-    python benchmarks/run.py [--quick] [--json PATH] [--png PATH] [--only GROUP ...]
+    python -m benchmarks.run [--quick] [--json PATH] [--png PATH] [--only GROUP ...]
 
 Each benchmark runs in its own process (a fresh TensorFlow runtime) and alternates its two sides
 within that process. Prints a table, writes JSON (every comparison: both figures, units, ratio,
 target) and a PNG chart. `--quick` shrinks repetitions and data for a smoke run.
 """
+
 from __future__ import annotations
 
+import argparse
+import datetime
+import json
 import os
+import shutil
 import sys
+import tempfile
+import time
+from typing import List
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # `python benchmarks/run.py`
+from benchmarks.common import Comparison, machine, python_module, run_process
+from benchmarks.report import chart, component_table, scale_table, table
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import List  # noqa: E402
-
-from benchmarks.common import Comparison, machine, python_module, run_process  # noqa: E402
-from benchmarks.report import chart, component_table, scale_table, table  # noqa: E402
-
-MODULES = {"pipeline": "pipeline_time", "train_step": "train_step", "trainer_e2e": "trainer_e2e", "scale": "scale",
-           "serving": "serving"}  # group -> module in benchmarks/
+MODULES = {
+    "pipeline": "pipeline_time",
+    "train_step": "train_step",
+    "trainer_e2e": "trainer_e2e",
+    "scale": "scale",
+    "serving": "serving",
+}  # group -> module in benchmarks/
 GROUPS = tuple(MODULES)
 NEEDS_RUN = ("trainer_e2e", "serving")  # read a finished pipeline run's artifacts
 
@@ -50,11 +53,16 @@ def main() -> int:
             run_process([sys.executable, "local_runner.py", "--output", run_dir])
         for group in groups:
             out = os.path.join(scratch, f"{group}.json")
-            extra = {"pipeline": ["--keep", run_dir], "trainer_e2e": ["--run", run_dir],
-                     "serving": ["--run", run_dir]}.get(group, [])
+            extra = {
+                "pipeline": ["--keep", run_dir],
+                "trainer_e2e": ["--run", run_dir],
+                "serving": ["--run", run_dir],
+            }.get(group, [])
             print(f"== {group}", flush=True)
             started = time.monotonic()
-            result = run_process(python_module(f"benchmarks.{MODULES[group]}", *quick, "--json", out, *extra))
+            result = run_process(
+                python_module(f"benchmarks.{MODULES[group]}", *quick, "--json", out, *extra)
+            )
             seconds[group] = time.monotonic() - started
             print(result.stdout, end="", flush=True)
             with open(out) as handle:
@@ -64,14 +72,24 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     stamp = datetime.datetime.now(datetime.timezone.utc)
-    report = {"date": stamp.strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick, "machine": machine(),
-              "seconds_per_group": seconds, "comparisons": [c.to_dict() for c in comparisons], "details": details}
+    report = {
+        "date": stamp.strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": args.quick,
+        "machine": machine(),
+        "seconds_per_group": seconds,
+        "comparisons": [c.to_dict() for c in comparisons],
+        "details": details,
+    }
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as handle:
         json.dump(report, handle, indent=1)
     png = args.png or os.path.splitext(args.json)[0] + ".png"
-    chart(comparisons, png, f"twinnorm benchmarks, {report['date']}, {report['machine']['cores']} cores, "
-                            f"{report['machine']['memory_gib']:g} GiB")
+    chart(
+        comparisons,
+        png,
+        f"twinnorm benchmarks, {report['date']}, {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gib']:g} GiB",
+    )
     print()
     print(table(comparisons))
     for extra in (component_table(details), scale_table(details)):

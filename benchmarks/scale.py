@@ -9,6 +9,7 @@ The pipeline is the default one built by `create_pipeline`, run as a TFX partial
 the Trainer (the Evaluator, Pusher and report are not what this measures). The data is written as
 8 CSV files. The Trainer makes one pass over the train split at batch 256.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,21 @@ import sys
 import tempfile
 from typing import Dict, List
 
-from benchmarks.common import GIB, Comparison, component_times, python_module, run_process, side, write_result
+from benchmarks.common import (
+    GIB,
+    Comparison,
+    component_times,
+    python_module,
+    run_process,
+    side,
+    write_result,
+)
+from twinnorm.modules.paths import OutputLayout
 
-MODES = {"in_memory": ["--beam", "local"], "multi_processing": ["--beam", "multiprocess", "--beam-workers", "2"]}
+MODES = {
+    "in_memory": ["--beam", "local"],
+    "multi_processing": ["--beam", "multiprocess", "--beam-workers", "2"],
+}
 BATCH_SIZE = 256
 MEMORY_BUDGET_GIB = 8.0
 TRAIN_FRACTION = 2 / 3  # the default 2:1 hash split
@@ -33,26 +46,43 @@ SHARDS = 8
 
 def run_until_trainer(argv: List[str]) -> None:
     """`local_runner.py` options in; the pipeline runs up to and including the Trainer."""
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     from tfx import v1 as tfx
     from tfx.orchestration import pipeline as pipeline_module
 
-    from pipeline import cli
-    from pipeline.pipeline import create_pipeline
+    from twinnorm.pipeline import cli
+    from twinnorm.pipeline.pipeline import create_pipeline
 
     config = cli.parse(argv, description="twinnorm up to the Trainer")
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
     tfx.orchestration.LocalDagRunner().run(
-        create_pipeline(config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)),
-        run_options=pipeline_module.RunOptions(to_nodes=["Trainer"]))
+        create_pipeline(
+            config,
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
+        ),
+        run_options=pipeline_module.RunOptions(to_nodes=["Trainer"]),
+    )
 
 
 def measure(data: str, rows: int, mode: str, output: str) -> Dict[str, float]:
     steps = math.ceil(rows * TRAIN_FRACTION / BATCH_SIZE)
-    run = run_process(python_module("benchmarks.scale", "--run-until-trainer", "--data", data, "--output", output,
-                                    "--inference-data", "none", "--batch-size", str(BATCH_SIZE),
-                                    "--train-steps", str(steps), *MODES[mode]))
-    times = {t.component: t for t in component_times(os.path.join(output, "metadata", "twinnorm", "metadata.sqlite"))}
+    run = run_process(
+        python_module(
+            "benchmarks.scale",
+            "--run-until-trainer",
+            "--data",
+            data,
+            "--output",
+            output,
+            "--inference-data",
+            "none",
+            "--batch-size",
+            str(BATCH_SIZE),
+            "--train-steps",
+            str(steps),
+            *MODES[mode],
+        )
+    )
+    times = {t.component: t for t in component_times(OutputLayout(output).metadata_path)}
     transform, trainer = times["Transform"], times["Trainer"]
     return {
         "wall_s": run.seconds,
@@ -65,10 +95,16 @@ def measure(data: str, rows: int, mode: str, output: str) -> Dict[str, float]:
         "trainer_s": trainer.seconds,
         "trainer_rows_per_s": steps * BATCH_SIZE / trainer.seconds,
         "trainer_peak_rss_gib": run.memory.peak(trainer.start, trainer.end) / GIB,
-        "beam_upstream_s": sum(t.seconds for name, t in times.items()
-                               if name in ("CsvExampleGen", "StatisticsGen", "Transform")),
+        "beam_upstream_s": sum(
+            t.seconds
+            for name, t in times.items()
+            if name in ("CsvExampleGen", "StatisticsGen", "Transform")
+        ),
         **{f"component_s.{name}": t.seconds for name, t in times.items()},
-        **{f"component_busy_cores.{name}": run.memory.cores(t.start, t.end) for name, t in times.items()},
+        **{
+            f"component_busy_cores.{name}": run.memory.cores(t.start, t.end)
+            for name, t in times.items()
+        },
     }
 
 
@@ -97,9 +133,12 @@ def main() -> None:
                 runs[mode].append(measure(data, rows, mode, output))
                 shutil.rmtree(output)
                 r = runs[mode][-1]
-                print(f"{mode} run {rep + 1}: Transform {r['transform_s']:.1f} s "
-                      f"({r['transform_rows_per_s']:,.0f} rows/s), "
-                      f"Trainer {r['trainer_s']:.1f} s, peak RSS {r['peak_rss_gib']:.2f} GiB", flush=True)
+                print(
+                    f"{mode} run {rep + 1}: Transform {r['transform_s']:.1f} s "
+                    f"({r['transform_rows_per_s']:,.0f} rows/s), "
+                    f"Trainer {r['trainer_s']:.1f} s, peak RSS {r['peak_rss_gib']:.2f} GiB",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -109,24 +148,63 @@ def main() -> None:
     budget = side(f"budget {MEMORY_BUDGET_GIB:g} GiB", [MEMORY_BUDGET_GIB], "GiB")
     note = f"{rows:,} rows in {SHARDS} CSV files, {repeats} run(s) per mode"
     comparisons = [
-        Comparison("scale", "Transform rows/s: multi_processing (2 workers) vs in_memory",
-                   figure("multi_processing", "transform_rows_per_s", "multi_processing, 2 workers", "rows/s"),
-                   figure("in_memory", "transform_rows_per_s", "in_memory", "rows/s"), ">= 1.3", note),
-        Comparison("scale", "ExampleGen+StatisticsGen+Transform time: multi_processing vs in_memory",
-                   figure("multi_processing", "beam_upstream_s", "multi_processing, 2 workers", "s"),
-                   figure("in_memory", "beam_upstream_s", "in_memory", "s"), "", note),
-        Comparison("scale", "Trainer rows/s (one pass, batch 256): multi_processing run vs in_memory run",
-                   figure("multi_processing", "trainer_rows_per_s", "in the multi_processing run", "rows/s"),
-                   figure("in_memory", "trainer_rows_per_s", "in the in_memory run", "rows/s"), "", note),
+        Comparison(
+            "scale",
+            "Transform rows/s: multi_processing (2 workers) vs in_memory",
+            figure(
+                "multi_processing", "transform_rows_per_s", "multi_processing, 2 workers", "rows/s"
+            ),
+            figure("in_memory", "transform_rows_per_s", "in_memory", "rows/s"),
+            ">= 1.3",
+            note,
+        ),
+        Comparison(
+            "scale",
+            "ExampleGen+StatisticsGen+Transform time: multi_processing vs in_memory",
+            figure("multi_processing", "beam_upstream_s", "multi_processing, 2 workers", "s"),
+            figure("in_memory", "beam_upstream_s", "in_memory", "s"),
+            "",
+            note,
+        ),
+        Comparison(
+            "scale",
+            "Trainer rows/s (one pass, batch 256): multi_processing run vs in_memory run",
+            figure(
+                "multi_processing", "trainer_rows_per_s", "in the multi_processing run", "rows/s"
+            ),
+            figure("in_memory", "trainer_rows_per_s", "in the in_memory run", "rows/s"),
+            "",
+            note,
+        ),
     ]
     for mode in MODES:
-        comparisons.append(Comparison("scale", f"peak RSS, whole run up to the Trainer ({mode})",
-                                      figure(mode, "peak_rss_gib", mode, "GiB"), budget, "<= 1.0", note))
+        comparisons.append(
+            Comparison(
+                "scale",
+                f"peak RSS, whole run up to the Trainer ({mode})",
+                figure(mode, "peak_rss_gib", mode, "GiB"),
+                budget,
+                "<= 1.0",
+                note,
+            )
+        )
     for c in comparisons:
-        print(f"{c.name}: {c.ours.value:,.2f} vs {c.baseline.value:,.2f} {c.ours.unit}, ratio {c.ratio:.2f}")
-    write_result(args.json, comparisons, {
-        "rows": rows, "repeats": repeats, "batch_size": BATCH_SIZE,
-        "by_mode": {mode: {key: statistics.median(r[key] for r in rs) for key in rs[0]} for mode, rs in runs.items()}})
+        print(
+            f"{c.name}: {c.ours.value:,.2f} vs {c.baseline.value:,.2f} {c.ours.unit}, ratio {c.ratio:.2f}"
+        )
+    write_result(
+        args.json,
+        comparisons,
+        {
+            "rows": rows,
+            "repeats": repeats,
+            "batch_size": BATCH_SIZE,
+            "by_mode": {
+                mode: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+                for mode, rs in runs.items()
+            },
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -6,26 +6,25 @@ TF Serving's C++ loader takes: the combined model against a single network's mod
 Both pushed SavedModels are loaded side by side; requests of serialized raw tf.Examples (penguin
 rows, repeated to fill the batch) alternate between them. Every request's `session.run` is timed.
 """
+
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
+import time
+from typing import Callable, Dict, List
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from typing import Callable, Dict, List  # noqa: E402
-
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from benchmarks.common import Comparison, alternate, newest_artifact, side, write_result  # noqa: E402
-from components.pusher import versions  # noqa: E402
-from modules import names  # noqa: E402
-from pipeline.config import DEFAULT_DATA, PipelineConfig  # noqa: E402
-from pipeline.raw_examples import read_rows, serialize  # noqa: E402
+from benchmarks.common import Comparison, alternate, newest_artifact, side, write_result
+from twinnorm.components.pusher import versions
+from twinnorm.modules import names
+from twinnorm.modules.paths import OutputLayout
+from twinnorm.pipeline.config import DEFAULT_DATA, PipelineConfig
+from twinnorm.serving_client.raw_examples import read_rows, serialize
 
 BATCH_SIZES = (1, 64, 1024)
 REQUESTS = {1: 400, 64: 200, 1024: 40}  # per timing; --quick takes a quarter
@@ -47,7 +46,9 @@ class Tf1Model:
         return self.session.run(self.outputs, feed_dict={self.input: examples})
 
 
-def request_timer(model: Tf1Model, examples: np.ndarray, requests: int, latencies: List[float]) -> Callable[[], float]:
+def request_timer(
+    model: Tf1Model, examples: np.ndarray, requests: int, latencies: List[float]
+) -> Callable[[], float]:
     """Times `requests` calls, appends each latency (s) to `latencies`, returns examples/s."""
     for _ in range(10):
         model(examples)  # warm-up
@@ -59,6 +60,7 @@ def request_timer(model: Tf1Model, examples: np.ndarray, requests: int, latencie
             model(examples)
             latencies.append(time.perf_counter() - t0)
         return requests * len(examples) / (time.perf_counter() - started)
+
     return measure
 
 
@@ -75,13 +77,15 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     repeats = args.repeats or (3 if args.quick else 5)
-    serving_root = os.path.join(args.run, "serving", "twinnorm")
+    serving_root = OutputLayout(args.run).serving_root
     models = {}
     for model in (names.COMBINED, args.network):
         model_dir = os.path.join(serving_root, model)
         models[model] = Tf1Model(os.path.join(model_dir, str(versions(model_dir)[-1])))
     pipeline = PipelineConfig().resolved()
-    spec = tft.TFTransformOutput(newest_artifact(args.run, "Transform", "transform_graph")).raw_feature_spec()
+    spec = tft.TFTransformOutput(
+        newest_artifact(args.run, "Transform", "transform_graph")
+    ).raw_feature_spec()
     spec.pop(pipeline.label)
     rows = serialize(read_rows(DEFAULT_DATA), spec)
     comparisons, details = [], {}
@@ -89,30 +93,61 @@ def main() -> None:
         examples = np.array([rows[i % len(rows)] for i in range(batch_size)], dtype=object)
         requests = REQUESTS[batch_size] // (4 if args.quick else 1)
         latencies = {model: [] for model in models}
-        runs = alternate({model: request_timer(m, examples, requests, latencies[model])
-                          for model, m in models.items()}, repeats)
+        runs = alternate(
+            {
+                model: request_timer(m, examples, requests, latencies[model])
+                for model, m in models.items()
+            },
+            repeats,
+        )
         # p50 and p99 per repetition, then the median over repetitions.
-        per_rep = {model: [latencies[model][i * requests:(i + 1) * requests] for i in range(repeats)]
-                   for model in models}
+        per_rep = {
+            model: [latencies[model][i * requests : (i + 1) * requests] for i in range(repeats)]
+            for model in models
+        }
         combined, single = names.COMBINED, args.network
         p50 = {m: [percentile_ms(r, 50) for r in per_rep[m]] for m in models}
         p99 = {m: [percentile_ms(r, 99) for r in per_rep[m]] for m in models}
         comparisons += [
-            Comparison("serving", f"batch {batch_size}: p50 latency, combined vs {single}",
-                       side("combined model", p50[combined], "ms"), side(f"{single} model", p50[single], "ms"),
-                       "<= 1.5" if batch_size == 1 else "", f"{requests} requests per timing"),
-            Comparison("serving", f"batch {batch_size}: p99 latency, combined vs {single}",
-                       side("combined model", p99[combined], "ms"), side(f"{single} model", p99[single], "ms")),
-            Comparison("serving", f"batch {batch_size}: throughput, combined vs {single}",
-                       side("combined model", runs[combined], "examples/s"),
-                       side(f"{single} model", runs[single], "examples/s")),
+            Comparison(
+                "serving",
+                f"batch {batch_size}: p50 latency, combined vs {single}",
+                side("combined model", p50[combined], "ms"),
+                side(f"{single} model", p50[single], "ms"),
+                "<= 1.5" if batch_size == 1 else "",
+                f"{requests} requests per timing",
+            ),
+            Comparison(
+                "serving",
+                f"batch {batch_size}: p99 latency, combined vs {single}",
+                side("combined model", p99[combined], "ms"),
+                side(f"{single} model", p99[single], "ms"),
+            ),
+            Comparison(
+                "serving",
+                f"batch {batch_size}: throughput, combined vs {single}",
+                side("combined model", runs[combined], "examples/s"),
+                side(f"{single} model", runs[single], "examples/s"),
+            ),
         ]
-        details[f"batch_{batch_size}"] = {m: {"p50_ms": statistics.median(p50[m]), "p99_ms": statistics.median(p99[m]),
-                                              "examples_per_s": statistics.median(runs[m])} for m in models}
+        details[f"batch_{batch_size}"] = {
+            m: {
+                "p50_ms": statistics.median(p50[m]),
+                "p99_ms": statistics.median(p99[m]),
+                "examples_per_s": statistics.median(runs[m]),
+            }
+            for m in models
+        }
         for c in comparisons[-3:]:
-            print(f"{c.name}: {c.ours.value:,.3f} vs {c.baseline.value:,.3f} {c.ours.unit}, ratio {c.ratio:.2f}",
-                  flush=True)
-    write_result(args.json, comparisons, {"repeats": repeats, "by_batch": details, "signature": names.SERVING_DEFAULT})
+            print(
+                f"{c.name}: {c.ours.value:,.3f} vs {c.baseline.value:,.3f} {c.ours.unit}, ratio {c.ratio:.2f}",
+                flush=True,
+            )
+    write_result(
+        args.json,
+        comparisons,
+        {"repeats": repeats, "by_batch": details, "signature": names.SERVING_DEFAULT},
+    )
 
 
 if __name__ == "__main__":

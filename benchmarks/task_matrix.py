@@ -10,25 +10,23 @@ the raw eval rows (`serving_default`, the graph TF Serving runs) and trains the 
 `model.fit` for the same steps and batch size. Wine (3 classes, 13 columns) and digits (10
 classes, 64 columns) are written from scikit-learn's bundled copies into the output folder.
 """
+
 from __future__ import annotations
 
+import argparse
+import csv
+import dataclasses
+import json
 import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import numpy as np
 
-import argparse  # noqa: E402
-import csv  # noqa: E402
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import Dict, List, Optional  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from benchmarks.common import REPO_ROOT, newest_artifact  # noqa: E402
+from benchmarks.common import REPO_ROOT, newest_artifact
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,18 +62,32 @@ def materialize(row: Row, folder: str) -> str:
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*columns, row.label])
-        for x, y in zip(bunch.data, bunch.target):
+        for x, y in zip(bunch.data, bunch.target, strict=False):
             writer.writerow([*(f"{v:g}" for v in x), f"class_{y}"])
     return path
 
 
 def run_pipeline(row: Row, data: str, output: str) -> float:
-    args = [sys.executable, "local_runner.py", "--data", data, "--label", row.label, "--output", output]
+    args = [
+        sys.executable,
+        "local_runner.py",
+        "--data",
+        data,
+        "--label",
+        row.label,
+        "--output",
+        output,
+    ]
     if row.mode != "auto":
         args += ["--normalization", row.mode]
     started = time.monotonic()
-    result = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    result = subprocess.run(
+        args,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{row.name}: local_runner failed:\n{result.stderr[-3000:]}")
     return time.monotonic() - started
@@ -85,30 +97,43 @@ def measure(row: Row, output: str) -> dict:
     """The finished run's metrics, served ECE and the plain Keras baseline on the same split."""
     import tensorflow as tf
 
-    from modules import names
-    from modules.calibration import expected_calibration_error
-    from pipeline.summary import summarize
+    from twinnorm.modules import names
+    from twinnorm.modules.calibration import expected_calibration_error
+    from twinnorm.modules.paths import OutputLayout
+    from twinnorm.pipeline.summary import summarize
 
-    summary = summarize(os.path.join(output, "metadata", "twinnorm", "metadata.sqlite"))
+    summary = summarize(OutputLayout(output).metadata_path)
     model_dir = os.path.join(newest_artifact(output, "Trainer", "model"), "Format-Serving")
     model = tf.saved_model.load(model_dir)
-    files = tf.io.gfile.glob(os.path.join(newest_artifact(output, "CsvExampleGen", "examples"), "Split-eval", "*"))
+    files = tf.io.gfile.glob(
+        os.path.join(newest_artifact(output, "CsvExampleGen", "examples"), "Split-eval", "*")
+    )
     examples = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
     served = model.signatures[names.SERVING_DEFAULT](examples=tf.constant(examples))
-    labels = model.signatures[names.TRANSFORM_FEATURES](examples=tf.constant(examples))[row.label].numpy().reshape(-1)
+    labels = (
+        model.signatures[names.TRANSFORM_FEATURES](examples=tf.constant(examples))[row.label]
+        .numpy()
+        .reshape(-1)
+    )
     result = {"row": row.name, "blessed": summary.blessed, "metrics": summary.metrics}
     if names.PROBABILITIES in served:
         result["served_ece"] = {
             name: expected_calibration_error(served[key].numpy(), labels.astype(np.int64))
-            for name, key in ((names.NETWORK_A, "network_a_probabilities"),
-                              (names.NETWORK_B, "network_b_probabilities"), (names.COMBINED, names.PROBABILITIES))}
+            for name, key in (
+                (names.NETWORK_A, "network_a_probabilities"),
+                (names.NETWORK_B, "network_b_probabilities"),
+                (names.COMBINED, names.PROBABILITIES),
+            )
+        }
     result["baseline"] = keras_baseline(output, row.label)
     return result
 
 
 def report_config(output_dir: str) -> dict:
     """The run's resolved configuration, as the RunReport recorded it."""
-    with open(os.path.join(newest_artifact(output_dir, "RunReport", "report"), "report.json")) as handle:
+    with open(
+        os.path.join(newest_artifact(output_dir, "RunReport", "report"), "report.json")
+    ) as handle:
         return json.load(handle)["config"]
 
 
@@ -119,12 +144,12 @@ def keras_baseline(output_dir: str, label: str) -> Dict[str, float]:
     import tensorflow_transform as tft
     import tf_keras as keras
 
-    from modules import modes
-    from modules.calibration import expected_calibration_error, softmax
-    from modules.data import transformed_dataset
-    from modules.hparams import TrainerConfig
-    from modules.layout import feature_layout
-    from modules.networks import FeatureEncoder
+    from twinnorm.modules import modes
+    from twinnorm.modules.calibration import expected_calibration_error, softmax
+    from twinnorm.modules.data import transformed_dataset
+    from twinnorm.modules.hparams import TrainerConfig
+    from twinnorm.modules.layout import feature_layout
+    from twinnorm.modules.networks import FeatureEncoder
 
     run_config = report_config(output_dir)
     trainer = TrainerConfig.from_dict(run_config["trainer"])
@@ -134,8 +159,16 @@ def keras_baseline(output_dir: str, label: str) -> Dict[str, float]:
     examples = newest_artifact(output_dir, "Transform", "transformed_examples")
 
     def data(split: str, training: bool) -> tf.data.Dataset:
-        return transformed_dataset([os.path.join(examples, f"Split-{split}", "*")], output, label,
-                                   trainer.batch_size, trainer.seed, trainer.shuffle_buffer, training, 64)
+        return transformed_dataset(
+            [os.path.join(examples, f"Split-{split}", "*")],
+            output,
+            label,
+            trainer.batch_size,
+            trainer.seed,
+            trainer.shuffle_buffer,
+            training,
+            64,
+        )
 
     keras.utils.set_random_seed(trainer.seed)
     regression = layout.task == modes.REGRESSION
@@ -156,23 +189,37 @@ def keras_baseline(output_dir: str, label: str) -> Dict[str, float]:
     if regression:
         values = predicted.reshape(-1) * layout.label_scale + layout.label_mean
         target = truth * layout.label_scale + layout.label_mean
-        return {"mean_squared_error": float(np.mean((values - target) ** 2)),
-                "mean_absolute_error": float(np.mean(np.abs(values - target)))}
+        return {
+            "mean_squared_error": float(np.mean((values - target) ** 2)),
+            "mean_absolute_error": float(np.mean(np.abs(values - target))),
+        }
     truth = truth.astype(np.int64)
-    return {"sparse_categorical_accuracy": float(np.mean(predicted.argmax(axis=1) == truth)),
-            "ece": expected_calibration_error(softmax(predicted), truth)}
+    return {
+        "sparse_categorical_accuracy": float(np.mean(predicted.argmax(axis=1) == truth)),
+        "ece": expected_calibration_error(softmax(predicted), truth),
+    }
 
 
 def table(results: List[dict]) -> str:
-    lines = ["| dataset (mode) | metric | network A | network B | combined | plain Keras | served ECE A / B / combined |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| dataset (mode) | metric | network A | network B | combined | plain Keras | served ECE A / B / combined |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        metric = "mean_squared_error" if "mean_squared_error" in r["baseline"] else "sparse_categorical_accuracy"
-        cells = [f"{r['metrics'].get(o, {}).get(metric, float('nan')):.4g}"
-                 for o in ("network_a", "network_b", "combined")]
+        metric = (
+            "mean_squared_error"
+            if "mean_squared_error" in r["baseline"]
+            else "sparse_categorical_accuracy"
+        )
+        cells = [
+            f"{r['metrics'].get(o, {}).get(metric, float('nan')):.4g}"
+            for o in ("network_a", "network_b", "combined")
+        ]
         ece = " / ".join(f"{v:.3f}" for v in r.get("served_ece", {}).values()) or "-"
-        lines.append(f"| {r['row']} ({r['mode']}) | {metric} | {' | '.join(cells)} | "
-                     f"{r['baseline'][metric]:.4g} | {ece} |")
+        lines.append(
+            f"| {r['row']} ({r['mode']}) | {metric} | {' | '.join(cells)} | "
+            f"{r['baseline'][metric]:.4g} | {ece} |"
+        )
     return "\n".join(lines)
 
 

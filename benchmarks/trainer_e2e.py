@@ -7,28 +7,26 @@ TWINNORM_OUTPUT is a finished `local_runner.py --output` folder. A ratio near 1 
 pipeline keeps up with the step; well below 1 means input is the bottleneck. The streaming reader
 (what a split larger than `in_memory_mb` gets) is timed too.
 """
+
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import glob
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf
+import tensorflow_transform as tft
 
-import argparse  # noqa: E402
-import dataclasses  # noqa: E402
-import glob  # noqa: E402
-
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-
-from benchmarks.common import Comparison, alternate, newest_artifact, side, write_result  # noqa: E402
-from benchmarks.train_step import trainer_timer  # noqa: E402
-from modules.data import transformed_dataset  # noqa: E402
-from modules.hparams import TrainerConfig  # noqa: E402
-from modules.networks import TwinModel  # noqa: E402
-from modules.job import seed_everything  # noqa: E402
-from modules.layout import feature_layout  # noqa: E402
-from modules.training import JointTrainer  # noqa: E402
-from pipeline.config import PipelineConfig  # noqa: E402
+from benchmarks.common import Comparison, alternate, newest_artifact, side, write_result
+from benchmarks.train_step import trainer_timer
+from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.job import seed_everything
+from twinnorm.modules.layout import feature_layout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer
+from twinnorm.pipeline.config import PipelineConfig
 
 BATCH_SIZES = (32, 256)
 IN_MEMORY_BATCHES = 64
@@ -60,31 +58,64 @@ def main() -> None:
         steps = max(100, (10_000 if args.quick else 40_000) // batch_size)
         seed_everything(config.seed)
 
-        def reader(in_memory_mb: int):
-            return transformed_dataset(train_files, output, pipeline.label, batch_size, config.seed,
-                                       config.shuffle_buffer, True, in_memory_mb)
+        def reader(in_memory_mb: int, config: TrainerConfig = config):
+            return transformed_dataset(
+                train_files,
+                output,
+                pipeline.label,
+                config.batch_size,
+                config.seed,
+                config.shuffle_buffer,
+                True,
+                in_memory_mb,
+            )
 
-        def trainer():
+        def trainer(config: TrainerConfig = config):
             return JointTrainer(TwinModel(layout, config), config)
 
-        runs = alternate({
-            "records": trainer_timer(trainer(), reader(config.in_memory_mb), batch_size, steps),
-            "streaming": trainer_timer(trainer(), reader(0), batch_size, steps),
-            "memory": trainer_timer(trainer(), in_memory(reader(0), IN_MEMORY_BATCHES), batch_size, steps),
-        }, repeats)
+        runs = alternate(
+            {
+                "records": trainer_timer(trainer(), reader(config.in_memory_mb), batch_size, steps),
+                "streaming": trainer_timer(trainer(), reader(0), batch_size, steps),
+                "memory": trainer_timer(
+                    trainer(), in_memory(reader(0), IN_MEMORY_BATCHES), batch_size, steps
+                ),
+            },
+            repeats,
+        )
         baseline = side("pre-built batches in memory", runs["memory"], "examples/s")
         note = f"{steps} steps per timing, {len(train_files)} train file(s)"
         comparisons += [
-            Comparison("trainer_e2e", f"batch {batch_size}: Trainer from Transform's files vs pre-built batches",
-                       side(f"Trainer's reader (default: split <= {config.in_memory_mb} MB parsed once)",
-                            runs["records"], "examples/s"), baseline, ">= 0.5", note),
-            Comparison("trainer_e2e", f"batch {batch_size}: streaming reader vs pre-built batches",
-                       side("streaming reader (in_memory_mb=0: read, gunzip, parse every epoch)",
-                            runs["streaming"], "examples/s"), baseline, "", "diagnostic, no target; " + note),
+            Comparison(
+                "trainer_e2e",
+                f"batch {batch_size}: Trainer from Transform's files vs pre-built batches",
+                side(
+                    f"Trainer's reader (default: split <= {config.in_memory_mb} MB parsed once)",
+                    runs["records"],
+                    "examples/s",
+                ),
+                baseline,
+                ">= 0.5",
+                note,
+            ),
+            Comparison(
+                "trainer_e2e",
+                f"batch {batch_size}: streaming reader vs pre-built batches",
+                side(
+                    "streaming reader (in_memory_mb=0: read, gunzip, parse every epoch)",
+                    runs["streaming"],
+                    "examples/s",
+                ),
+                baseline,
+                "",
+                "diagnostic, no target; " + note,
+            ),
         ]
         for c in comparisons[-2:]:
-            print(f"{c.name}: {c.ours.value:,.0f} vs {c.baseline.value:,.0f} examples/s, ratio {c.ratio:.2f}",
-                  flush=True)
+            print(
+                f"{c.name}: {c.ours.value:,.0f} vs {c.baseline.value:,.0f} examples/s, ratio {c.ratio:.2f}",
+                flush=True,
+            )
     write_result(args.json, comparisons, {"repeats": repeats, "run": args.run})
 
 

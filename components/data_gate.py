@@ -41,17 +41,26 @@ def describe(anomalies: anomalies_pb2.Anomalies, split: str) -> List[str]:
         details = " ".join(r.description for r in info.reason) or info.description
         lines.append(f"split {split}, column {column!r}: {kinds} ({details.strip()})")
     for reason in anomalies.dataset_anomaly_info.reason:
-        lines.append(f"split {split}, whole dataset: {reason.short_description} ({reason.description.strip()})")
+        lines.append(
+            f"split {split}, whole dataset: {reason.short_description} ({reason.description.strip()})"
+        )
     return lines
 
 
-def check(anomalies_uri: str, splits: List[str], data: str, schema: str, on_anomaly: str, report_dir: str) -> List[str]:
+def check(
+    anomalies_uri: str, splits: List[str], data: str, schema: str, on_anomaly: str, report_dir: str
+) -> List[str]:
     """Writes the report; raises BadDataError on anomalies in `fail` mode, else returns its lines."""
     if on_anomaly not in MODES:
         raise ValueError(f"on_anomaly must be one of {MODES}, got {on_anomaly!r}")
-    lines = [line for split in splits for line in describe(load_anomalies(anomalies_uri, split), split)]
+    lines = [
+        line for split in splits for line in describe(load_anomalies(anomalies_uri, split), split)
+    ]
     if lines:
-        lines = [f"bad data in {data} (checked against {schema}):", *("  " + line for line in lines)]
+        lines = [
+            f"bad data in {data} (checked against {schema}):",
+            *("  " + line for line in lines),
+        ]
     fileio.makedirs(report_dir)
     with fileio.open(os.path.join(report_dir, REPORT_FILE), "w") as handle:
         handle.write("\n".join(lines) + "\n" if lines else "no anomalies\n")
@@ -74,7 +83,12 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
     """Fails (or warns, with on_anomaly='warn') when ExampleValidator found anomalies in any split."""
     checked.split_names = anomalies.split_names
     checked.set_string_custom_property("on_anomaly", on_anomaly)
-    lines = check(anomalies.uri, artifact_utils.decode_split_names(anomalies.split_names), data,
-                  f"the schema {schema_source}" if schema_source else f"the schema inferred in {schema.uri}",
-                  on_anomaly, checked.uri)
+    lines = check(
+        anomalies.uri,
+        artifact_utils.decode_split_names(anomalies.split_names),
+        data,
+        f"the schema {schema_source}" if schema_source else f"the schema inferred in {schema.uri}",
+        on_anomaly,
+        checked.uri,
+    )
     checked.set_int_custom_property("anomaly_count", max(0, len(lines) - 1))

@@ -26,7 +26,7 @@ from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils, path_utils
 
-from modules import names
+from twinnorm.modules import names, paths
 
 CONFIG_FILE = "models.config"
 STAGING_PREFIX = ".staging-"
@@ -36,7 +36,9 @@ PUSH_RECORD = os.path.join("assets.extra", "twinnorm_push.json")
 def model_sources(model_uri: str) -> Dict[str, str]:
     """Model name -> SavedModel folder inside the Trainer's Model artifact."""
     sources = {names.COMBINED: path_utils.serving_model_path(model_uri)}
-    sources.update({n: os.path.join(model_uri, names.NETWORK_MODELS_DIR, n) for n in names.NETWORKS})
+    sources.update(
+        {n: os.path.join(model_uri, names.NETWORK_MODELS_DIR, n) for n in names.NETWORKS}
+    )
     return sources
 
 
@@ -66,17 +68,13 @@ def write_models_config(serving_root: str, models: List[str]) -> str:
     for model in models:
         entry = config.model_config_list.config.add()
         entry.name = model
-        entry.base_path = _absolute(os.path.join(serving_root, model))
+        entry.base_path = paths.absolute(os.path.join(serving_root, model))
         entry.model_platform = "tensorflow"
     path = os.path.join(serving_root, CONFIG_FILE)
     with fileio.open(path + ".tmp", "w") as handle:
         handle.write(text_format.MessageToString(config))
     fileio.rename(path + ".tmp", path, overwrite=True)
     return path
-
-
-def _absolute(path: str) -> str:
-    return path if "://" in path else os.path.abspath(path)
 
 
 def _copy_tree(source: str, destination: str) -> None:
@@ -101,15 +99,20 @@ def _remove_stale_staging(serving_root: str, models: List[str]) -> None:
                 fileio.rmtree(os.path.join(model_dir, entry))
 
 
-def publish(sources: Mapping[str, str], serving_root: str, source_id: str, keep_versions: int = 3) -> int:
+def publish(
+    sources: Mapping[str, str], serving_root: str, source_id: str, keep_versions: int = 3
+) -> int:
     """Publishes every model in `sources` under one new version; returns that version."""
     models = list(sources)
     if all(published_source(serving_root, m) == source_id for m in models):
         return versions(os.path.join(serving_root, models[0]))[-1]
     _remove_stale_staging(serving_root, models)
     version = 1 + max([0, *(v for m in models for v in versions(os.path.join(serving_root, m)))])
-    record = {"source": source_id, "version": version,
-              "pushed_at": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    record = {
+        "source": source_id,
+        "version": version,
+        "pushed_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
     staged = {m: os.path.join(serving_root, m, f"{STAGING_PREFIX}{version}") for m in models}
     try:
         for model, source in sources.items():
@@ -130,7 +133,7 @@ def publish(sources: Mapping[str, str], serving_root: str, source_id: str, keep_
 def _rename_all(staged: Mapping[str, str], version: int) -> None:
     done = []
     try:
-        for model, staging in staged.items():
+        for staging in staged.values():
             final = os.path.join(os.path.dirname(staging), str(version))
             fileio.rename(staging, final)
             done.append((staging, final))
@@ -155,6 +158,7 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
     version = publish(model_sources(model.uri), serving_root, model.uri, keep_versions)
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_int_custom_property("pushed_version", version)
-    pushed_model.set_string_custom_property("pushed_destination",
-                                            os.path.join(serving_root, names.COMBINED, str(version)))
+    pushed_model.set_string_custom_property(
+        "pushed_destination", os.path.join(serving_root, names.COMBINED, str(version))
+    )
     pushed_model.set_string_custom_property("serving_root", serving_root)

@@ -3,6 +3,7 @@ scikit-learn 1.5.1 ships (sklearn/datasets/data/), so their provenance can be re
 
     .venv/bin/python data/make_public_datasets.py
 """
+
 import csv
 import gzip
 import os
@@ -40,7 +41,7 @@ def diabetes() -> None:
     with open(os.path.join(HERE, "regression", "diabetes.csv"), "w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow([*DIABETES_COLUMNS, "progression"])
-        for row, target in zip(features, targets):
+        for row, target in zip(features, targets, strict=False):
             writer.writerow([*row, f"{target:g}"])
 
 

@@ -3,41 +3,55 @@
     python kubeflow/runner.py --target kfp --output pipeline.yaml --image REGISTRY/twinnorm:TAG \\
         --pipeline-root gs://BUCKET/twinnorm
 """
+
 from __future__ import annotations
 
-import os
+import argparse
 import sys
+from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from anywhere
-
-import argparse  # noqa: E402
-from typing import Optional, Sequence  # noqa: E402
-
-from pipeline import cli  # noqa: E402
+from twinnorm.pipeline import cli
 
 DEFAULT_IMAGE = "twinnorm:latest"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     compile_options = parser.add_argument_group("compile")
-    compile_options.add_argument("--target", choices=("kfp", "vertex"), default="kfp",
-                                 help="kfp: PipelineSpec YAML for open-source KFP, no Resolver (absolute "
-                                      "thresholds only); vertex: PipelineJob JSON, baseline comparison kept")
-    compile_options.add_argument("--output", dest="spec_path", metavar="FILE",
-                                 help="file to write (default: pipeline.yaml for kfp, pipeline.json for vertex)")
-    compile_options.add_argument("--image", default=DEFAULT_IMAGE,
-                                 help=f"pipeline image built from kubeflow/Dockerfile (default: {DEFAULT_IMAGE})")
-    compile_options.add_argument("--pipeline-root", required=True, metavar="URI",
-                                 help="artifact root, readable and writable by every task (gs://..., s3://..., "
-                                      "or a volume mounted in every pod); served models go to "
-                                      "<pipeline-root>/serving/<name>")
+    compile_options.add_argument(
+        "--target",
+        choices=("kfp", "vertex"),
+        default="kfp",
+        help="kfp: PipelineSpec YAML for open-source KFP, no Resolver (absolute "
+        "thresholds only); vertex: PipelineJob JSON, baseline comparison kept",
+    )
+    compile_options.add_argument(
+        "--output",
+        dest="spec_path",
+        metavar="FILE",
+        help="file to write (default: pipeline.yaml for kfp, pipeline.json for vertex)",
+    )
+    compile_options.add_argument(
+        "--image",
+        default=DEFAULT_IMAGE,
+        help=f"pipeline image built from kubeflow/Dockerfile (default: {DEFAULT_IMAGE})",
+    )
+    compile_options.add_argument(
+        "--pipeline-root",
+        required=True,
+        metavar="URI",
+        help="artifact root, readable and writable by every task (gs://..., s3://..., "
+        "or a volume mounted in every pod); served models go to "
+        "<pipeline-root>/serving/<name>",
+    )
     cli.add_pipeline_options(parser, output_folder=False)
     args, config = cli.parse_args(parser, argv)
 
-    from pipeline import kubeflow_spec
+    from twinnorm.pipeline import kubeflow_spec
 
     if args.data is None:  # the embedded data: the image carries it
         config = kubeflow_spec.embedded_data_in_image(config)
@@ -47,12 +61,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         path = kubeflow_spec.compile_pipeline(config, args.target, args.image, spec_path)
     except ValueError as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    problems = kubeflow_spec.spec_problems(kubeflow_spec.pipeline_spec(kubeflow_spec.load(path)), args.image,
-                                           allow_resolver=kubeflow_spec.TARGETS[args.target].baseline_resolver)
+    problems = kubeflow_spec.spec_problems(
+        kubeflow_spec.pipeline_spec(kubeflow_spec.load(path)),
+        args.image,
+        allow_resolver=kubeflow_spec.TARGETS[args.target].baseline_resolver,
+    )
     if problems:
-        parser.exit(1, f"{parser.prog}: compiled spec {path} is unsound:\n  " + "\n  ".join(problems) + "\n")
-    print(f"twinnorm: wrote {args.target} pipeline {path} (image {args.image}, pipeline root {args.pipeline_root}, "
-          f"baseline comparison {'on' if config.compare_to_baseline else 'off'})")
+        parser.exit(
+            1, f"{parser.prog}: compiled spec {path} is unsound:\n  " + "\n  ".join(problems) + "\n"
+        )
+    print(
+        f"twinnorm: wrote {args.target} pipeline {path} (image {args.image}, pipeline root {args.pipeline_root}, "
+        f"baseline comparison {'on' if config.compare_to_baseline else 'off'})"
+    )
     return 0
 
 

@@ -3,6 +3,3 @@
 Keras 2 (``tf_keras``) is imported explicitly everywhere in this package: a Keras 3 model
 cannot be run through the TF1 session that TF Serving and Beam RunInference use.
 """
-import os
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -10,6 +10,7 @@ on the eval split and stored in the model, so every serving signature applies it
   prediction of a label it cannot explain fully has less spread (variance R^2); the slope
   restores that shrinkage, the intercept any offset.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -19,17 +20,22 @@ import tensorflow as tf
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from modules import modes, names
+from twinnorm.modules import modes, names
 
 BINS = 15
-LOG_T_BOUNDS = (-8.0, 8.0)  # T from 3e-4 to 3e3: range scores need a small T, wild logits a large one
+LOG_T_BOUNDS = (
+    -8.0,
+    8.0,
+)  # T from 3e-4 to 3e3: range scores need a small T, wild logits a large one
 
 
 class UnseenLabelError(ValueError):
     """The eval split holds a label value that training never saw: it belongs to no class."""
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
+def expected_calibration_error(
+    probabilities: np.ndarray, labels: np.ndarray, bins: int = BINS
+) -> float:
     """Top-label ECE: sum over equal-width confidence bins of |accuracy - confidence| x bin share."""
     confidence = probabilities.max(axis=-1)
     correct = (probabilities.argmax(axis=-1) == labels).astype(np.float64)
@@ -51,7 +57,9 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
     rows = np.arange(len(labels))
 
     def nll(log_t: float) -> float:
-        return float(-log_softmax(scores.astype(np.float64) / np.exp(log_t), axis=-1)[rows, labels].mean())
+        return float(
+            -log_softmax(scores.astype(np.float64) / np.exp(log_t), axis=-1)[rows, labels].mean()
+        )
 
     return float(np.exp(minimize_scalar(nll, bounds=LOG_T_BOUNDS, method="bounded").x))
 
@@ -83,7 +91,8 @@ def check_labels_known(labels: np.ndarray, vocabulary) -> None:
         raise UnseenLabelError(
             f"{unseen} eval example(s) have a label value that the training split does not contain "
             f"(training classes: {', '.join(vocabulary)}); each class needs examples in the training split, "
-            "so add rows of that class or drop them")
+            "so add rows of that class or drop them"
+        )
 
 
 def calibrate(model, dataset: tf.data.Dataset) -> Dict[str, Dict[str, float]]:
@@ -96,19 +105,26 @@ def calibrate(model, dataset: tf.data.Dataset) -> Dict[str, Dict[str, float]]:
         check_labels_known(labels, model.layout.label_vocabulary)
     result = {}
     for name, values in scores.items():
-        result[name] = (_calibrate_values(model, name, values, labels) if regression
-                        else _calibrate_probabilities(model, name, values, labels.astype(np.int64)))
+        result[name] = (
+            _calibrate_values(model, name, values, labels)
+            if regression
+            else _calibrate_probabilities(model, name, values, labels.astype(np.int64))
+        )
         result[name]["examples"] = int(len(labels))
     return result
 
 
-def _calibrate_probabilities(model, name: str, scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
+def _calibrate_probabilities(
+    model, name: str, scores: np.ndarray, labels: np.ndarray
+) -> Dict[str, float]:
     temperature = fit_temperature(scores, labels)
     n = scores.shape[-1]
     model.calibration[name].assign([[1.0 / temperature] * n, [0.0] * n])
-    return {"temperature": temperature,
-            "ece_before": expected_calibration_error(softmax(scores), labels),
-            "ece_after": expected_calibration_error(softmax(scores, temperature), labels)}
+    return {
+        "temperature": temperature,
+        "ece_before": expected_calibration_error(softmax(scores), labels),
+        "ece_after": expected_calibration_error(softmax(scores, temperature), labels),
+    }
 
 
 def _calibrate_values(model, name: str, scores: np.ndarray, labels: np.ndarray) -> Dict[str, float]:
@@ -118,6 +134,9 @@ def _calibrate_values(model, name: str, scores: np.ndarray, labels: np.ndarray) 
     slope, intercept = np.array(fits, np.float64).T
     model.calibration[name].assign(np.stack([slope, intercept]).astype(np.float32))
     units = np.square(np.array(model.layout.label_scale or (1.0,) * scores.shape[1]))
-    return {"slope": slope.tolist(), "intercept": intercept.tolist(),
-            "mse_before": float(np.mean(np.square(scores - labels) * units)),
-            "mse_after": float(np.mean(np.square(scores * slope + intercept - labels) * units))}
+    return {
+        "slope": slope.tolist(),
+        "intercept": intercept.tolist(),
+        "mse_before": float(np.mean(np.square(scores - labels) * units)),
+        "mse_after": float(np.mean(np.square(scores * slope + intercept - labels) * units)),
+    }

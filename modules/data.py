@@ -6,6 +6,7 @@ alone, penguin train split, 2 cores: tfxio 53k / 88k examples/s at batch 32 / 25
 204k / 584k streaming, 291k / 1.6M with the split in memory. Every process that trains (the
 Trainer and each multi-worker process) reads through this one function.
 """
+
 from __future__ import annotations
 
 from typing import List, Mapping, Sequence
@@ -21,9 +22,16 @@ def matching_files(file_patterns: Sequence[str]) -> List[str]:
     return files
 
 
-def transformed_dataset(file_patterns: Sequence[str], tf_transform_output: tft.TFTransformOutput,
-                        label_key: str, batch_size: int, seed: int, shuffle_buffer: int,
-                        training: bool, in_memory_mb: int = 0) -> tf.data.Dataset:
+def transformed_dataset(
+    file_patterns: Sequence[str],
+    tf_transform_output: tft.TFTransformOutput,
+    label_key: str,
+    batch_size: int,
+    seed: int,
+    shuffle_buffer: int,
+    training: bool,
+    in_memory_mb: int = 0,
+) -> tf.data.Dataset:
     """(features, label) batches. Training data repeats forever, shuffled with `seed`: a split whose
     files total at most `in_memory_mb` MB is parsed once, held in memory and shuffled whole every
     epoch; a larger one streams from disk through a `shuffle_buffer`-example buffer. Evaluation
@@ -31,8 +39,11 @@ def transformed_dataset(file_patterns: Sequence[str], tf_transform_output: tft.T
     files = matching_files(file_patterns)
     spec = tf_transform_output.transformed_feature_spec()
     compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
-    records = tf.data.TFRecordDataset(files, compression_type=compression,
-                                      num_parallel_reads=tf.data.AUTOTUNE if len(files) > 1 else None)
+    records = tf.data.TFRecordDataset(
+        files,
+        compression_type=compression,
+        num_parallel_reads=tf.data.AUTOTUNE if len(files) > 1 else None,
+    )
 
     def parse(serialized: tf.Tensor):
         features = tf.io.parse_example(serialized, spec)
@@ -48,11 +59,16 @@ def transformed_dataset(file_patterns: Sequence[str], tf_transform_output: tft.T
 
 def _fits_in_memory(files: Sequence[str], spec: Mapping[str, object], limit_mb: int) -> bool:
     dense = all(isinstance(s, tf.io.FixedLenFeature) for s in spec.values())
-    return dense and limit_mb > 0 and sum(tf.io.gfile.stat(f).length for f in files) <= limit_mb * 2 ** 20
+    return (
+        dense
+        and limit_mb > 0
+        and sum(tf.io.gfile.stat(f).length for f in files) <= limit_mb * 2**20
+    )
 
 
-def _in_memory_batches(records: tf.data.Dataset, spec: Mapping[str, object], label_key: str,
-                       batch_size: int, seed: int) -> tf.data.Dataset:
+def _in_memory_batches(
+    records: tf.data.Dataset, spec: Mapping[str, object], label_key: str, batch_size: int, seed: int
+) -> tf.data.Dataset:
     """Every example parsed once into columns; each batch gathers shuffled row indices, so the
     per-example work of streaming (read, decompress, parse) is paid once, not every epoch
     (benchmarks/trainer_e2e.py times both against pre-built batches)."""
@@ -66,6 +82,11 @@ def _in_memory_batches(records: tf.data.Dataset, spec: Mapping[str, object], lab
         features = {key: tf.gather(column, indices) for key, column in columns.items()}
         return features, features.pop(label_key)
 
-    indices = tf.data.Dataset.range(rows).shuffle(rows, seed=seed, reshuffle_each_iteration=True).repeat()
-    return indices.batch(batch_size, drop_remainder=True).map(gather, num_parallel_calls=tf.data.AUTOTUNE) \
+    indices = (
+        tf.data.Dataset.range(rows).shuffle(rows, seed=seed, reshuffle_each_iteration=True).repeat()
+    )
+    return (
+        indices.batch(batch_size, drop_remainder=True)
+        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
+    )

@@ -14,6 +14,7 @@ The Transform layer is attached to each saved module, so its tables initialize a
 Everything that loads these models (TF Serving, TFMA, BulkInferrer, the report) calls signatures
 only, so Keras's own per-layer call traces are not saved (`_without_keras_traces`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
-from modules import modes, names
-from modules.networks import SingleNetworkModel, TwinModel, label_units
+from twinnorm.modules import modes, names
+from twinnorm.modules.networks import SingleNetworkModel, TwinModel, label_units
 
 Outputs = Dict[str, tf.Tensor]
 
@@ -47,14 +48,22 @@ def _traced(fn: Callable) -> Callable:
 
 
 def _examples_signature(fn: Callable) -> tf.types.experimental.ConcreteFunction:
-    return _traced(fn).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT))
+    return _traced(fn).get_concrete_function(
+        tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)
+    )
 
 
 class ServingModule(tf.Module):
     """Raw features in, named outputs out. `select` picks the outputs of the model being served."""
 
-    def __init__(self, model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
-                 label_columns: Sequence[str], network: str = names.COMBINED):
+    def __init__(
+        self,
+        model: TwinModel,
+        tf_transform_output: tft.TFTransformOutput,
+        label_key: str,
+        label_columns: Sequence[str],
+        network: str = names.COMBINED,
+    ):
         super().__init__(name=f"{network}_serving")
         self.network = network
         self.task = model.task
@@ -73,21 +82,35 @@ class ServingModule(tf.Module):
         transformed.pop(self.label_key, None)
         outputs = dict(self.model(transformed, training=False))
         if names.CLASS_IDS in outputs:
-            outputs[names.PREDICTED_LABEL] = tf.gather(self.label_vocabulary, outputs[names.CLASS_IDS])
+            outputs[names.PREDICTED_LABEL] = tf.gather(
+                self.label_vocabulary, outputs[names.CLASS_IDS]
+            )
         return outputs
 
     def serve_examples(self, examples: tf.Tensor) -> Outputs:
         with tf.control_dependencies([_non_empty(tf.size(examples))]):
-            return self.outputs_from_raw(tf.io.parse_example(tf.identity(examples), self.feature_spec))
+            return self.outputs_from_raw(
+                tf.io.parse_example(tf.identity(examples), self.feature_spec)
+            )
 
     def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
         sizes = tf.stack([tf.size(features[k]) for k in sorted(self.feature_spec)])
-        checks = [_non_empty(sizes[0]), tf.debugging.assert_equal(
-            sizes, sizes[0], message=f"twinnorm: inputs {', '.join(sorted(self.feature_spec))} "
-                                     "must all have the same number of values (one per example)")]
+        checks = [
+            _non_empty(sizes[0]),
+            tf.debugging.assert_equal(
+                sizes,
+                sizes[0],
+                message=f"twinnorm: inputs {', '.join(sorted(self.feature_spec))} "
+                "must all have the same number of values (one per example)",
+            ),
+        ]
         with tf.control_dependencies(checks):
             return self.outputs_from_raw(
-                {k: _as_parsed(tf.identity(features[k]), spec) for k, spec in self.feature_spec.items()})
+                {
+                    k: _as_parsed(tf.identity(features[k]), spec)
+                    for k, spec in self.feature_spec.items()
+                }
+            )
 
     def transform_examples(self, examples: tf.Tensor) -> Outputs:
         """Transform's output; a regression label is mapped back to its own units, so that the
@@ -97,8 +120,12 @@ class ServingModule(tf.Module):
             mean, scale = label_units(self.model.layout)
             transformed[self.label_key] = transformed[self.label_key] * scale + mean
             if len(self.label_columns) > 1:  # each target on its own too, for a bar per target
-                transformed.update({column: transformed[self.label_key][:, j]
-                                    for j, column in enumerate(self.label_columns)})
+                transformed.update(
+                    {
+                        column: transformed[self.label_key][:, j]
+                        for j, column in enumerate(self.label_columns)
+                    }
+                )
         return transformed
 
     def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
@@ -106,8 +133,11 @@ class ServingModule(tf.Module):
         evaluated = {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
         if len(self.label_columns) == 1:
             return evaluated
-        return {names.target_output(output, column): value[:, j]
-                for output, value in evaluated.items() for j, column in enumerate(self.label_columns)}
+        return {
+            names.target_output(output, column): value[:, j]
+            for output, value in evaluated.items()
+            for j, column in enumerate(self.label_columns)
+        }
 
     def numeric_outputs(self, examples: tf.Tensor) -> Outputs:
         return {k: v for k, v in self.serve_examples(examples).items() if v.dtype != tf.string}
@@ -119,16 +149,19 @@ class ServingModule(tf.Module):
         return {names.CLASSIFY_CLASSES: classes, names.CLASSIFY_SCORES: scores}
 
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
-        raw_inputs = {key: tf.TensorSpec([None], raw_input_dtype(spec), name=key)
-                      for key, spec in self.feature_spec.items()}
+        raw_inputs = {
+            key: tf.TensorSpec([None], raw_input_dtype(spec), name=key)
+            for key, spec in self.feature_spec.items()
+        }
         signatures = {
             names.SERVING_DEFAULT: _examples_signature(self.serve_examples),
             names.SERVING_RAW: _traced(self.serve_raw).get_concrete_function(raw_inputs),
             names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
         }
         if self.task == modes.CLASSIFICATION:
-            signatures[names.CLASSIFICATION] = _traced(self.classify_examples).get_concrete_function(
-                tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
+            signatures[names.CLASSIFICATION] = _traced(
+                self.classify_examples
+            ).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
         if self.network == names.COMBINED:
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
             signatures[names.BATCH_INFERENCE] = _examples_signature(self.numeric_outputs)
@@ -137,14 +170,18 @@ class ServingModule(tf.Module):
 
 def _non_empty(batch_size: tf.Tensor) -> tf.Operation:
     """An empty request is an error with a message, not an empty answer the client may misread."""
-    return tf.debugging.assert_positive(batch_size, message="twinnorm: empty batch: the request has no examples")
+    return tf.debugging.assert_positive(
+        batch_size, message="twinnorm: empty batch: the request has no examples"
+    )
 
 
 def _optional(spec) -> tf.io.FixedLenFeature:
     """The label's parse spec with a default, so unlabelled examples parse (label id -1)."""
     missing = "" if spec.dtype == tf.string else -1
     size = int(np.prod(spec.shape)) if isinstance(spec, tf.io.FixedLenFeature) else 1
-    return tf.io.FixedLenFeature(spec.shape if size == 1 else [], spec.dtype, default_value=[missing] * size)
+    return tf.io.FixedLenFeature(
+        spec.shape if size == 1 else [], spec.dtype, default_value=[missing] * size
+    )
 
 
 def raw_input_dtype(spec) -> tf.DType:
@@ -158,16 +195,30 @@ def _as_parsed(values: tf.Tensor, spec) -> tf.Tensor:
     """A dense [batch] column -> what tf.io.parse_example gives for `spec` (NaN / "" = missing)."""
     if isinstance(spec, tf.io.FixedLenFeature):
         return tf.reshape(values, [-1, *spec.shape])
-    present = tf.math.logical_not(tf.math.is_nan(values)) if values.dtype.is_floating else \
-        tf.not_equal(values, "") if values.dtype == tf.string else tf.ones_like(values, tf.bool)
+    present = (
+        tf.math.logical_not(tf.math.is_nan(values))
+        if values.dtype.is_floating
+        else tf.not_equal(values, "")
+        if values.dtype == tf.string
+        else tf.ones_like(values, tf.bool)
+    )
     rows = tf.where(present)
     indices = tf.concat([rows, tf.zeros_like(rows)], axis=1)
-    return tf.SparseTensor(indices, tf.cast(tf.boolean_mask(values, present), spec.dtype),
-                           tf.stack([tf.shape(values, out_type=tf.int64)[0], tf.constant(1, tf.int64)]))
+    return tf.SparseTensor(
+        indices,
+        tf.cast(tf.boolean_mask(values, present), spec.dtype),
+        tf.stack([tf.shape(values, out_type=tf.int64)[0], tf.constant(1, tf.int64)]),
+    )
 
 
-def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOutput, label_key: str,
-                        label_columns: Sequence[str], combined_dir: str, networks_dir: str) -> Dict[str, str]:
+def save_serving_models(
+    model: TwinModel,
+    tf_transform_output: tft.TFTransformOutput,
+    label_key: str,
+    label_columns: Sequence[str],
+    combined_dir: str,
+    networks_dir: str,
+) -> Dict[str, str]:
     """Writes the combined model at `combined_dir` (what the Evaluator and Pusher read) and each
     network's model at `<networks_dir>/<network>`; returns model name -> folder."""
     folders = {names.COMBINED: combined_dir}
@@ -183,8 +234,8 @@ def save_serving_models(model: TwinModel, tf_transform_output: tft.TFTransformOu
 
 def _without_keras_traces() -> ContextManager:
     """tf_keras re-traces every layer's call functions into a SavedModel for Keras reloading;
-    nothing here reloads through Keras, and those traces were 5 of the Trainer's 10 s
-    (benchmarks/pipeline_time.py). tf_keras exposes the switch only as `model.save(save_traces=)`,
+    nothing here reloads through Keras, and those traces were half the Trainer's time
+    (docs/benchmarks.md). tf_keras exposes the switch only as `model.save(save_traces=)`,
     so this uses its internal scope, pinned with the stack; elsewhere the traces are kept."""
     try:
         from tf_keras.src.saving.legacy.saved_model.utils import keras_option_scope

@@ -3,13 +3,14 @@
 Every hyperparameter is named here once; the pipeline config embeds a `TrainerConfig`, the
 command line overrides fields of it, and run_fn rebuilds it with `TrainerConfig.from_dict`.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 from typing import Any, Mapping, Tuple
 
-from modules import modes
+from twinnorm.modules import modes
 
 NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
 LOSSES = (modes.AUTO, *modes.LOSSES)
@@ -39,7 +40,9 @@ class NetworkSpec:
         if any(u <= 0 for u in self.hidden_units):
             raise ValueError(f"{name}: hidden_units must be positive, got {self.hidden_units}")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"{name}: activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+            raise ValueError(
+                f"{name}: activation must be one of {ACTIVATIONS}, got {self.activation!r}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout}")
         if self.learning_rate <= 0:
@@ -70,7 +73,7 @@ class TrainerConfig:
     shuffle_buffer: int = 1024  # examples, when the training split streams from disk
     # A training split whose Transform files total at most this many MB is parsed once and held
     # in memory (shuffled whole every epoch); 0 always streams. Small on purpose: every checkpoint
-    # serializes the in-memory split with the input position (667k rows, ~30 MB: ~8 s each).
+    # serializes the in-memory split with the input position (cost: docs/benchmarks.md).
     in_memory_mb: int = 4
     # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
     # batch_size stays the global batch, split across workers.
@@ -84,25 +87,42 @@ class TrainerConfig:
         _one_of("loss", self.loss, LOSSES)
         _one_of("task", self.task, TASKS)
         if self.task == modes.REGRESSION and self.loss == modes.CROSS_ENTROPY:
-            raise ValueError("loss 'cross_entropy' needs task 'classification'; use 'mse' for regression")
-        for field in ("batch_size", "train_steps", "eval_steps", "log_every", "checkpoint_every", "train_workers"):
+            raise ValueError(
+                "loss 'cross_entropy' needs task 'classification'; use 'mse' for regression"
+            )
+        for field in (
+            "batch_size",
+            "train_steps",
+            "eval_steps",
+            "log_every",
+            "checkpoint_every",
+            "train_workers",
+        ):
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
         if self.batch_size % self.train_workers:
-            raise ValueError(f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
-                             "(each worker takes an equal share of the global batch)")
+            raise ValueError(
+                f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
+                "(each worker takes an equal share of the global batch)"
+            )
         if self.in_memory_mb < 0:
             raise ValueError(f"in_memory_mb must be >= 0, got {self.in_memory_mb}")
         if not 0.0 < self.population_momentum < 1.0:
-            raise ValueError(f"population_momentum must be in (0, 1), got {self.population_momentum}")
+            raise ValueError(
+                f"population_momentum must be in (0, 1), got {self.population_momentum}"
+            )
         if self.epsilon <= 0:
             raise ValueError(f"epsilon must be > 0, got {self.epsilon}")
         if self.normalization == "population" and self.batch_size < 2:
-            raise ValueError(f"normalization 'population' needs batch_size >= 2, got {self.batch_size}: the "
-                             "statistics of a one-example batch are zero, so training would learn nothing")
+            raise ValueError(
+                f"normalization 'population' needs batch_size >= 2, got {self.batch_size}: the "
+                "statistics of a one-example batch are zero, so training would learn nothing"
+            )
         if n_outputs is not None:
             if modes.AUTO in (self.task, self.normalization, self.loss):
-                raise ValueError("task, normalization and loss must be resolved (TrainerConfig.resolved) before training")
+                raise ValueError(
+                    "task, normalization and loss must be resolved (TrainerConfig.resolved) before training"
+                )
             modes.check(self.normalization, self.task, n_outputs)
 
     def resolved(self, task: str, n_outputs: int) -> "TrainerConfig":
@@ -115,9 +135,14 @@ class TrainerConfig:
         sizes derived from the input width and output count."""
         task = task if self.task == modes.AUTO else self.task
         mode, loss = modes.fill(self.normalization, self.loss, task, n_outputs)
-        return dataclasses.replace(self, task=task, normalization=mode, loss=loss,
-                                   network_a=self.network_a.sized(width, n_outputs),
-                                   network_b=self.network_b.sized(width, n_outputs))
+        return dataclasses.replace(
+            self,
+            task=task,
+            normalization=mode,
+            loss=loss,
+            network_a=self.network_a.sized(width, n_outputs),
+            network_b=self.network_b.sized(width, n_outputs),
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -4,6 +4,7 @@ The Trainer's `run_fn` (modules/trainer.py) builds a `TrainJob` and runs it in i
 or, with `train_workers` > 1, in that many worker processes (modules/multiworker.py), each of
 which calls `train_and_export` with the same job; only the chief's export and logs are kept.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,20 +12,20 @@ import json
 import os
 from typing import List
 
-from absl import logging as log
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
+from absl import logging as log
 
-from modules import modes, names
-from modules.calibration import calibrate, check_labels_known
-from modules.data import transformed_dataset
-from modules.export import save_serving_models
-from modules.hparams import TrainerConfig
-from modules.layout import feature_layout
-from modules.networks import TwinModel
-from modules.training import JointTrainer
+from twinnorm.modules import modes, names
+from twinnorm.modules.calibration import calibrate, check_labels_known
+from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.export import save_serving_models
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.layout import feature_layout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,9 @@ class TrainJob:
     label_key: str  # the label in Transform's output
     feature_keys: List[str]
     trainer: dict  # TrainerConfig.to_dict()
-    label_columns: List[str] = dataclasses.field(default_factory=list)  # raw label column(s); [] = [label_key]
+    label_columns: List[str] = dataclasses.field(
+        default_factory=list
+    )  # raw label column(s); [] = [label_key]
 
     @property
     def raw_labels(self) -> List[str]:
@@ -60,30 +63,49 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: str, serving_model_dir: str,
-                     networks_dir: str) -> dict:
+def train_and_export(
+    job: TrainJob,
+    strategy: tf.distribute.Strategy,
+    run_dir: str,
+    serving_model_dir: str,
+    networks_dir: str,
+) -> dict:
     """Trains under `strategy` and exports the three serving models; returns the last metrics.
     `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
-    layout = feature_layout(tf_transform_output, job.feature_keys, job.label_key, config.task, job.raw_labels)
+    layout = feature_layout(
+        tf_transform_output, job.feature_keys, job.label_key, config.task, job.raw_labels
+    )
     config = config.for_layout(layout.task, layout.width, layout.n_outputs)
     config.validate(layout.n_outputs)
     seed_everything(config.seed)
 
     def dataset(files, training):
-        data = transformed_dataset(files, tf_transform_output, job.label_key, config.batch_size, config.seed,
-                                   config.shuffle_buffer, training, config.in_memory_mb)
+        data = transformed_dataset(
+            files,
+            tf_transform_output,
+            job.label_key,
+            config.batch_size,
+            config.seed,
+            config.shuffle_buffer,
+            training,
+            config.in_memory_mb,
+        )
         # Workers share the batches example by example: Transform writes too few files per split
         # to give each worker its own.
         options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA
+        )
         return data.with_options(options)
 
     evaluation = dataset(job.eval_files, False)
     if config.task == modes.CLASSIFICATION:
-        check_labels_known(np.concatenate([np.reshape(labels, [-1]) for _, labels in evaluation]),
-                           layout.label_vocabulary)
+        check_labels_known(
+            np.concatenate([np.reshape(labels, [-1]) for _, labels in evaluation]),
+            layout.label_vocabulary,
+        )
     with strategy.scope():
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
@@ -94,5 +116,7 @@ def train_and_export(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: s
     log.info("calibration: %s", calibration)
     with tf.io.gfile.GFile(os.path.join(run_dir, names.CALIBRATION_FILE), "w") as handle:
         json.dump(calibration, handle, indent=1)
-    save_serving_models(model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir)
+    save_serving_models(
+        model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir
+    )
     return history

@@ -8,6 +8,7 @@ normalized row to still vary: range and standardize map any row of n <= 2 to a f
 each row's level and scale, so a regression value cannot be read back in the label's units from
 them; only `population` (frozen per-output statistics, an affine map at serving) can.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,20 +39,47 @@ class Mode:
         return n_outputs >= self.min_classes
 
 
-MODES: Dict[str, Mode] = {mode.name: mode for mode in (
-    Mode("range", "(x - min_j x) / max(max_j x - min_j x, eps)", min_classes=3, regression=False,
-         per_example=True, loss=MSE,
-         invariant="each row in [0, 1] with its min at 0 and its max at 1"),
-    Mode("standardize", "(x - mean_j x) / sqrt(var_j x + eps)", min_classes=3, regression=False,
-         per_example=True, loss=CROSS_ENTROPY,
-         invariant="each row has mean 0 and variance 1"),
-    Mode("shared", "standardize over concat(a, b) per example", min_classes=2, regression=False,
-         per_example=True, loss=CROSS_ENTROPY,
-         invariant="each row of both networks together has mean 0 and variance 1"),
-    Mode("population", "(x - moving_mean) / sqrt(moving_var + eps) per output", min_classes=2,
-         regression=True, per_example=False, loss=CROSS_ENTROPY,
-         invariant="frozen statistics: a row's scores do not depend on the rest of the batch"),
-)}
+MODES: Dict[str, Mode] = {
+    mode.name: mode
+    for mode in (
+        Mode(
+            "range",
+            "(x - min_j x) / max(max_j x - min_j x, eps)",
+            min_classes=3,
+            regression=False,
+            per_example=True,
+            loss=MSE,
+            invariant="each row in [0, 1] with its min at 0 and its max at 1",
+        ),
+        Mode(
+            "standardize",
+            "(x - mean_j x) / sqrt(var_j x + eps)",
+            min_classes=3,
+            regression=False,
+            per_example=True,
+            loss=CROSS_ENTROPY,
+            invariant="each row has mean 0 and variance 1",
+        ),
+        Mode(
+            "shared",
+            "standardize over concat(a, b) per example",
+            min_classes=2,
+            regression=False,
+            per_example=True,
+            loss=CROSS_ENTROPY,
+            invariant="each row of both networks together has mean 0 and variance 1",
+        ),
+        Mode(
+            "population",
+            "(x - moving_mean) / sqrt(moving_var + eps) per output",
+            min_classes=2,
+            regression=True,
+            per_example=False,
+            loss=CROSS_ENTROPY,
+            invariant="frozen statistics: a row's scores do not depend on the rest of the batch",
+        ),
+    )
+}
 NAMES: Tuple[str, ...] = tuple(MODES)
 
 
@@ -75,12 +103,19 @@ def describe(task: str, n_outputs: int) -> str:
 def check(mode: str, task: str, n_outputs: int) -> None:
     """Refuses a mode that cannot learn the task, naming the modes that can."""
     if n_outputs < 1 or (task == CLASSIFICATION and n_outputs < 2):
-        raise ValueError(f"{describe(task, n_outputs)}: a classification label needs at least 2 distinct values")
+        raise ValueError(
+            f"{describe(task, n_outputs)}: a classification label needs at least 2 distinct values"
+        )
     if not MODES[mode].serves(task, n_outputs):
-        why = ("per-example statistics erase each prediction's level and scale"
-               if task == REGRESSION else f"each row of {n_outputs} normalized outputs is a constant pattern")
-        raise ValueError(f"normalization {mode!r} cannot learn {describe(task, n_outputs)} ({why}); use "
-                         f"--normalization auto or one of: {', '.join(modes_for(task, n_outputs))}")
+        why = (
+            "per-example statistics erase each prediction's level and scale"
+            if task == REGRESSION
+            else f"each row of {n_outputs} normalized outputs is a constant pattern"
+        )
+        raise ValueError(
+            f"normalization {mode!r} cannot learn {describe(task, n_outputs)} ({why}); use "
+            f"--normalization auto or one of: {', '.join(modes_for(task, n_outputs))}"
+        )
 
 
 def fill(mode: str, loss: str, task: str, n_outputs: int) -> Tuple[str, str]:
@@ -97,7 +132,9 @@ def resolve(mode: str, loss: str, task: str, n_outputs: int) -> Tuple[str, str]:
     mode, loss = fill(mode, loss, task, n_outputs)
     check(mode, task, n_outputs)
     if task == REGRESSION and loss != MSE:
-        raise ValueError(f"loss {loss!r} needs a classification label; regression trains with 'mse'")
+        raise ValueError(
+            f"loss {loss!r} needs a classification label; regression trains with 'mse'"
+        )
     return mode, loss
 
 
@@ -110,4 +147,3 @@ def needs_both_networks(mode: str) -> bool:
     """A network served alone still needs the other network's outputs: per-example shared
     statistics (frozen population statistics need only stored values)."""
     return mode == "shared"
-

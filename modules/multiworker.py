@@ -2,7 +2,7 @@
 
 The strategy must be created before TensorFlow initializes its runtime in a process, and the
 Trainer runs inside the orchestrator's process (LocalDagRunner), where TensorFlow is long
-initialized. So `run` starts N fresh processes (`python -m modules.multiworker JOB`), each with
+initialized. So `run` starts N fresh processes (`python -m twinnorm.modules.multiworker JOB`), each with
 its own `TF_CONFIG` naming every worker's 127.0.0.1 port, and waits for all of them.
 
 Worker 0 is the chief. Every worker takes part in every collective (gradients, metrics,
@@ -11,6 +11,7 @@ and serving folders, the others to scratch folders under model_run that they del
 On a cluster the same code runs one worker per machine: TF_CONFIG then comes from the platform
 (Vertex AI worker pools, a Kubeflow TFJob) and `worker_main` is the entry point.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,6 +22,9 @@ import subprocess
 import sys
 import time
 from typing import List
+
+import twinnorm
+from twinnorm.modules import paths
 
 WORKER_DIR = "workers"  # under model_run: the job file, each worker's log, non-chief scratch
 JOB_FILE = "job.json"
@@ -39,33 +43,46 @@ def free_ports(count: int) -> List[int]:
 
 
 def tf_config(ports: List[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    return json.dumps(
+        {
+            "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+            "task": {"type": "worker", "index": index},
+        }
+    )
 
 
 def run(job) -> None:
     """Starts `job.config.train_workers` worker processes and waits; raises with the failing
     worker's log when any fails (the others are stopped, nothing is exported)."""
     count = job.config.train_workers
-    if "://" in job.model_run_dir:
-        raise ValueError(f"train_workers > 1 runs worker processes beside the Trainer and needs its model_run "
-                         f"on a local or mounted file system (worker logs are files); got {job.model_run_dir}")
+    if paths.is_uri(job.model_run_dir):
+        raise ValueError(
+            f"train_workers > 1 runs worker processes beside the Trainer and needs its model_run "
+            f"on a local or mounted file system (worker logs are files); got {job.model_run_dir}"
+        )
     folder = os.path.join(job.model_run_dir, WORKER_DIR)
     os.makedirs(folder, exist_ok=True)
     job_path = os.path.join(folder, JOB_FILE)
     with open(job_path, "w") as handle:
         json.dump(dataclasses.asdict(job), handle)
     ports = free_ports(count)
-    repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import_root = os.path.dirname(twinnorm.__path__[0])  # the folder `-m twinnorm...` resolves from
     processes, logs = [], []
     for index in range(count):
-        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TF_USE_LEGACY_KERAS": "1"}
+        env = {**os.environ, "TF_CONFIG": tf_config(ports, index)}
         log_path = os.path.join(folder, f"worker-{index}.log")
         logs.append(log_path)
         with open(log_path, "w") as log:
-            # `-m` from repo_root: the worker imports `modules` as this process does.
-            processes.append(subprocess.Popen([sys.executable, "-m", "modules.multiworker", job_path],
-                                              env=env, stdout=log, stderr=subprocess.STDOUT, cwd=repo_root))
+            # `-m` from import_root: the worker imports the project as this process does.
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "twinnorm.modules.multiworker", job_path],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=import_root,
+                )
+            )
     try:  # until all end, or one fails (the others would wait for it in a collective forever)
         while any(p.poll() is None for p in processes) and not any(p.returncode for p in processes):
             time.sleep(POLL_SECONDS)
@@ -79,8 +96,10 @@ def run(job) -> None:
         index = failed[0]
         with open(logs[index]) as handle:
             tail = handle.read()[-3000:]
-        raise RuntimeError(f"training worker {index} of {count} exited with {processes[index].returncode}; "
-                           f"log {logs[index]}:\n{tail}")
+        raise RuntimeError(
+            f"training worker {index} of {count} exited with {processes[index].returncode}; "
+            f"log {logs[index]}:\n{tail}"
+        )
 
 
 def worker_main(job_path: str) -> None:
@@ -88,26 +107,39 @@ def worker_main(job_path: str) -> None:
     Its index comes from TF_CONFIG, set by `run` here or by the platform on a cluster."""
     import tensorflow as tf
 
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # before anything else touches the runtime
+    strategy = (
+        tf.distribute.MultiWorkerMirroredStrategy()
+    )  # before anything else touches the runtime
 
     from absl import logging
 
-    from modules.job import TrainJob, train_and_export
+    from twinnorm.modules.job import TrainJob, train_and_export
 
     logging.set_verbosity(logging.INFO)  # progress lines in the worker's log
     with tf.io.gfile.GFile(job_path) as handle:
         job = TrainJob(**json.load(handle))
     index = strategy.cluster_resolver.task_id
     chief = index == 0
-    logging.info("twinnorm worker %d of %d (%s), %d replicas in sync", index, len(
-        strategy.cluster_resolver.cluster_spec().as_dict()["worker"]), "chief" if chief else "not chief",
-        strategy.num_replicas_in_sync)
+    logging.info(
+        "twinnorm worker %d of %d (%s), %d replicas in sync",
+        index,
+        len(strategy.cluster_resolver.cluster_spec().as_dict()["worker"]),
+        "chief" if chief else "not chief",
+        strategy.num_replicas_in_sync,
+    )
     if chief:
-        run_dir, serving_dir, networks_dir = job.model_run_dir, job.serving_model_dir, job.networks_dir
+        run_dir, serving_dir, networks_dir = (
+            job.model_run_dir,
+            job.serving_model_dir,
+            job.networks_dir,
+        )
     else:
         scratch = os.path.join(job.model_run_dir, WORKER_DIR, f"scratch-{index}")
         run_dir = scratch
-        serving_dir, networks_dir = os.path.join(scratch, "serving"), os.path.join(scratch, "networks")
+        serving_dir, networks_dir = (
+            os.path.join(scratch, "serving"),
+            os.path.join(scratch, "networks"),
+        )
     try:
         train_and_export(job, strategy, run_dir, serving_dir, networks_dir)
     finally:

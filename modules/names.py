@@ -49,6 +49,8 @@ CONFIG_FEATURES = "feature_keys"
 CONFIG_LABEL = "label_key"  # the label's key in Transform's output
 CONFIG_LABEL_COLUMNS = "label_columns"  # the raw label column(s)
 CONFIG_TRAINER = "trainer"
+# TrainerConfig fields that reach run_fn through TrainArgs/EvalArgs, not custom_config.
+STEP_COUNTS = ("train_steps", "eval_steps")
 CONFIG_TASK = "task"
 
 

@@ -7,6 +7,7 @@ sees) and the prediction read from the scores through a map fitted after trainin
 (modules/calibration.py): class `probabilities` = softmax(scores / T), or regression `values` in
 the label's own units (an affine map, then Transform's scaling inverted).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,10 +16,10 @@ from typing import Dict, Mapping, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from modules import modes, names
-from modules.hparams import NetworkSpec, TrainerConfig
-from modules.layout import FeatureLayout
-from modules.normalization import build_normalization
+from twinnorm.modules import modes, names
+from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
+from twinnorm.modules.layout import FeatureLayout
+from twinnorm.modules.normalization import build_normalization
 
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
@@ -37,13 +38,17 @@ class FeatureEncoder(keras.layers.Layer):
 
     def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
         super().__init__(**kwargs)
-        self.numeric = tuple(sorted(numeric))  # column order never depends on how features were listed
+        self.numeric = tuple(
+            sorted(numeric)
+        )  # column order never depends on how features were listed
         self.categorical = dict(sorted(categorical.items()))
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
         columns = [_as_matrix(tf.cast(features[key], tf.float32)) for key in self.numeric]
-        columns += [tf.one_hot(tf.reshape(features[key], [-1]), depth)
-                    for key, depth in self.categorical.items()]
+        columns += [
+            tf.one_hot(tf.reshape(features[key], [-1]), depth)
+            for key, depth in self.categorical.items()
+        ]
         return tf.concat(columns, axis=1)
 
     def get_config(self) -> dict:
@@ -66,9 +71,14 @@ class TwinModel(keras.Model):
         self.task = config.task
         # Per served prediction, the affine map (slope, intercept) from normalized scores to the
         # prediction's logits or standardized value; identity until calibration fits it.
-        identity = [[1.0] * layout.n_outputs, [0.0] * layout.n_outputs]  # slope, intercept per output
-        self.calibration = {name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
-                            for name in (*names.NETWORKS, names.COMBINED)}
+        identity = [
+            [1.0] * layout.n_outputs,
+            [0.0] * layout.n_outputs,
+        ]  # slope, intercept per output
+        self.calibration = {
+            name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
+            for name in (*names.NETWORKS, names.COMBINED)
+        }
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
         self.network_b = build_network(config.network_b, layout.n_outputs, names.NETWORK_B)
@@ -79,8 +89,9 @@ class TwinModel(keras.Model):
         if modes.takes_pair(mode, config.population_shared):
             self.pair_normalization = build_normalization(mode, **settings)
         else:
-            self.network_normalization = {n: build_normalization(mode, **settings, name=f"{n}_{mode}")
-                                          for n in names.NETWORKS}
+            self.network_normalization = {
+                n: build_normalization(mode, **settings, name=f"{n}_{mode}") for n in names.NETWORKS
+            }
 
     def get_config(self) -> dict:
         return {"layout": dataclasses.asdict(self.layout), "config": self.config.to_dict()}
@@ -95,21 +106,33 @@ class TwinModel(keras.Model):
 
     def example_inputs(self, batch: int = 1) -> Dict[str, tf.Tensor]:
         """Zero-valued transformed features; calling the model on them creates every variable."""
-        features = {key: tf.zeros([batch, *self.layout.numeric_widths.get(key, ())], tf.float32)
-                    for key in self.layout.numeric}
+        features = {
+            key: tf.zeros([batch, *self.layout.numeric_widths.get(key, ())], tf.float32)
+            for key in self.layout.numeric
+        }
         features.update({key: tf.zeros([batch], tf.int64) for key in self.layout.categorical})
         return features
 
-    def normalize(self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None) -> Tuple[tf.Tensor, tf.Tensor]:
+    def normalize(
+        self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None
+    ) -> Tuple[tf.Tensor, tf.Tensor]:
         if self.pair_normalization is not None:
             return self.pair_normalization([raw_a, raw_b], training=training)
-        return (self.network_normalization[names.NETWORK_A](raw_a, training=training),
-                self.network_normalization[names.NETWORK_B](raw_b, training=training))
+        return (
+            self.network_normalization[names.NETWORK_A](raw_a, training=training),
+            self.network_normalization[names.NETWORK_B](raw_b, training=training),
+        )
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
         raw = {name: net(encoded, training=training) for name, net in self.networks.items()}
-        scores = dict(zip(names.NETWORKS, self.normalize(raw[names.NETWORK_A], raw[names.NETWORK_B], training)))
+        scores = dict(
+            zip(
+                names.NETWORKS,
+                self.normalize(raw[names.NETWORK_A], raw[names.NETWORK_B], training),
+                strict=False,
+            )
+        )
         outputs = {}
         for name in names.NETWORKS:
             outputs.update(network_outputs(self, name, raw[name], scores[name]))
@@ -133,15 +156,22 @@ def label_units(layout: FeatureLayout) -> Tuple[tf.Tensor, tf.Tensor]:
     """(mean, scale) [n] that map a standardized target back to the label's units (identity when
     the layout has no label scaling, as in the article's setting)."""
     n = layout.n_outputs
-    return (tf.constant(layout.label_mean or (0.0,) * n, tf.float32),
-            tf.constant(layout.label_scale or (1.0,) * n, tf.float32))
+    return (
+        tf.constant(layout.label_mean or (0.0,) * n, tf.float32),
+        tf.constant(layout.label_scale or (1.0,) * n, tf.float32),
+    )
 
 
-def network_outputs(model: "TwinModel", network: str, raw: tf.Tensor, scores: tf.Tensor) -> Dict[str, tf.Tensor]:
+def network_outputs(
+    model: "TwinModel", network: str, raw: tf.Tensor, scores: tf.Tensor
+) -> Dict[str, tf.Tensor]:
     """One network's outputs: raw (before normalization), scores (after) and its prediction."""
     kind, value = prediction(model, network, scores)
-    return {names.output_key(network, names.RAW): raw, names.output_key(network, names.SCORES): scores,
-            names.output_key(network, kind): value}
+    return {
+        names.output_key(network, names.RAW): raw,
+        names.output_key(network, names.SCORES): scores,
+        names.output_key(network, kind): value,
+    }
 
 
 def prediction_outputs(model: "TwinModel", name: str, scores: tf.Tensor) -> Dict[str, tf.Tensor]:
@@ -179,12 +209,24 @@ class SingleNetworkModel(keras.Model):
         encoded = self.encoder(features)
         if self.per_example_shared:
             raw = {name: net(encoded, training=False) for name, net in self.twin_networks.items()}
-            scores = dict(zip(names.NETWORKS, self.pair_normalization(
-                [raw[names.NETWORK_A], raw[names.NETWORK_B]], training=False)))
+            scores = dict(
+                zip(
+                    names.NETWORKS,
+                    self.pair_normalization(
+                        [raw[names.NETWORK_A], raw[names.NETWORK_B]], training=False
+                    ),
+                    strict=False,
+                )
+            )
             raw, scores = raw[self.network_name], scores[self.network_name]
         else:
             raw = self.network(encoded, training=False)
-            scores = (self.pair_normalization.frozen(raw) if self.pair_normalization is not None
-                      else self.normalization(raw, training=False))
-        return {**network_outputs(self, self.network_name, raw, scores),
-                **prediction_outputs(self, self.network_name, scores)}
+            scores = (
+                self.pair_normalization.frozen(raw)
+                if self.pair_normalization is not None
+                else self.normalization(raw, training=False)
+            )
+        return {
+            **network_outputs(self, self.network_name, raw, scores),
+            **prediction_outputs(self, self.network_name, scores),
+        }

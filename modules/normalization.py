@@ -6,6 +6,7 @@ statistics at inference. Inputs are clipped to the dtype's finite range, and eve
 runs on ``x / max|x|`` so that values near 1e30 or 1e-30 neither overflow nor underflow.
 NaN inputs are not hidden: they propagate, and the Trainer refuses a non-finite loss.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,7 +53,9 @@ def standardize(x: tf.Tensor, epsilon: float, axis: int = -1) -> tf.Tensor:
     """(x - mean) / sqrt(var + eps) along `axis` (see `_standardized` for why it cannot overflow)."""
     m, xs = _scaled(x, axis)
     centered = xs - tf.reduce_mean(xs, axis=axis, keepdims=True)
-    return _standardized(centered, tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True), m, epsilon)
+    return _standardized(
+        centered, tf.reduce_mean(tf.square(centered), axis=axis, keepdims=True), m, epsilon
+    )
 
 
 def _standardized(centered: tf.Tensor, v: tf.Tensor, m: tf.Tensor, epsilon: float) -> tf.Tensor:
@@ -70,7 +73,9 @@ def _standardized(centered: tf.Tensor, v: tf.Tensor, m: tf.Tensor, epsilon: floa
     return tf.where(large, out_large, out_small)
 
 
-def replica_standardize(x: tf.Tensor, epsilon: float, shift: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def replica_standardize(
+    x: tf.Tensor, epsilon: float, shift: tf.Tensor
+) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """`standardize` over the batch axis of the *global* batch: under a strategy with several
     replicas, one all-reduce sums (count, sum, sum of squares) over every replica, as Keras's
     SyncBatchNormalization does, so N workers compute the statistics one worker computes on the
@@ -81,13 +86,19 @@ def replica_standardize(x: tf.Tensor, epsilon: float, shift: tf.Tensor) -> Tuple
     wide = tf.clip_by_value(tf.cast(x, tf.float64), -_WIDE_LIMIT, _WIDE_LIMIT)
     shift = tf.stop_gradient(tf.cast(shift, tf.float64))
     d = wide - shift
-    sums = [tf.reduce_sum(d, axis=0), tf.reduce_sum(tf.square(d), axis=0), tf.cast(tf.shape(x)[0:1], tf.float64)]
+    sums = [
+        tf.reduce_sum(d, axis=0),
+        tf.reduce_sum(tf.square(d), axis=0),
+        tf.cast(tf.shape(x)[0:1], tf.float64),
+    ]
     if context is not None and context.num_replicas_in_sync > 1:
         sums = context.all_reduce(tf.distribute.ReduceOp.SUM, sums)
     offset = sums[0] / sums[2]
     variance = tf.maximum(sums[1] / sums[2] - tf.square(offset), 0.0)
     y = tf.cast((d - offset) / tf.sqrt(variance + epsilon), x.dtype)
-    statistics = [tf.stop_gradient(_clip_finite(tf.cast(s, x.dtype))) for s in (shift + offset, variance)]
+    statistics = [
+        tf.stop_gradient(_clip_finite(tf.cast(s, x.dtype))) for s in (shift + offset, variance)
+    ]
     return y, *statistics
 
 
@@ -142,7 +153,7 @@ class SharedStandardization(_EpsilonLayer):
     def call(self, inputs: Sequence[tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor]:
         a, b = inputs
         joint = standardize(tf.concat([a, b], axis=-1), self.epsilon)
-        return joint[:, : tf.shape(a)[-1]], joint[:, tf.shape(a)[-1]:]
+        return joint[:, : tf.shape(a)[-1]], joint[:, tf.shape(a)[-1] :]
 
     def statistics(self, a: tf.Tensor, b: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
         """Per-example mean and variance over both networks' outputs, shapes [batch, 1]."""
@@ -167,14 +178,19 @@ class PopulationNormalization(_EpsilonLayer):
         self.momentum = float(momentum)
 
     def build(self, input_shape) -> None:
-        shared = isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple, tf.TensorShape))
+        shared = isinstance(input_shape, (list, tuple)) and isinstance(
+            input_shape[0], (list, tuple, tf.TensorShape)
+        )
         units = int((input_shape[0] if shared else input_shape)[-1])
         # Every replica computes the same global statistics, so the first replica's update is
         # everyone's. Mirrored (not ON_READ) variables: reading an ON_READ variable outside a
         # replica puts an all-reduce into the graph, which no serving signature can be saved with.
-        make = dict(shape=(units,), trainable=False,
-                    synchronization=tf.VariableSynchronization.ON_WRITE,
-                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        make = dict(
+            shape=(units,),
+            trainable=False,
+            synchronization=tf.VariableSynchronization.ON_WRITE,
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+        )
         self.moving_mean = self.add_weight(name="moving_mean", initializer="zeros", **make)
         self.moving_variance = self.add_weight(name="moving_variance", initializer="ones", **make)
         super().build(input_shape)
@@ -184,7 +200,9 @@ class PopulationNormalization(_EpsilonLayer):
         parts = list(inputs) if shared else [inputs]
         if training:
             stacked = tf.concat(parts, axis=0)
-            normalized, mean, variance = replica_standardize(stacked, self.epsilon, self.moving_mean)
+            normalized, mean, variance = replica_standardize(
+                stacked, self.epsilon, self.moving_mean
+            )
             self._update(mean, variance)
             sizes = [tf.shape(p)[0] for p in parts]
             outputs = tf.split(normalized, sizes, axis=0)
@@ -200,14 +218,21 @@ class PopulationNormalization(_EpsilonLayer):
     def _update(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
         keep = tf.cast(self.momentum, mean.dtype)
         self.moving_mean.assign(_clip_finite(keep * self.moving_mean + (1 - keep) * mean))
-        self.moving_variance.assign(_clip_finite(keep * self.moving_variance + (1 - keep) * variance))
+        self.moving_variance.assign(
+            _clip_finite(keep * self.moving_variance + (1 - keep) * variance)
+        )
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum}
 
 
-def build_normalization(mode: str, epsilon: float, momentum: float = 0.9,
-                        population_shared: bool = False, name: str = "") -> keras.layers.Layer:
+def build_normalization(
+    mode: str,
+    epsilon: float,
+    momentum: float = 0.9,
+    population_shared: bool = False,
+    name: str = "",
+) -> keras.layers.Layer:
     """The layer of `mode`: for a pair mode one layer for both networks, otherwise one per network
     (per-network `population` layers keep their own statistics)."""
     name = name or f"{mode}_normalization"

@@ -8,6 +8,7 @@ becomes an integer class id (vocabulary, no OOV bucket, unknown -> -1) for class
 scale and every serving signature maps predictions back (modules/layout.py reads mean and std
 from this graph).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Union
@@ -15,12 +16,14 @@ from typing import Any, Dict, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from modules import modes, names
+from twinnorm.modules import modes, names
 
 Input = Union[tf.Tensor, tf.SparseTensor]
 
 
-def preprocessing_fn(inputs: Mapping[str, Input], custom_config: Mapping[str, Any]) -> Dict[str, tf.Tensor]:
+def preprocessing_fn(
+    inputs: Mapping[str, Input], custom_config: Mapping[str, Any]
+) -> Dict[str, tf.Tensor]:
     """Raw features -> transformed features; every output is a dense [batch] tensor."""
     label_key = custom_config[names.CONFIG_LABEL]
     label_columns = custom_config.get(names.CONFIG_LABEL_COLUMNS) or [label_key]
@@ -28,13 +31,17 @@ def preprocessing_fn(inputs: Mapping[str, Input], custom_config: Mapping[str, An
     outputs = {}
     for key in custom_config[names.CONFIG_FEATURES]:
         value = inputs[key]
-        outputs[key] = categorical_ids(key, value) if value.dtype == tf.string else z_score_imputed(value)
+        outputs[key] = (
+            categorical_ids(key, value) if value.dtype == tf.string else z_score_imputed(value)
+        )
     if task == modes.CLASSIFICATION:
         outputs[label_key] = label_ids(label_key, inputs[label_key])
     elif len(label_columns) == 1:
         outputs[label_key] = scaled_label(inputs[label_key])
     else:  # several targets: one [batch, k] label, each column with its own statistics
-        outputs[label_key] = tf.stack([scaled_label(inputs[column]) for column in label_columns], axis=1)
+        outputs[label_key] = tf.stack(
+            [scaled_label(inputs[column]) for column in label_columns], axis=1
+        )
     return outputs
 
 
@@ -75,7 +82,8 @@ def categorical_ids(key: str, x: Input) -> tf.Tensor:
     """Vocabulary id; unseen values share one OOV bucket, so the id range is vocabulary + 1."""
     dense = to_dense(x, names.MISSING_CATEGORY)
     return tft.compute_and_apply_vocabulary(
-        dense, num_oov_buckets=1, vocab_filename=names.vocabulary_name(key))
+        dense, num_oov_buckets=1, vocab_filename=names.vocabulary_name(key)
+    )
 
 
 def label_ids(key: str, x: Input) -> tf.Tensor:
@@ -84,4 +92,5 @@ def label_ids(key: str, x: Input) -> tf.Tensor:
     if dense.dtype != tf.string:
         dense = tf.strings.as_string(dense)
     return tft.compute_and_apply_vocabulary(
-        dense, num_oov_buckets=0, default_value=-1, vocab_filename=names.vocabulary_name(key))
+        dense, num_oov_buckets=0, default_value=-1, vocab_filename=names.vocabulary_name(key)
+    )

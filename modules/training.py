@@ -6,19 +6,20 @@ both networks' variables in a single `tape.gradient` call, and lets each network
 apply its half. The step runs under a `tf.distribute` strategy (the default one locally), and
 each per-example loss is averaged over the *global* batch so that replicas sum correctly.
 """
+
 from __future__ import annotations
 
 import math
 import os
 from typing import Dict, Iterator, Mapping, Optional
 
-from absl import logging as log
 import tensorflow as tf
 import tf_keras as keras
+from absl import logging as log
 
-from modules import modes, names
-from modules.hparams import TrainerConfig
-from modules.networks import TwinModel
+from twinnorm.modules import modes, names
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.networks import TwinModel
 
 
 class NonFiniteLossError(RuntimeError):
@@ -42,11 +43,17 @@ def per_example_loss(scores: tf.Tensor, labels: tf.Tensor, config: TrainerConfig
 class JointTrainer:
     """Owns the twin model's optimizers, metrics, checkpoints and summaries."""
 
-    def __init__(self, model: TwinModel, config: TrainerConfig,
-                 strategy: Optional[tf.distribute.Strategy] = None):
+    def __init__(
+        self,
+        model: TwinModel,
+        config: TrainerConfig,
+        strategy: Optional[tf.distribute.Strategy] = None,
+    ):
         self.model = model
         layout = model.layout
-        self.config = config.for_layout(layout.task, layout.width, layout.n_outputs)  # `auto` as the model has it
+        self.config = config.for_layout(
+            layout.task, layout.width, layout.n_outputs
+        )  # `auto` as the model has it
         self.strategy = strategy or tf.distribute.get_strategy()
         self.global_batch_size = config.batch_size
         self.manager: Optional[tf.train.CheckpointManager] = None
@@ -57,17 +64,23 @@ class JointTrainer:
                 names.NETWORK_B: keras.optimizers.Adam(config.network_b.learning_rate),
             }
             for name, optimizer in self.optimizers.items():
-                optimizer.build(model.networks[name].trainable_variables)  # no variable created while tracing
+                optimizer.build(
+                    model.networks[name].trainable_variables
+                )  # no variable created while tracing
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.train_loss = {n: keras.metrics.Mean(f"{n}_train_loss") for n in names.NETWORKS}
             self.eval_loss = {n: keras.metrics.Mean(f"{n}_eval_loss") for n in names.NETWORKS}
-            self.eval_accuracy = {n: keras.metrics.SparseCategoricalAccuracy(f"{n}_eval_accuracy")
-                                  for n in names.NETWORKS}
+            self.eval_accuracy = {
+                n: keras.metrics.SparseCategoricalAccuracy(f"{n}_eval_accuracy")
+                for n in names.NETWORKS
+            }
 
     # -- steps -------------------------------------------------------------------------------
     def _losses(self, outputs: Mapping[str, tf.Tensor], labels: tf.Tensor) -> Dict[str, tf.Tensor]:
-        return {n: per_example_loss(outputs[names.output_key(n, names.SCORES)], labels, self.config)
-                for n in names.NETWORKS}
+        return {
+            n: per_example_loss(outputs[names.output_key(n, names.SCORES)], labels, self.config)
+            for n in names.NETWORKS
+        }
 
     def _replica_train_step(self, features, labels) -> tf.Tensor:
         networks = self.model.networks
@@ -76,14 +89,18 @@ class JointTrainer:
             outputs = self.model(features, training=True)
             # Each replica's share of the global-batch mean, so the replicas' gradients sum to the
             # gradient of the mean (tf.nn.compute_average_loss without its two runtime asserts).
-            losses = {n: tf.reduce_sum(loss) / self.global_batch_size
-                      for n, loss in self._losses(outputs, labels).items()}
+            losses = {
+                n: tf.reduce_sum(loss) / self.global_batch_size
+                for n, loss in self._losses(outputs, labels).items()
+            }
             total = tf.add_n(list(losses.values()))
         gradients = tape.gradient(total, variables)
         start = 0
         for name in names.NETWORKS:
             count = len(networks[name].trainable_variables)
-            pairs = zip(gradients[start:start + count], networks[name].trainable_variables)
+            pairs = zip(
+                gradients[start : start + count], networks[name].trainable_variables, strict=False
+            )
             self.optimizers[name].apply_gradients(pairs)
             start += count
         for name, value in losses.items():
@@ -97,7 +114,8 @@ class JointTrainer:
             self.eval_loss[name].update_state(loss)
             if self.config.task == modes.CLASSIFICATION:
                 self.eval_accuracy[name].update_state(
-                    tf.reshape(labels, [-1]), outputs[names.output_key(name, names.SCORES)])
+                    tf.reshape(labels, [-1]), outputs[names.output_key(name, names.SCORES)]
+                )
 
     def _step(self, batch) -> tf.Tensor:
         per_replica = self.strategy.run(self._replica_train_step, args=batch)
@@ -105,8 +123,8 @@ class JointTrainer:
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     # The step functions are traced without autograph: they hold no tensor-dependent Python
-    # control flow, and autograph re-writing the whole Keras call tree took 5-10 s of every
-    # Trainer run (py-spy on the Trainer; README, Benchmarks).
+    # control flow, and autograph re-writing the whole Keras call tree took seconds of every
+    # Trainer run (profiled with py-spy; docs/benchmarks.md).
     @tf.function(autograph=False)
     def train_step(self, batch) -> tf.Tensor:
         """One joint step on one batch."""
@@ -117,9 +135,13 @@ class JointTrainer:
         """`steps` joint steps in one call, the batches pulled inside the graph (what Keras calls
         steps_per_execution): one Python round trip per step cost more than this small model's
         step (benchmarks/train_step.py). Returns the last step's total loss."""
+
         def body(i, _):
             return i + 1, self._step(next(iterator))
-        _, total = tf.while_loop(lambda i, _: i < steps, body, (tf.constant(0, tf.int64), tf.constant(0.0)))
+
+        _, total = tf.while_loop(
+            lambda i, _: i < steps, body, (tf.constant(0, tf.int64), tf.constant(0.0))
+        )
         return total
 
     @tf.function(autograph=False)
@@ -138,11 +160,17 @@ class JointTrainer:
             self.eval_step(batch)
         result = {f"{n}_loss": float(self.eval_loss[n].result()) for n in names.NETWORKS}
         if self.config.task == modes.CLASSIFICATION:
-            result.update({f"{n}_accuracy": float(self.eval_accuracy[n].result()) for n in names.NETWORKS})
+            result.update(
+                {f"{n}_accuracy": float(self.eval_accuracy[n].result()) for n in names.NETWORKS}
+            )
         return result
 
-    def fit(self, train: tf.data.Dataset, evaluation: Optional[tf.data.Dataset],
-            run_dir: Optional[str] = None) -> Dict[str, float]:
+    def fit(
+        self,
+        train: tf.data.Dataset,
+        evaluation: Optional[tf.data.Dataset],
+        run_dir: Optional[str] = None,
+    ) -> Dict[str, float]:
         """Trains to `config.train_steps`, resuming from the newest checkpoint in `run_dir`."""
         iterator = iter(self.strategy.experimental_distribute_dataset(train))
         manager = self.manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
@@ -156,10 +184,14 @@ class JointTrainer:
             step = self.current_step()
             if step % self.config.log_every == 0 or step == self.config.train_steps:
                 history = self._log_train(step, float(total), writer)
-            if manager and (step % self.config.checkpoint_every == 0 or step == self.config.train_steps):
+            if manager and (
+                step % self.config.checkpoint_every == 0 or step == self.config.train_steps
+            ):
                 manager.save(checkpoint_number=step)
         if evaluation is not None:
-            history.update(self._log_eval(self.evaluate(evaluation, self.config.eval_steps), run_dir))
+            history.update(
+                self._log_eval(self.evaluate(evaluation, self.config.eval_steps), run_dir)
+            )
         return history
 
     def save_checkpoint(self) -> None:
@@ -171,15 +203,19 @@ class JointTrainer:
     def _steps_to_next_stop(self) -> int:
         """Steps until the next log, checkpoint or the end, where control returns to Python."""
         step, config = self.current_step(), self.config
-        return min(config.log_every - step % config.log_every,
-                   config.checkpoint_every - step % config.checkpoint_every, config.train_steps - step)
+        return min(
+            config.log_every - step % config.log_every,
+            config.checkpoint_every - step % config.checkpoint_every,
+            config.train_steps - step,
+        )
 
     def _log_train(self, step: int, total: float, writer) -> Dict[str, float]:
         if not math.isfinite(total):
             raise NonFiniteLossError(
                 f"training loss became {total} at step {step} (normalization "
                 f"{self.config.normalization!r}, loss {self.config.loss!r}); refusing to export. "
-                "Lower the learning rates or check the input data for extreme values.")
+                "Lower the learning rates or check the input data for extreme values."
+            )
         losses = {f"{n}_train_loss": float(self.train_loss[n].result()) for n in names.NETWORKS}
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in losses.items()))
         if writer:
@@ -191,19 +227,31 @@ class JointTrainer:
         return losses
 
     def _log_eval(self, result: Dict[str, float], run_dir: Optional[str]) -> Dict[str, float]:
-        log.info("eval at step %d: %s", self.current_step(), ", ".join(f"{k}={v:.4f}" for k, v in result.items()))
+        log.info(
+            "eval at step %d: %s",
+            self.current_step(),
+            ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
+        )
         if run_dir:
-            with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=self.current_step()):
+            with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(
+                step=self.current_step()
+            ):
                 for key, value in result.items():
                     tf.summary.scalar(key, value)
         return {f"eval_{k}": v for k, v in result.items()}
 
     def _checkpoint_manager(self, run_dir: str, iterator: Iterator) -> tf.train.CheckpointManager:
-        state = dict(model=self.model, step=self.step,
-                     optimizer_a=self.optimizers[names.NETWORK_A], optimizer_b=self.optimizers[names.NETWORK_B])
+        state = dict(
+            model=self.model,
+            step=self.step,
+            optimizer_a=self.optimizers[names.NETWORK_A],
+            optimizer_b=self.optimizers[names.NETWORK_B],
+        )
         if isinstance(iterator, tf.data.Iterator):
             # The input position too; a multi-worker DistributedIterator cannot be saved, so a
             # resumed multi-worker run restarts its input from the first batch.
             state["iterator"] = iterator
         checkpoint = tf.train.Checkpoint(**state)
-        return tf.train.CheckpointManager(checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=2)
+        return tf.train.CheckpointManager(
+            checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=2
+        )

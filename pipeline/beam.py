@@ -1,17 +1,11 @@
 """Beam runner profiles: the one place Beam pipeline arguments are built.
 
-| profile | runner | needs |
-|---|---|---|
-| local | DirectRunner, in_memory, one worker | - |
-| multiprocess | DirectRunner, multi_processing, N worker processes | workers |
-| portable | PortableRunner with an in-process job server (job_endpoint=embed), LOOPBACK workers | - |
-| flink | FlinkRunner on a Flink cluster | master (host:port), SDK container image |
-| spark | SparkRunner on a Spark cluster | master (spark://host:port), SDK container image |
-| dataflow | DataflowRunner | project, region, temp location (gs://), SDK container image |
+Which profile needs which options, and when to use it: docs/pipeline.md (Beam profiles).
 
 The SDK container image is the pipeline image (kubeflow/Dockerfile): the Beam workers of TFX's
 components must import this project's modules (preprocessing_fn and the normalization layers).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +20,12 @@ REQUIRED: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "portable": (),
     "flink": (("master", "--beam-master"), ("sdk_container_image", "--sdk-container-image")),
     "spark": (("master", "--beam-master"), ("sdk_container_image", "--sdk-container-image")),
-    "dataflow": (("project", "--gcp-project"), ("region", "--gcp-region"), ("temp_location", "--temp-location"),
-                 ("sdk_container_image", "--sdk-container-image")),
+    "dataflow": (
+        ("project", "--gcp-project"),
+        ("region", "--gcp-region"),
+        ("temp_location", "--temp-location"),
+        ("sdk_container_image", "--sdk-container-image"),
+    ),
 }
 
 
@@ -47,31 +45,55 @@ class BeamConfig:
     def validate(self) -> None:
         """Fails before any component runs, naming the option to add."""
         if self.profile not in PROFILES:
-            raise ValueError(f"Beam profile must be one of {', '.join(PROFILES)}; got {self.profile!r}")
+            raise ValueError(
+                f"Beam profile must be one of {', '.join(PROFILES)}; got {self.profile!r}"
+            )
         if self.workers < 1:
             raise ValueError(f"Beam workers must be >= 1, got {self.workers}")
         if self.workers > 1 and self.profile != "multiprocess":
-            raise ValueError(f"{self.workers} Beam workers need --beam multiprocess (profile is {self.profile!r})")
+            raise ValueError(
+                f"{self.workers} Beam workers need --beam multiprocess (profile is {self.profile!r})"
+            )
         missing = [option for field, option in REQUIRED[self.profile] if not getattr(self, field)]
         if missing:
             raise ValueError(f"Beam profile {self.profile!r} needs {', '.join(missing)}")
         if self.profile == "spark" and not self.master.startswith("spark://"):
-            raise ValueError(f"Beam profile 'spark' needs --beam-master spark://HOST:PORT, got {self.master!r}")
+            raise ValueError(
+                f"Beam profile 'spark' needs --beam-master spark://HOST:PORT, got {self.master!r}"
+            )
         if self.profile == "dataflow" and not self.temp_location.startswith("gs://"):
-            raise ValueError(f"Beam profile 'dataflow' needs --temp-location gs://..., got {self.temp_location!r}")
+            raise ValueError(
+                f"Beam profile 'dataflow' needs --temp-location gs://..., got {self.temp_location!r}"
+            )
 
     def args(self) -> List[str]:
         """Beam pipeline arguments of the profile, then the extra ones."""
         self.validate()
         docker = ["--environment_type=DOCKER", f"--environment_config={self.sdk_container_image}"]
         by_profile = {
-            "local": ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],
-            "multiprocess": ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
-                             f"--direct_num_workers={self.workers}"],
-            "portable": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+            "local": [
+                "--runner=DirectRunner",
+                "--direct_running_mode=in_memory",
+                "--direct_num_workers=1",
+            ],
+            "multiprocess": [
+                "--runner=DirectRunner",
+                "--direct_running_mode=multi_processing",
+                f"--direct_num_workers={self.workers}",
+            ],
+            "portable": [
+                "--runner=PortableRunner",
+                "--job_endpoint=embed",
+                "--environment_type=LOOPBACK",
+            ],
             "flink": ["--runner=FlinkRunner", f"--flink_master={self.master}", *docker],
             "spark": ["--runner=SparkRunner", f"--spark_master_url={self.master}", *docker],
-            "dataflow": ["--runner=DataflowRunner", f"--project={self.project}", f"--region={self.region}",
-                         f"--temp_location={self.temp_location}", f"--sdk_container_image={self.sdk_container_image}"],
+            "dataflow": [
+                "--runner=DataflowRunner",
+                f"--project={self.project}",
+                f"--region={self.region}",
+                f"--temp_location={self.temp_location}",
+                f"--sdk_container_image={self.sdk_container_image}",
+            ],
         }
         return by_profile[self.profile] + list(self.extra)

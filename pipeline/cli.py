@@ -1,122 +1,268 @@
 """Command-line options shared by every runner: they all build the same PipelineConfig."""
+
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from typing import Optional, Sequence, Tuple
 
-from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
-from pipeline.beam import PROFILES, BeamConfig
-from pipeline.config import DEFAULT_OUTPUT, ON_ANOMALY, PipelineConfig, overrides, with_trainer
+from twinnorm.modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
+from twinnorm.pipeline import config_file
+from twinnorm.pipeline.beam import PROFILES, BeamConfig
+from twinnorm.pipeline.config import (
+    DEFAULT_OUTPUT,
+    ON_ANOMALY,
+    PipelineConfig,
+    overrides,
+    with_trainer,
+)
 
 
-def add_pipeline_options(parser: argparse.ArgumentParser, output_folder: bool = True) -> argparse.ArgumentParser:
+def add_pipeline_options(
+    parser: argparse.ArgumentParser, output_folder: bool = True
+) -> argparse.ArgumentParser:
     """Options every runner shares; `output_folder=False` for a runner whose `--output` means a file."""
     defaults = PipelineConfig()
     data = parser.add_argument_group("data")
-    data.add_argument("--data", help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})")
-    data.add_argument("--label", help=f"label column, or several numeric ones comma-separated for multi-target "
-                                      f"regression (default: {defaults.label})")
-    data.add_argument("--features", type=_names, help="comma-separated feature columns (default: every other column)")
-    data.add_argument("--inference-data", metavar="PATH",
-                      help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
-                           "(default: data/unlabelled/penguins.csv with the embedded data, else none)")
-    data.add_argument("--schema", metavar="PATH",
-                      help="curated Schema text proto the data must satisfy; 'none' infers one from the data "
-                           "(default: data/penguins.schema.pbtxt with the embedded data, else none)")
-    data.add_argument("--on-anomaly", choices=ON_ANOMALY,
-                      help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
-                           "go on (default: fail)")
-    data.add_argument("--transform-statistics", action="store_true", default=None,
-                      help="let Transform also compute pre- and post-transform statistics and anomalies (TFDV)")
-    data.add_argument("--split", type=_split, metavar="TRAIN:EVAL",
-                      help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets)
+    data.add_argument(
+        "--data",
+        help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})",
+    )
+    data.add_argument(
+        "--label",
+        help=f"label column, or several numeric ones comma-separated for multi-target "
+        f"regression (default: {defaults.label})",
+    )
+    data.add_argument(
+        "--features",
+        type=_names,
+        help="comma-separated feature columns (default: every other column)",
+    )
+    data.add_argument(
+        "--inference-data",
+        metavar="PATH",
+        help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
+        "(default: data/unlabelled/penguins.csv with the embedded data, else none)",
+    )
+    data.add_argument(
+        "--schema",
+        metavar="PATH",
+        help="curated Schema text proto the data must satisfy; 'none' infers one from the data "
+        "(default: data/penguins.schema.pbtxt with the embedded data, else none)",
+    )
+    data.add_argument(
+        "--on-anomaly",
+        choices=ON_ANOMALY,
+        help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
+        "go on (default: fail)",
+    )
+    data.add_argument(
+        "--transform-statistics",
+        action="store_true",
+        default=None,
+        help="let Transform also compute pre- and post-transform statistics and anomalies (TFDV)",
+    )
+    data.add_argument(
+        "--split",
+        type=_split,
+        metavar="TRAIN:EVAL",
+        help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets,
+    )
     model = parser.add_argument_group("model")
-    model.add_argument("--normalization", choices=NORMALIZATION_MODES,
-                       help="output normalization; auto: range for 3+ classes, population for a binary label "
-                            "or regression (default: auto)")
-    model.add_argument("--population-shared", action="store_true", default=None,
-                       help="population mode: one set of statistics across both networks")
-    model.add_argument("--loss", choices=LOSSES,
-                       help="training loss; auto: the mode's own for classification, mse for regression (default: auto)")
-    model.add_argument("--task", choices=TASKS,
-                       help="auto: regression when every label value is a number and there are more than 20 "
-                            "distinct ones or any is fractional, else classification (default: auto)")
-    model.add_argument("--train-steps", type=_positive, help=f"(default: {defaults.trainer.train_steps})")
-    model.add_argument("--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})")
-    model.add_argument("--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})")
+    model.add_argument(
+        "--normalization",
+        choices=NORMALIZATION_MODES,
+        help="output normalization; auto: range for 3+ classes, population for a binary label "
+        "or regression (default: auto)",
+    )
+    model.add_argument(
+        "--population-shared",
+        action="store_true",
+        default=None,
+        help="population mode: one set of statistics across both networks",
+    )
+    model.add_argument(
+        "--loss",
+        choices=LOSSES,
+        help="training loss; auto: the mode's own for classification, mse for regression (default: auto)",
+    )
+    model.add_argument(
+        "--task",
+        choices=TASKS,
+        help="auto: regression when every label value is a number and there are more than 20 "
+        "distinct ones or any is fractional, else classification (default: auto)",
+    )
+    model.add_argument(
+        "--train-steps", type=_positive, help=f"(default: {defaults.trainer.train_steps})"
+    )
+    model.add_argument(
+        "--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})"
+    )
+    model.add_argument(
+        "--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})"
+    )
     model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
-    model.add_argument("--train-workers", type=_positive,
-                       help="training processes under MultiWorkerMirroredStrategy on this machine; the batch "
-                            "size stays global (default: 1)")
+    model.add_argument(
+        "--train-workers",
+        type=_positive,
+        help="training processes under MultiWorkerMirroredStrategy on this machine; the batch "
+        "size stays global (default: 1)",
+    )
     run = parser.add_argument_group("run")
+    run.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML file holding any option (as --print-config writes it, each network's layers, "
+        "activation, dropout and learning rate included); flags given beside it win",
+    )
+    run.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration as YAML and exit (nothing runs)",
+    )
     if output_folder:
-        run.add_argument("--output", help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})")
+        run.add_argument(
+            "--output",
+            help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})",
+        )
     run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
-    run.add_argument("--min-accuracy", type=float,
-                     help=f"classification blessing bar, a fraction in (0, 1], for network A, network B and the "
-                          f"combined prediction (default: {defaults.min_accuracy})")
-    run.add_argument("--max-mse", type=float, help="regression blessing bar: MSE in the label's units (default: none)")
-    run.add_argument("--max-mae", type=float, help="regression blessing bar: MAE in the label's units (default: none)")
-    run.add_argument("--max-relative-mse", type=float,
-                     help="regression blessing bar: MSE as a fraction of the label's variance, i.e. 1 - R^2 "
-                          f"(default: {defaults.max_relative_mse})")
+    run.add_argument(
+        "--min-accuracy",
+        type=float,
+        help=f"classification blessing bar, a fraction in (0, 1], for network A, network B and the "
+        f"combined prediction (default: {defaults.min_accuracy})",
+    )
+    run.add_argument(
+        "--max-mse",
+        type=float,
+        help="regression blessing bar: MSE in the label's units (default: none)",
+    )
+    run.add_argument(
+        "--max-mae",
+        type=float,
+        help="regression blessing bar: MAE in the label's units (default: none)",
+    )
+    run.add_argument(
+        "--max-relative-mse",
+        type=float,
+        help="regression blessing bar: MSE as a fraction of the label's variance, i.e. 1 - R^2 "
+        f"(default: {defaults.max_relative_mse})",
+    )
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
-    beam = parser.add_argument_group("Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)")
-    beam.add_argument("--beam", choices=PROFILES, metavar="PROFILE",
-                      help=f"runner profile: {', '.join(PROFILES)} (default: local, or multiprocess with "
-                           "--beam-workers > 1)")
-    beam.add_argument("--beam-workers", type=_positive, help="multiprocess: DirectRunner worker processes")
-    beam.add_argument("--beam-master", metavar="URL", help="flink: JobManager host:port; spark: spark://host:port")
+    beam = parser.add_argument_group(
+        "Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)"
+    )
+    beam.add_argument(
+        "--beam",
+        choices=PROFILES,
+        metavar="PROFILE",
+        help=f"runner profile: {', '.join(PROFILES)} (default: local, or multiprocess with "
+        "--beam-workers > 1)",
+    )
+    beam.add_argument(
+        "--beam-workers", type=_positive, help="multiprocess: DirectRunner worker processes"
+    )
+    beam.add_argument(
+        "--beam-master", metavar="URL", help="flink: JobManager host:port; spark: spark://host:port"
+    )
     beam.add_argument("--gcp-project", help="dataflow: Google Cloud project")
     beam.add_argument("--gcp-region", help="dataflow: region, e.g. europe-west4")
-    beam.add_argument("--temp-location", metavar="GS_URI", help="dataflow: gs:// folder for staging and temp files")
-    beam.add_argument("--sdk-container-image", metavar="IMAGE",
-                      help="flink, spark, dataflow: the image Beam workers run (built from kubeflow/Dockerfile)")
-    beam.add_argument("--beam-arg", action="append", dest="beam_args", metavar="ARG",
-                      help="extra Beam pipeline argument, repeatable, written with '=': "
-                           "--beam-arg=--max_num_workers=8")
+    beam.add_argument(
+        "--temp-location",
+        metavar="GS_URI",
+        help="dataflow: gs:// folder for staging and temp files",
+    )
+    beam.add_argument(
+        "--sdk-container-image",
+        metavar="IMAGE",
+        help="flink, spark, dataflow: the image Beam workers run (built from kubeflow/Dockerfile)",
+    )
+    beam.add_argument(
+        "--beam-arg",
+        action="append",
+        dest="beam_args",
+        metavar="ARG",
+        help="extra Beam pipeline argument, repeatable, written with '=': "
+        "--beam-arg=--max_num_workers=8",
+    )
     return parser
 
 
 def beam_from_args(args: argparse.Namespace, base: BeamConfig) -> BeamConfig:
     profile = args.beam or ("multiprocess" if (args.beam_workers or 1) > 1 else None)
-    return overrides(base, profile=profile, workers=args.beam_workers, master=args.beam_master,
-                     project=args.gcp_project, region=args.gcp_region, temp_location=args.temp_location,
-                     sdk_container_image=args.sdk_container_image,
-                     extra=tuple(args.beam_args) if args.beam_args else None)
+    return overrides(
+        base,
+        profile=profile,
+        workers=args.beam_workers,
+        master=args.beam_master,
+        project=args.gcp_project,
+        region=args.gcp_region,
+        temp_location=args.temp_location,
+        sdk_container_image=args.sdk_container_image,
+        extra=tuple(args.beam_args) if args.beam_args else None,
+    )
 
 
-def config_from_args(args: argparse.Namespace, base: Optional[PipelineConfig] = None) -> PipelineConfig:
+def config_from_args(
+    args: argparse.Namespace, base: Optional[PipelineConfig] = None
+) -> PipelineConfig:
     """PipelineConfig from parsed options, resolved against the data (fails fast on bad options)."""
-    config = overrides(base or PipelineConfig(), data=args.data, label=args.label, features=args.features,
-                       split_buckets=args.split,
-                       inference_data="" if args.inference_data == "none" else args.inference_data,
-                       schema="" if args.schema == "none" else args.schema, on_anomaly=args.on_anomaly,
-                       transform_statistics=args.transform_statistics,
-                       output_dir=getattr(args, "output", None), name=args.name,
-                       min_accuracy=args.min_accuracy, max_mse=args.max_mse, max_mae=args.max_mae,
-                       max_relative_mse=args.max_relative_mse, enable_cache=False if args.no_cache else None)
+    if base is None:
+        base = config_file.read(args.config) if args.config else PipelineConfig()
+    config = overrides(
+        base,
+        data=args.data,
+        label=args.label,
+        features=args.features,
+        split_buckets=args.split,
+        inference_data="" if args.inference_data == "none" else args.inference_data,
+        schema="" if args.schema == "none" else args.schema,
+        on_anomaly=args.on_anomaly,
+        transform_statistics=args.transform_statistics,
+        output_dir=getattr(args, "output", None),
+        name=args.name,
+        min_accuracy=args.min_accuracy,
+        max_mse=args.max_mse,
+        max_mae=args.max_mae,
+        max_relative_mse=args.max_relative_mse,
+        enable_cache=False if args.no_cache else None,
+    )
     config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
-    config = with_trainer(config, normalization=args.normalization, loss=args.loss, task=args.task,
-                          train_steps=args.train_steps, eval_steps=args.eval_steps,
-                          batch_size=args.batch_size, seed=args.seed, train_workers=args.train_workers,
-                          population_shared=args.population_shared)
+    config = with_trainer(
+        config,
+        normalization=args.normalization,
+        loss=args.loss,
+        task=args.task,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        train_workers=args.train_workers,
+        population_shared=args.population_shared,
+    )
     return config.resolved()
 
 
-def parse_args(parser: argparse.ArgumentParser,
-               argv: Optional[Sequence[str]]) -> Tuple[argparse.Namespace, PipelineConfig]:
+def parse_args(
+    parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]
+) -> Tuple[argparse.Namespace, PipelineConfig]:
     """Parsed options and the resolved config; a bad option ends the process with a one-line error."""
     args = parser.parse_args(argv)
     try:
-        return args, config_from_args(args)
+        config = config_from_args(args)
     except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
+    if args.print_config:
+        sys.stdout.write(config_file.to_yaml(config))
+        parser.exit(0)
+    return args, config
 
 
 def parse(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
-    return parse_args(add_pipeline_options(argparse.ArgumentParser(description=description)), argv)[1]
+    return parse_args(add_pipeline_options(argparse.ArgumentParser(description=description)), argv)[
+        1
+    ]
 
 
 def _names(text: str) -> tuple:
@@ -130,7 +276,9 @@ def _split(text: str) -> tuple:
     try:
         train, evaluation = (int(v) for v in text.split(":"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected TRAIN:EVAL bucket counts such as 2:1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected TRAIN:EVAL bucket counts such as 2:1, got {text!r}"
+        ) from None
     return train, evaluation
 
 

@@ -3,6 +3,7 @@
 Penguin defaults live here and nowhere else; any CSV works by overriding `data` and `label`:
 `resolved()` reads the label column and settles the task, the class count and the normalization.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,15 +14,17 @@ import math
 import os
 from typing import List, Optional, Tuple, TypeVar
 
-from modules import modes, names
-from modules.hparams import TrainerConfig
-from pipeline.beam import BeamConfig
-from pipeline.labels import read_label
+from twinnorm.modules import modes, names, paths
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.pipeline.beam import BeamConfig
+from twinnorm.pipeline.labels import read_label
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
 DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins.csv")
-DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")  # curated, for DEFAULT_DATA
+DEFAULT_SCHEMA = os.path.join(
+    REPO_ROOT, "data", "penguins.schema.pbtxt"
+)  # curated, for DEFAULT_DATA
 ON_ANOMALY = ("fail", "warn")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
@@ -32,7 +35,7 @@ Config = TypeVar("Config")
 class PipelineConfig:
     """Every knob of the pipeline. Paths are derived at run time, never read at import."""
 
-    name: str = "twinnorm"
+    name: str = paths.DEFAULT_PIPELINE_NAME
     data: str = DEFAULT_DATA
     label: str = DEFAULT_LABEL
     features: Tuple[str, ...] = ()  # empty: every column but the label
@@ -43,9 +46,11 @@ class PipelineConfig:
     # Curated schema the data is validated against; "" infers one (SchemaGen); None: the curated
     # penguin schema with the embedded data, else inferred.
     schema: Optional[str] = None
-    on_anomaly: str = "fail"  # what the DataGate does with ExampleValidator's anomalies: fail | warn
+    on_anomaly: str = (
+        "fail"  # what the DataGate does with ExampleValidator's anomalies: fail | warn
+    )
     # Transform's own TFDV statistics (pre-transform: a copy of StatisticsGen's; post-transform and
-    # its anomalies: read by no component here). Off, they cost 2-3 s per run on the penguins.
+    # its anomalies: read by no component here). Off: computing them costs seconds per run.
     transform_statistics: bool = False
     trainer: TrainerConfig = TrainerConfig()
     # Blessing bars, each applied to network A, network B and the combined prediction.
@@ -58,7 +63,9 @@ class PipelineConfig:
     # How much worse than the blessed baseline a candidate may be: absolute accuracy for
     # classification, a fraction of the baseline's MSE for regression.
     max_regression: float = 0.02
-    label_variances: Tuple[float, ...] = ()  # per label column, set by resolved() from the CSV (regression)
+    label_variances: Tuple[
+        float, ...
+    ] = ()  # per label column, set by resolved() from the CSV (regression)
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
     beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
@@ -87,37 +94,55 @@ class PipelineConfig:
         return os.path.dirname(self.inference_data) or "."
 
     @property
+    def outputs(self) -> paths.OutputLayout:
+        return paths.OutputLayout(self.output_dir, self.name)
+
+    @property
     def pipeline_root(self) -> str:
-        return os.path.join(self.output_dir, "pipelines", self.name)
+        return self.outputs.pipeline_root
 
     @property
     def metadata_path(self) -> str:
-        return os.path.join(self.output_dir, "metadata", self.name, "metadata.sqlite")
+        return self.outputs.metadata_path
 
     @property
     def serving_dir(self) -> str:
-        return os.path.join(self.output_dir, "serving", self.name)
+        return self.outputs.serving_root
 
     def beam_pipeline_args(self) -> List[str]:
         return self.beam.args()
 
     def transform_config(self) -> dict:
-        return {names.CONFIG_FEATURES: list(self.features), names.CONFIG_LABEL: self.label_key,
-                names.CONFIG_LABEL_COLUMNS: list(self.label_columns),
-                names.CONFIG_TASK: self.trainer.task}
+        return {
+            names.CONFIG_FEATURES: list(self.features),
+            names.CONFIG_LABEL: self.label_key,
+            names.CONFIG_LABEL_COLUMNS: list(self.label_columns),
+            names.CONFIG_TASK: self.trainer.task,
+        }
 
     def trainer_config(self) -> dict:
-        return {**self.transform_config(), names.CONFIG_TRAINER: self.trainer.to_dict()}
+        """The Trainer's custom_config. Step counts travel only in TrainArgs/EvalArgs (TFX's own
+        carriers, shown in the Trainer's execution properties), so they are left out here."""
+        trainer = {
+            key: value
+            for key, value in self.trainer.to_dict().items()
+            if key not in names.STEP_COUNTS
+        }
+        return {**self.transform_config(), names.CONFIG_TRAINER: trainer}
 
     def regression_bounds(self, target: int = 0) -> Tuple[float, Optional[float]]:
         """(MSE bound, MAE bound or None) of one target, in its own units."""
         variance = self.label_variances[target] if self.label_variances else math.inf
-        return min(self.max_relative_mse * variance, self.max_mse if self.max_mse is not None else math.inf), self.max_mae
+        return min(
+            self.max_relative_mse * variance, self.max_mse if self.max_mse is not None else math.inf
+        ), self.max_mae
 
     def report_config(self) -> str:
         """The whole configuration as JSON, for the run report (which shows it and reads the
         serving root from it when nothing was pushed)."""
-        return json.dumps({**dataclasses.asdict(self), "serving_dir": self.serving_dir}, sort_keys=True)
+        return json.dumps(
+            {**dataclasses.asdict(self), "serving_dir": self.serving_dir}, sort_keys=True
+        )
 
     def resolved(self) -> "PipelineConfig":
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""
@@ -129,19 +154,27 @@ class PipelineConfig:
         if min(self.split_buckets) <= 0:
             raise ValueError(f"split buckets must be positive, got {self.split_buckets}")
         if self.on_anomaly not in ON_ANOMALY:
-            raise ValueError(f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {self.on_anomaly!r}")
+            raise ValueError(
+                f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {self.on_anomaly!r}"
+            )
         columns = read_header(self.data)
         for label in self.label_columns:
             if label not in columns:
-                raise ValueError(f"label column {label!r} is not in {self.data} (columns: {', '.join(columns)})")
+                raise ValueError(
+                    f"label column {label!r} is not in {self.data} (columns: {', '.join(columns)})"
+                )
         if len(self.label_columns) > 1 and names.TARGETS in columns:
-            raise ValueError(f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
-                             "rename that column")
+            raise ValueError(
+                f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
+                "rename that column"
+            )
         trainer, label_variances = self._label_settings()
         features = self.features or tuple(c for c in columns if c not in self.label_columns)
         unknown = [f for f in features if f not in columns]
         if unknown:
-            raise ValueError(f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})")
+            raise ValueError(
+                f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})"
+            )
         if set(self.label_columns) & set(features):
             raise ValueError(f"label {self.label!r} cannot also be a feature")
         inference_data = self.inference_data
@@ -150,17 +183,25 @@ class PipelineConfig:
         if inference_data:
             absent = [f for f in features if f not in read_header(inference_data)]
             if absent:
-                raise ValueError(f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}")
+                raise ValueError(
+                    f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}"
+                )
         schema = self.schema
         if schema is None:
             schema = DEFAULT_SCHEMA if self.data == DEFAULT_DATA else ""
         if schema:
-            schema = schema if "://" in schema else os.path.abspath(schema)
+            schema = paths.absolute(schema)
             _check_schema(schema, (*self.label_columns, *features))
-        output_dir = self.output_dir if "://" in self.output_dir else os.path.abspath(self.output_dir)
-        return dataclasses.replace(self, features=tuple(features), output_dir=output_dir,
-                                   inference_data=inference_data, schema=schema, trainer=trainer,
-                                   label_variances=label_variances)
+        output_dir = paths.absolute(self.output_dir)
+        return dataclasses.replace(
+            self,
+            features=tuple(features),
+            output_dir=output_dir,
+            inference_data=inference_data,
+            schema=schema,
+            trainer=trainer,
+            label_variances=label_variances,
+        )
 
     def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...]]:
         """The trainer config with task, mode and loss settled by the label column, and the
@@ -168,8 +209,10 @@ class PipelineConfig:
         profiles = [read_label(csv_files(self.data), column) for column in self.label_columns]
         if len(profiles) > 1:  # several targets: regression, each column checked on its own
             if self.trainer.task == modes.CLASSIFICATION:
-                raise ValueError(f"several label columns ({self.label}) are regression targets; drop --task "
-                                 "classification or give one label")
+                raise ValueError(
+                    f"several label columns ({self.label}) are regression targets; drop --task "
+                    "classification or give one label"
+                )
             task = modes.REGRESSION
         else:
             task = profiles[0].task() if self.trainer.task == modes.AUTO else self.trainer.task
@@ -181,8 +224,10 @@ class PipelineConfig:
 
     def _check_bars(self) -> None:
         if not 0.0 < self.min_accuracy <= 1.0:
-            raise ValueError(f"min_accuracy is a fraction in (0, 1], got {self.min_accuracy} "
-                             f"(for {self.min_accuracy:g} %, pass {self.min_accuracy / 100:g})")
+            raise ValueError(
+                f"min_accuracy is a fraction in (0, 1], got {self.min_accuracy} "
+                f"(for {self.min_accuracy:g} %, pass {self.min_accuracy / 100:g})"
+            )
         for name in ("max_mse", "max_mae", "max_relative_mse"):
             value = getattr(self, name)
             if value is not None and not value > 0:
@@ -193,11 +238,9 @@ class PipelineConfig:
 
 def csv_files(path: str) -> List[str]:
     """The CSV file, or every *.csv file in the folder."""
-    import tensorflow as tf  # deferred: reading a header must not pay TF's import at module load
-
-    if not tf.io.gfile.exists(path):
+    if not paths.exists(path):
         raise FileNotFoundError(f"data path {path} does not exist")
-    files = sorted(tf.io.gfile.glob(os.path.join(path, "*.csv"))) if _is_dir(path) else [path]
+    files = paths.glob_files(os.path.join(path, "*.csv")) if _is_dir(path) else [path]
     if not files:
         raise FileNotFoundError(f"no *.csv file in {path}")
     return files
@@ -205,12 +248,10 @@ def csv_files(path: str) -> List[str]:
 
 def read_header(path: str) -> List[str]:
     """Column names of a CSV file, or of the first CSV file in a folder (all must agree)."""
-    import tensorflow as tf
-
     files = csv_files(path)
     headers = {}
     for file in files:
-        with tf.io.gfile.GFile(file) as handle:
+        with paths.open_text(file) as handle:
             first = handle.readline()
             if not first.strip():
                 raise ValueError(f"{file} is empty: expected a header line")
@@ -226,14 +267,14 @@ def read_header(path: str) -> List[str]:
 
 def _check_schema(path: str, columns: Tuple[str, ...]) -> None:
     """The schema file parses and describes every column the pipeline uses."""
-    import tensorflow as tf
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    if not tf.io.gfile.exists(path):
+    if not paths.exists(path):
         raise FileNotFoundError(f"schema file {path} does not exist")
     try:
-        schema = text_format.Parse(tf.io.gfile.GFile(path).read(), schema_pb2.Schema())
+        with paths.open_text(path) as handle:
+            schema = text_format.Parse(handle.read(), schema_pb2.Schema())
     except text_format.ParseError as error:
         raise ValueError(f"schema file {path} is not a Schema text proto: {error}") from None
     absent = [c for c in columns if c not in {f.name for f in schema.feature}]
@@ -242,9 +283,7 @@ def _check_schema(path: str, columns: Tuple[str, ...]) -> None:
 
 
 def _is_dir(path: str) -> bool:
-    import tensorflow as tf
-
-    return tf.io.gfile.isdir(path)
+    return paths.isdir(path)
 
 
 def with_trainer(config: PipelineConfig, **changes) -> PipelineConfig:

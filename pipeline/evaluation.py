@@ -8,53 +8,87 @@ predictions from the `evaluation` signature, whose outputs are named after TFMA'
 several regression targets every output is split per target, each with its own bar in its own
 units (an MSE averaged over targets of different scales would only see the largest).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional
 
 import tensorflow_model_analysis as tfma
 
-from modules import modes, names
-from pipeline.config import PipelineConfig
+from twinnorm.modules import modes, names
+from twinnorm.pipeline.config import PipelineConfig
 
 GATED_OUTPUTS = (*names.NETWORKS, names.COMBINED)
 
 
-def _threshold(lower: Optional[float] = None, upper: Optional[float] = None,
-               change: Optional[tfma.GenericChangeThreshold] = None) -> tfma.MetricThreshold:
-    bound = {"lower_bound": {"value": lower}} if lower is not None else {"upper_bound": {"value": upper}}
-    return tfma.MetricThreshold(value_threshold=tfma.GenericValueThreshold(**bound), change_threshold=change)
+def _threshold(
+    lower: Optional[float] = None,
+    upper: Optional[float] = None,
+    change: Optional[tfma.GenericChangeThreshold] = None,
+) -> tfma.MetricThreshold:
+    bound = (
+        {"lower_bound": {"value": lower}}
+        if lower is not None
+        else {"upper_bound": {"value": upper}}
+    )
+    return tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(**bound), change_threshold=change
+    )
 
 
 def accuracy_metrics(min_accuracy: float, max_regression: float) -> List[tfma.MetricConfig]:
     """Accuracy >= min_accuracy, at most `max_regression` below the baseline."""
-    change = tfma.GenericChangeThreshold(direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                         absolute={"value": -max_regression})
-    return [tfma.MetricConfig(class_name="SparseCategoricalAccuracy",
-                              threshold=_threshold(lower=min_accuracy, change=change))]
+    change = tfma.GenericChangeThreshold(
+        direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression}
+    )
+    return [
+        tfma.MetricConfig(
+            class_name="SparseCategoricalAccuracy",
+            threshold=_threshold(lower=min_accuracy, change=change),
+        )
+    ]
 
 
-def error_metrics(mse_bound: float, mae_bound: Optional[float], max_regression: float) -> List[tfma.MetricConfig]:
+def error_metrics(
+    mse_bound: float, mae_bound: Optional[float], max_regression: float
+) -> List[tfma.MetricConfig]:
     """MSE (and MAE) under their bounds in label units, MSE at most `max_regression` times the
     baseline's above it (relative, so it means the same for any label scale)."""
-    change = tfma.GenericChangeThreshold(direction=tfma.MetricDirection.LOWER_IS_BETTER,
-                                         relative={"value": max_regression})
+    change = tfma.GenericChangeThreshold(
+        direction=tfma.MetricDirection.LOWER_IS_BETTER, relative={"value": max_regression}
+    )
     mae = _threshold(upper=mae_bound) if mae_bound is not None else None
-    return [tfma.MetricConfig(class_name="MeanSquaredError", threshold=_threshold(upper=mse_bound, change=change)),
-            tfma.MetricConfig(class_name="MeanAbsoluteError", threshold=mae)]
+    return [
+        tfma.MetricConfig(
+            class_name="MeanSquaredError", threshold=_threshold(upper=mse_bound, change=change)
+        ),
+        tfma.MetricConfig(class_name="MeanAbsoluteError", threshold=mae),
+    ]
 
 
 def gated_specs(config: PipelineConfig) -> List[tfma.MetricsSpec]:
     if config.trainer.task == modes.CLASSIFICATION:
-        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS),
-                                 metrics=accuracy_metrics(config.min_accuracy, config.max_regression))]
+        return [
+            tfma.MetricsSpec(
+                output_names=list(GATED_OUTPUTS),
+                metrics=accuracy_metrics(config.min_accuracy, config.max_regression),
+            )
+        ]
     columns = config.label_columns
     if len(columns) == 1:
-        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS),
-                                 metrics=error_metrics(*config.regression_bounds(), config.max_regression))]
-    return [tfma.MetricsSpec(output_names=[names.target_output(o, column) for o in GATED_OUTPUTS],
-                             metrics=error_metrics(*config.regression_bounds(j), config.max_regression))
-            for j, column in enumerate(columns)]
+        return [
+            tfma.MetricsSpec(
+                output_names=list(GATED_OUTPUTS),
+                metrics=error_metrics(*config.regression_bounds(), config.max_regression),
+            )
+        ]
+    return [
+        tfma.MetricsSpec(
+            output_names=[names.target_output(o, column) for o in GATED_OUTPUTS],
+            metrics=error_metrics(*config.regression_bounds(j), config.max_regression),
+        )
+        for j, column in enumerate(columns)
+    ]
 
 
 def label_keys(config: PipelineConfig) -> dict:
@@ -65,9 +99,14 @@ def label_keys(config: PipelineConfig) -> dict:
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-    model_spec = tfma.ModelSpec(signature_name=names.EVALUATION,
-                                preprocessing_function_names=[names.TRANSFORM_FEATURES],
-                                label_keys=label_keys(config))
+    model_spec = tfma.ModelSpec(
+        signature_name=names.EVALUATION,
+        preprocessing_function_names=[names.TRANSFORM_FEATURES],
+        label_keys=label_keys(config),
+    )
     counts = tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")])
-    return tfma.EvalConfig(model_specs=[model_spec], slicing_specs=[tfma.SlicingSpec()],
-                           metrics_specs=[*gated_specs(config), counts])
+    return tfma.EvalConfig(
+        model_specs=[model_spec],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[*gated_specs(config), counts],
+    )

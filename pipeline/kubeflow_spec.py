@@ -7,6 +7,7 @@ Two targets, one DAG:
 - `vertex`: a PipelineJob in JSON for Vertex AI Pipelines, which runs resolvers; the Evaluator
   keeps the comparison against the blessed baseline.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,7 +20,8 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline.config import REPO_ROOT, PipelineConfig
+from twinnorm.modules import paths
+from twinnorm.pipeline.config import REPO_ROOT, PipelineConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,13 +35,17 @@ TARGETS: Dict[str, Target] = {
     "vertex": Target(suffixes=(".json",), baseline_resolver=True),
 }
 IMAGE_ROOT = "/twinnorm"  # where kubeflow/Dockerfile puts the project, embedded data included
-PLACEHOLDER = "{{$}}"  # the whole ExecutorInput as JSON: the only placeholder TFX's entrypoints need
+PLACEHOLDER = (
+    "{{$}}"  # the whole ExecutorInput as JSON: the only placeholder TFX's entrypoints need
+)
 
 
 def for_target(config: PipelineConfig, target: str, pipeline_root: str) -> PipelineConfig:
     """The config a target runs: Resolver only where the backend supports it; outputs under the root."""
-    root = pipeline_root if "://" in pipeline_root else os.path.abspath(pipeline_root)
-    return dataclasses.replace(config, compare_to_baseline=TARGETS[target].baseline_resolver, output_dir=root)
+    root = paths.absolute(pipeline_root)
+    return dataclasses.replace(
+        config, compare_to_baseline=TARGETS[target].baseline_resolver, output_dir=root
+    )
 
 
 def in_image(path: str) -> str:
@@ -52,23 +58,30 @@ def in_image(path: str) -> str:
 
 def embedded_data_in_image(config: PipelineConfig) -> PipelineConfig:
     """Points the (resolved) config's data at the copies the Dockerfile puts in the image."""
-    return dataclasses.replace(config, data=in_image(config.data),
-                               inference_data=in_image(config.inference_data) if config.inference_data else "",
-                               schema=in_image(config.schema) if config.schema else "")
+    return dataclasses.replace(
+        config,
+        data=in_image(config.data),
+        inference_data=in_image(config.inference_data) if config.inference_data else "",
+        schema=in_image(config.schema) if config.schema else "",
+    )
 
 
 def compile_pipeline(config: PipelineConfig, target: str, image: str, output: str) -> str:
     """Writes the compiled pipeline of `config` (already `for_target`) to `output`; returns the path."""
     if not output.endswith(TARGETS[target].suffixes):
-        raise ValueError(f"--target {target} writes {' or '.join(TARGETS[target].suffixes)} files, got {output}")
+        raise ValueError(
+            f"--target {target} writes {' or '.join(TARGETS[target].suffixes)} files, got {output}"
+        )
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as runner
 
-    from pipeline.pipeline import create_pipeline
+    from twinnorm.pipeline.pipeline import create_pipeline
 
     folder, filename = os.path.split(os.path.abspath(output))
-    runner.KubeflowV2DagRunner(runner.KubeflowV2DagRunnerConfig(default_image=image),
-                               output_dir=folder, output_filename=filename).run(
-        create_pipeline(config, pipeline_root=config.output_dir))
+    runner.KubeflowV2DagRunner(
+        runner.KubeflowV2DagRunnerConfig(default_image=image),
+        output_dir=folder,
+        output_filename=filename,
+    ).run(create_pipeline(config, pipeline_root=config.output_dir))
     return os.path.join(folder, filename)
 
 
@@ -84,7 +97,9 @@ def pipeline_spec(compiled) -> pipeline_spec_pb2.PipelineSpec:
     """The PipelineSpec of either target (a PipelineJob carries it as a Struct)."""
     if isinstance(compiled, pipeline_spec_pb2.PipelineSpec):
         return compiled
-    return json_format.ParseDict(json_format.MessageToDict(compiled.pipeline_spec), pipeline_spec_pb2.PipelineSpec())
+    return json_format.ParseDict(
+        json_format.MessageToDict(compiled.pipeline_spec), pipeline_spec_pb2.PipelineSpec()
+    )
 
 
 def dependencies(spec: pipeline_spec_pb2.PipelineSpec) -> Dict[str, set]:
@@ -116,7 +131,9 @@ def task_order(spec: pipeline_spec_pb2.PipelineSpec) -> List[str]:
     return order
 
 
-def spec_problems(spec: pipeline_spec_pb2.PipelineSpec, image: str, allow_resolver: bool) -> List[str]:
+def spec_problems(
+    spec: pipeline_spec_pb2.PipelineSpec, image: str, allow_resolver: bool
+) -> List[str]:
     """Everything that would stop the spec from running as intended; empty when it is sound."""
     problems = []
     tasks = spec.root.dag.tasks
@@ -138,10 +155,16 @@ def spec_problems(spec: pipeline_spec_pb2.PipelineSpec, image: str, allow_resolv
         if "resolver" in executor and not allow_resolver:
             problems.append(f"executor {label} is a resolver, which open-source KFP cannot run")
         containers = [executor["container"]] if "container" in executor else []
-        containers += [executor["container"].get("lifecycle", {}).get("preCacheCheck", {})] if containers else []
+        containers += (
+            [executor["container"].get("lifecycle", {}).get("preCacheCheck", {})]
+            if containers
+            else []
+        )
         for container in containers:
             if container is containers[0] and container.get("image") != image:
-                problems.append(f"executor {label} uses image {container.get('image')!r}, not {image!r}")
+                problems.append(
+                    f"executor {label} uses image {container.get('image')!r}, not {image!r}"
+                )
             for text in container.get("command", []) + container.get("args", []):
                 for placeholder in re.findall(r"\{\{.*?\}\}", text):
                     if placeholder != PLACEHOLDER:

@@ -1,6 +1,7 @@
 """The label column read straight from the CSV before any component runs: it decides the task,
 the class count and so the normalization mode, and refuses labels that cannot train, naming the
 file and line. Reading one column of 15k rows takes a few tens of milliseconds."""
+
 from __future__ import annotations
 
 import csv
@@ -8,7 +9,7 @@ import dataclasses
 import math
 from typing import List, Optional, Sequence, Tuple
 
-from modules import modes
+from twinnorm.modules import modes, paths
 
 MAX_CLASS_VALUES = 20  # an integer label with more distinct values than this is taken as numeric
 SHOWN = 5
@@ -34,7 +35,11 @@ class LabelProfile:
     def task(self) -> str:
         """`auto` task: numbers that are not a handful of integer codes are a regression target."""
         many = len(self.distinct) > MAX_CLASS_VALUES
-        return modes.REGRESSION if self.numeric and (many or not self.integral) else modes.CLASSIFICATION
+        return (
+            modes.REGRESSION
+            if self.numeric and (many or not self.integral)
+            else modes.CLASSIFICATION
+        )
 
     def n_outputs(self, task: str) -> int:
         return 1 if task == modes.REGRESSION else len(self.distinct)
@@ -42,21 +47,23 @@ class LabelProfile:
     def check(self, task: str) -> None:
         """Refuses empty label cells, and non-numeric cells for regression, naming where they are."""
         if self.missing:
-            raise ValueError(f"label {self.column!r} is empty in {len(self.missing)} row(s), first at "
-                             f"{', '.join(self.missing[:SHOWN])}: drop or fill those rows")
+            raise ValueError(
+                f"label {self.column!r} is empty in {len(self.missing)} row(s), first at "
+                f"{', '.join(self.missing[:SHOWN])}: drop or fill those rows"
+            )
         if task == modes.REGRESSION and self.non_numeric:
-            raise ValueError(f"regression label {self.column!r} has {len(self.non_numeric)} non-numeric value(s), "
-                             f"first at {', '.join(self.non_numeric[:SHOWN])}")
+            raise ValueError(
+                f"regression label {self.column!r} has {len(self.non_numeric)} non-numeric value(s), "
+                f"first at {', '.join(self.non_numeric[:SHOWN])}"
+            )
 
 
 def read_label(files: Sequence[str], column: str) -> LabelProfile:
     """Profiles `column` over every data row of `files` (CSV files with a header line)."""
-    import tensorflow as tf  # deferred, as in pipeline.config.read_header
-
     rows, values, missing, non_numeric = 0, set(), [], []
     numbers: List[float] = []
     for path in files:
-        with tf.io.gfile.GFile(path) as handle:
+        with paths.open_text(path) as handle:
             reader = csv.reader(handle)
             index = next(reader).index(column)
             for line, row in enumerate(reader, start=2):
@@ -74,7 +81,9 @@ def read_label(files: Sequence[str], column: str) -> LabelProfile:
                 else:
                     numbers.append(number)
     variance = _variance(numbers) if numbers and not non_numeric else None
-    return LabelProfile(column, rows, tuple(sorted(values)), tuple(missing), tuple(non_numeric), variance)
+    return LabelProfile(
+        column, rows, tuple(sorted(values)), tuple(missing), tuple(non_numeric), variance
+    )
 
 
 def _number(cell: str) -> Optional[float]:

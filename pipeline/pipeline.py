@@ -1,4 +1,5 @@
 """`create_pipeline`: the whole DAG from one PipelineConfig, for the local and Kubeflow runners."""
+
 from __future__ import annotations
 
 import os
@@ -6,16 +7,16 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
-from components.data_gate import DataGate
-from components.pusher import TwinPusher
-from components.report.component import RunReport
-from modules import names
-from pipeline.config import PipelineConfig
-from pipeline.evaluation import eval_config
+from twinnorm.components.data_gate import DataGate
+from twinnorm.components.pusher import TwinPusher
+from twinnorm.components.report.component import RunReport
+from twinnorm.modules import names
+from twinnorm.pipeline.config import PipelineConfig
+from twinnorm.pipeline.evaluation import eval_config
 
 INFERENCE_SPLIT = "unlabelled"
-PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
-RUN_FN = "modules.trainer.run_fn"
+PREPROCESSING_FN = "twinnorm.modules.preprocessing.preprocessing_fn"
+RUN_FN = "twinnorm.modules.trainer.run_fn"
 
 
 def example_gen(config: PipelineConfig):
@@ -23,11 +24,17 @@ def example_gen(config: PipelineConfig):
     train, evaluation = config.split_buckets
     return tfx.components.CsvExampleGen(
         input_base=config.data_dir,
-        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="single", pattern=config.data_pattern)]),
-        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name="train", hash_buckets=train),
-            tfx.proto.SplitConfig.Split(name="eval", hash_buckets=evaluation),
-        ])),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single", pattern=config.data_pattern)]
+        ),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=train),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=evaluation),
+                ]
+            )
+        ),
     )
 
 
@@ -37,15 +44,26 @@ def batch_inference(config: PipelineConfig, model, blessing) -> list:
         return []
     examples = tfx.components.CsvExampleGen(
         input_base=config.inference_dir,
-        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(
-            name=INFERENCE_SPLIT, pattern=os.path.basename(config.inference_data))]),
-        output_config=tfx.proto.Output(split_config=tfx.proto.SplitConfig(splits=[
-            tfx.proto.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)])),
+        input_config=tfx.proto.Input(
+            splits=[
+                tfx.proto.Input.Split(
+                    name=INFERENCE_SPLIT, pattern=os.path.basename(config.inference_data)
+                )
+            ]
+        ),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[tfx.proto.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)]
+            )
+        ),
     ).with_id("InferenceExampleGen")
     inferrer = tfx.components.BulkInferrer(
-        examples=examples.outputs["examples"], model=model, model_blessing=blessing,
+        examples=examples.outputs["examples"],
+        model=model,
+        model_blessing=blessing,
         data_spec=tfx.proto.DataSpec(example_splits=[INFERENCE_SPLIT]),
-        model_spec=tfx.proto.ModelSpec(model_signature_name=[names.BATCH_INFERENCE]))
+        model_spec=tfx.proto.ModelSpec(model_signature_name=[names.BATCH_INFERENCE]),
+    )
     return [examples, inferrer]
 
 
@@ -53,7 +71,9 @@ def schema_gen(config: PipelineConfig, statistics):
     """The curated schema when there is one (so the data is checked against it), else SchemaGen's inference."""
     if config.schema:
         return tfx.components.ImportSchemaGen(schema_file=config.schema)
-    return tfx.components.SchemaGen(statistics=statistics.outputs["statistics"], infer_feature_shape=True)
+    return tfx.components.SchemaGen(
+        statistics=statistics.outputs["statistics"], infer_feature_shape=True
+    )
 
 
 def baseline_resolver():
@@ -65,21 +85,33 @@ def baseline_resolver():
     ).with_id("latest_blessed_model_resolver")
 
 
-def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
-                    beam_pipeline_args: Optional[List[str]] = None,
-                    pipeline_root: Optional[str] = None) -> tfx.dsl.Pipeline:
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config=None,
+    beam_pipeline_args: Optional[List[str]] = None,
+    pipeline_root: Optional[str] = None,
+) -> tfx.dsl.Pipeline:
     """Returns the TFX pipeline; `config` must be `resolved()` (features known)."""
     examples = example_gen(config)
     statistics = tfx.components.StatisticsGen(examples=examples.outputs["examples"])
     schema = schema_gen(config, statistics)
     validator = tfx.components.ExampleValidator(
-        statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"])
-    gate = DataGate(anomalies=validator.outputs["anomalies"], schema=schema.outputs["schema"],
-                    data=config.data, schema_source=config.schema, on_anomaly=config.on_anomaly)
+        statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"]
+    )
+    gate = DataGate(
+        anomalies=validator.outputs["anomalies"],
+        schema=schema.outputs["schema"],
+        data=config.data,
+        schema_source=config.schema,
+        on_anomaly=config.on_anomaly,
+    )
     transform = tfx.components.Transform(
-        examples=examples.outputs["examples"], schema=schema.outputs["schema"],
-        preprocessing_fn=PREPROCESSING_FN, custom_config=config.transform_config(),
-        disable_statistics=not config.transform_statistics)
+        examples=examples.outputs["examples"],
+        schema=schema.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=config.transform_config(),
+        disable_statistics=not config.transform_statistics,
+    )
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
@@ -97,14 +129,27 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
         components.append(resolver)
         baseline = resolver.outputs["model"]
     evaluator = tfx.components.Evaluator(
-        examples=examples.outputs["examples"], model=trainer.outputs["model"], baseline_model=baseline,
-        eval_config=eval_config(config))
-    pusher = TwinPusher(model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
-                        serving_root=config.serving_dir, keep_versions=config.keep_versions).with_id("Pusher")
-    report = RunReport(examples=examples.outputs["examples"], transform_graph=transform.outputs["transform_graph"],
-                       model=trainer.outputs["model"], model_run=trainer.outputs["model_run"],
-                       evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
-                       pushed_model=pusher.outputs["pushed_model"], run_config=config.report_config())
+        examples=examples.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline,
+        eval_config=eval_config(config),
+    )
+    pusher = TwinPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        serving_root=config.serving_dir,
+        keep_versions=config.keep_versions,
+    ).with_id("Pusher")
+    report = RunReport(
+        examples=examples.outputs["examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        model=trainer.outputs["model"],
+        model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"],
+        blessing=evaluator.outputs["blessing"],
+        pushed_model=pusher.outputs["pushed_model"],
+        run_config=config.report_config(),
+    )
     components += [evaluator, pusher, report]
     components += batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
     return tfx.dsl.Pipeline(
@@ -113,5 +158,7 @@ def create_pipeline(config: PipelineConfig, metadata_connection_config=None,
         components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args if beam_pipeline_args is not None else config.beam_pipeline_args(),
+        beam_pipeline_args=beam_pipeline_args
+        if beam_pipeline_args is not None
+        else config.beam_pipeline_args(),
     )

@@ -9,6 +9,7 @@ first, as on Vertex. Importer tasks are resolved in-process (KFP does the same, 
 
 Not covered: KFP's own driver and launcher binaries, caching, MLMD, Kubernetes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +24,7 @@ from typing import Dict, List, Mapping, Optional
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2 as kfp
 
-from pipeline.kubeflow_spec import PLACEHOLDER, task_order
+from twinnorm.pipeline.kubeflow_spec import PLACEHOLDER, task_order
 
 Artifacts = Dict[str, List[kfp.RuntimeArtifact]]
 
@@ -36,7 +37,7 @@ class TaskRun:
     outputs: Artifacts
 
 
-class TaskFailed(RuntimeError):
+class TaskFailedError(RuntimeError):
     pass
 
 
@@ -60,8 +61,9 @@ def _constant(spec_input) -> Optional[tuple]:
     return None
 
 
-def executor_input(spec: kfp.PipelineSpec, task_name: str, produced: Mapping[str, Artifacts],
-                   task_root: str) -> kfp.ExecutorInput:
+def executor_input(
+    spec: kfp.PipelineSpec, task_name: str, produced: Mapping[str, Artifacts], task_root: str
+) -> kfp.ExecutorInput:
     """The ExecutorInput a KFP launcher would hand to this task's container."""
     task = spec.root.dag.tasks[task_name]
     component = spec.components[task.component_ref.name]
@@ -81,7 +83,10 @@ def executor_input(spec: kfp.PipelineSpec, task_name: str, produced: Mapping[str
             copy.type.CopyFrom(artifact_type)
     for key, definition in component.output_definitions.artifacts.items():
         result.outputs.artifacts[key].artifacts.add(
-            name=f"{task_root}/{key}", type=definition.artifact_type, uri=os.path.join(task_root, key))
+            name=f"{task_root}/{key}",
+            type=definition.artifact_type,
+            uri=os.path.join(task_root, key),
+        )
     result.outputs.output_file = os.path.join(task_root, "executor_output.json")
     return result
 
@@ -95,13 +100,17 @@ def _command(container: dict, invocation: str) -> List[str]:
     return [word.replace(PLACEHOLDER, invocation) for word in words]
 
 
-def _importer(executor: dict, task_name: str, component: kfp.ComponentSpec, task_root: str) -> Artifacts:
+def _importer(
+    executor: dict, task_name: str, component: kfp.ComponentSpec, task_root: str
+) -> Artifacts:
     importer = executor["importer"]
     uri = importer["artifactUri"].get("constant", importer["artifactUri"].get("runtimeParameter"))
     if not isinstance(uri, str):
         raise NotImplementedError(f"task {task_name}: importer URI from a runtime parameter")
-    (key, definition), = component.output_definitions.artifacts.items()
-    artifact = kfp.RuntimeArtifact(name=f"{task_root}/{key}", uri=uri, type=definition.artifact_type)
+    ((key, definition),) = component.output_definitions.artifacts.items()
+    artifact = kfp.RuntimeArtifact(
+        name=f"{task_root}/{key}", uri=uri, type=definition.artifact_type
+    )
     artifact.metadata.update(importer.get("metadata", {}))
     return {key: [artifact]}
 
@@ -111,24 +120,31 @@ def _outputs(invocation: kfp.ExecutorInput) -> Artifacts:
     outputs = {k: list(v.artifacts) for k, v in invocation.outputs.artifacts.items()}
     if os.path.exists(invocation.outputs.output_file):
         with open(invocation.outputs.output_file) as handle:
-            reported = json_format.Parse(handle.read(), kfp.ExecutorOutput(), ignore_unknown_fields=True)
+            reported = json_format.Parse(
+                handle.read(), kfp.ExecutorOutput(), ignore_unknown_fields=True
+            )
         outputs.update({k: list(v.artifacts) for k, v in reported.artifacts.items()})
     return outputs
 
 
 def _run(argv: List[str], env: Mapping[str, str], log_path: str, task_name: str) -> None:
     with open(log_path, "ab") as log:
-        log.write(("$ " + " ".join(a if len(a) < 200 else a[:200] + "..." for a in argv) + "\n").encode())
+        log.write(
+            ("$ " + " ".join(a if len(a) < 200 else a[:200] + "..." for a in argv) + "\n").encode()
+        )
         log.flush()
         code = subprocess.run(argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT).returncode
     if code != 0:
         with open(log_path, errors="replace") as handle:
             tail = "".join(handle.readlines()[-25:])
-        raise TaskFailed(f"task {task_name} exited with {code}; log {log_path}; last lines:\n{tail}")
+        raise TaskFailedError(
+            f"task {task_name} exited with {code}; log {log_path}; last lines:\n{tail}"
+        )
 
 
-def run_spec(spec: kfp.PipelineSpec, run_root: str, env: Mapping[str, str],
-             python: str = sys.executable) -> Dict[str, TaskRun]:
+def run_spec(
+    spec: kfp.PipelineSpec, run_root: str, env: Mapping[str, str], python: str = sys.executable
+) -> Dict[str, TaskRun]:
     """Runs every task of `spec` in dependency order; returns each task's reported outputs."""
     executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
     # The spec says `python`; put the interpreter that plays the image's first on PATH.
@@ -153,11 +169,17 @@ def run_spec(spec: kfp.PipelineSpec, run_root: str, env: Mapping[str, str],
             _run(_command(executor["container"], serialized), env, log_path, task_name)
             produced[task_name] = _outputs(invocation)
         else:
-            raise NotImplementedError(f"task {task_name}: executor kind {sorted(executor)} is not emulated")
-        runs[task_name] = TaskRun(task_name, time.monotonic() - started, log_path, produced[task_name])
+            raise NotImplementedError(
+                f"task {task_name}: executor kind {sorted(executor)} is not emulated"
+            )
+        runs[task_name] = TaskRun(
+            task_name, time.monotonic() - started, log_path, produced[task_name]
+        )
     return runs
 
 
 def summary(runs: Mapping[str, TaskRun]) -> str:
-    return "\n".join(f"{run.name:<22} {run.seconds:7.1f} s  {json.dumps(sorted(run.outputs))}"
-                     for run in runs.values())
+    return "\n".join(
+        f"{run.name:<22} {run.seconds:7.1f} s  {json.dumps(sorted(run.outputs))}"
+        for run in runs.values()
+    )

@@ -1,4 +1,5 @@
 """What a finished run produced, read back from ML Metadata: pushed models and metrics."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +9,8 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
-from components import HtmlReport
-from components.report.collect import tfma_metrics
+from twinnorm.components import HtmlReport
+from twinnorm.components.evaluation_results import tfma_metrics
 
 
 @dataclasses.dataclass
@@ -23,14 +24,24 @@ class RunSummary:
     report: Optional[str] = None  # the RunReport's HTML file
 
     def lines(self) -> List[str]:
-        out = [f"blessed: {self.blessed}",
-               f"pushed model: {self.pushed_to}" if self.pushed_to else "pushed model: none (not blessed)"]
+        out = [
+            f"blessed: {self.blessed}",
+            f"pushed model: {self.pushed_to}"
+            if self.pushed_to
+            else "pushed model: none (not blessed)",
+        ]
         if self.serving_root:
-            out.append(f"serving root: {self.serving_root} (models.config lists every served model)")
+            out.append(
+                f"serving root: {self.serving_root} (models.config lists every served model)"
+            )
         if self.inference_result:
-            out.append(f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}")
+            out.append(
+                f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}"
+            )
         for output, values in sorted(self.metrics.items()):
-            out.append(f"  {output}: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(values.items())))
+            out.append(
+                f"  {output}: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(values.items()))
+            )
         return out
 
 
@@ -39,7 +50,11 @@ def open_store(metadata_path: str) -> metadata_store.MetadataStore:
 
 
 def latest_artifact(store, type_name: str) -> Optional[metadata_store_pb2.Artifact]:
-    artifacts = [a for a in store.get_artifacts_by_type(type_name) if a.state == metadata_store_pb2.Artifact.LIVE]
+    artifacts = [
+        a
+        for a in store.get_artifacts_by_type(type_name)
+        if a.state == metadata_store_pb2.Artifact.LIVE
+    ]
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 

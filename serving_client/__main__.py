@@ -1,49 +1,60 @@
 """twinnorm-client: send CSV rows to a TF Serving model over REST or gRPC and print the outputs.
 
-    python -m serving_client --csv rows.csv --schema-from SERVING_ROOT/combined/1 \
+    python -m twinnorm.serving_client --csv rows.csv --schema-from SERVING_ROOT/combined/1 \
         [--model combined] [--host localhost] [--port 8501] [--raw | --grpc]
 """
+
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import sys
+from typing import Optional, Sequence
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from typing import Optional, Sequence  # noqa: E402
-
-from serving_client import requests  # noqa: E402
+from twinnorm.serving_client import requests
 
 
 def feature_spec_of(model_dir: str) -> dict:
     """The raw feature types a served model parses, read from its `serving_raw` signature."""
     import tensorflow as tf
 
-    from modules import names
+    from twinnorm.modules import names
 
     signature = tf.saved_model.load(model_dir).signatures[names.SERVING_RAW]
     # serving_raw takes an integer column that may be missing as float64 (NaN = missing).
-    return {key: tf.io.VarLenFeature(tf.int64) if spec.dtype == tf.float64 else tf.io.FixedLenFeature([], spec.dtype)
-            for key, spec in signature.structured_input_signature[1].items()}
+    return {
+        key: tf.io.VarLenFeature(tf.int64)
+        if spec.dtype == tf.float64
+        else tf.io.FixedLenFeature([], spec.dtype)
+        for key, spec in signature.structured_input_signature[1].items()
+    }
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="twinnorm-client", description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", required=True, help="CSV file with a header (a label column is ignored)")
-    parser.add_argument("--schema-from", required=True, help="a served model version folder (types of the columns)")
+    parser.add_argument(
+        "--csv", required=True, help="CSV file with a header (a label column is ignored)"
+    )
+    parser.add_argument(
+        "--schema-from", required=True, help="a served model version folder (types of the columns)"
+    )
     parser.add_argument("--model", default="combined", help="combined, network_a or network_b")
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, help="default: 8501 (REST) or 8500 (gRPC)")
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--raw", action="store_true", help="REST with raw feature instances (serving_raw)")
+    mode.add_argument(
+        "--raw", action="store_true", help="REST with raw feature instances (serving_raw)"
+    )
     mode.add_argument("--grpc", action="store_true", help="gRPC PredictRequest of tf.Examples")
-    mode.add_argument("--classify", action="store_true", help="REST :classify (classification signature)")
-    parser.add_argument("--print-request", action="store_true", help="print the request instead of sending it")
+    mode.add_argument(
+        "--classify", action="store_true", help="REST :classify (classification signature)"
+    )
+    parser.add_argument(
+        "--print-request", action="store_true", help="print the request instead of sending it"
+    )
     args = parser.parse_args(argv)
 
-    from pipeline.raw_examples import read_rows, serialize
+    from twinnorm.serving_client.raw_examples import read_rows, serialize
 
     rows = read_rows(args.csv)
     spec = feature_spec_of(args.schema_from)
@@ -54,7 +65,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(request)
                 return 0
             outputs = requests.send_grpc(args.host, args.port or 8500, request)
-            print(json.dumps({k: v.tolist() for k, v in outputs.items()}, default=lambda b: b.decode()))
+            print(
+                json.dumps(
+                    {k: v.tolist() for k, v in outputs.items()}, default=lambda b: b.decode()
+                )
+            )
             return 0
         if args.classify:
             body = requests.rest_classify_body(rows, spec)

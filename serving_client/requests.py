@@ -7,6 +7,7 @@ REST `:predict` bodies use the row ("instances") format:
   sent as JSON floats such as 3.0, since TF Serving turns a JSON integer into int64).
 gRPC uses `tensorflow_serving.apis.predict_pb2.PredictRequest` with a DT_STRING `examples` tensor.
 """
+
 from __future__ import annotations
 
 import base64
@@ -17,12 +18,14 @@ from typing import Dict, List, Mapping, Sequence
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from modules import names
-from pipeline.raw_examples import typed_cells
+from twinnorm.modules import names
+from twinnorm.serving_client.raw_examples import typed_cells
 
 
 def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT) -> dict:
-    instances = [{names.EXAMPLES_INPUT: {"b64": base64.b64encode(e).decode("ascii")}} for e in examples]
+    instances = [
+        {names.EXAMPLES_INPUT: {"b64": base64.b64encode(e).decode("ascii")}} for e in examples
+    ]
     return {"signature_name": signature, "instances": instances}
 
 
@@ -38,30 +41,39 @@ def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, 
         for key, spec in feature_spec.items():
             may_be_missing = isinstance(spec, tf.io.VarLenFeature)
             if key in cells:
-                instance[key] = float(cells[key]) if may_be_missing and spec.dtype == tf.int64 else cells[key]
+                instance[key] = (
+                    float(cells[key]) if may_be_missing and spec.dtype == tf.int64 else cells[key]
+                )
             elif spec.dtype == tf.string:
                 instance[key] = ""
             elif spec.dtype == tf.int64 and not may_be_missing:
-                raise ValueError(f"row {number}: integer feature {key!r} is missing and the model requires it")
+                raise ValueError(
+                    f"row {number}: integer feature {key!r} is missing and the model requires it"
+                )
             else:
                 instance[key] = float("nan")
         instances.append(instance)
     return {"signature_name": names.SERVING_RAW, "instances": instances}
 
 
-def rest_classify_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
+def rest_classify_body(
+    rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]
+) -> dict:
     """`:classify` body: one JSON object per tf.Example, a missing cell simply left out.
     TF Serving builds each tf.Example from JSON types, so floats must stay JSON floats."""
     examples = [typed_cells(row, feature_spec) for row in rows]
     return {"signature_name": names.CLASSIFICATION, "examples": examples}
 
 
-def grpc_predict_request(model: str, examples: Sequence[bytes],
-                         signature: str = names.SERVING_DEFAULT) -> predict_pb2.PredictRequest:
+def grpc_predict_request(
+    model: str, examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT
+) -> predict_pb2.PredictRequest:
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model
     request.model_spec.signature_name = signature
-    request.inputs[names.EXAMPLES_INPUT].CopyFrom(tf.make_tensor_proto(list(examples), dtype=tf.string))
+    request.inputs[names.EXAMPLES_INPUT].CopyFrom(
+        tf.make_tensor_proto(list(examples), dtype=tf.string)
+    )
     return request
 
 
@@ -69,20 +81,30 @@ def rest_url(host: str, port: int, model: str, verb: str = "predict") -> str:
     return f"http://{host}:{port}/v1/models/{model}:{verb}"
 
 
-def send_rest(host: str, port: int, model: str, body: dict, timeout: float = 30.0, verb: str = "predict") -> dict:
-    request = urllib.request.Request(rest_url(host, port, model, verb), data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+def send_rest(
+    host: str, port: int, model: str, body: dict, timeout: float = 30.0, verb: str = "predict"
+) -> dict:
+    request = urllib.request.Request(
+        rest_url(host, port, model, verb),
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
-def send_grpc(host: str, port: int, request: predict_pb2.PredictRequest, timeout: float = 30.0) -> Dict[str, object]:
+def send_grpc(
+    host: str, port: int, request: predict_pb2.PredictRequest, timeout: float = 30.0
+) -> Dict[str, object]:
     """Returns output name -> NumPy array."""
     import grpc
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     with grpc.insecure_channel(f"{host}:{port}") as channel:
-        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(request, timeout=timeout)
+        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+            request, timeout=timeout
+        )
     return {key: tf.make_ndarray(value) for key, value in response.outputs.items()}
 
 

@@ -1,11 +1,11 @@
 """Test set-up: Keras 2 before TensorFlow is imported, and quiet TF logs."""
+
 import os
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +15,7 @@ def penguin_run(tmp_path_factory):
 
     run = PipelineRun(str(tmp_path_factory.mktemp("tfx_runs")), [])
     run.run()
-    from pipeline.summary import summarize
+    from twinnorm.pipeline.summary import summarize
 
     run.first_summary = summarize(run.metadata_path)
     run.run()

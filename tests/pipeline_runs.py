@@ -1,4 +1,5 @@
 """Running the local pipeline from the command line, as a user does, and reading its artifacts."""
+
 import dataclasses
 import glob
 import os
@@ -10,7 +11,8 @@ from typing import List
 import numpy as np
 import tensorflow as tf
 
-from pipeline.config import REPO_ROOT
+from twinnorm.modules.paths import OutputLayout
+from twinnorm.pipeline.config import REPO_ROOT
 
 
 @dataclasses.dataclass
@@ -19,29 +21,40 @@ class PipelineRun:
     stdout: List[str]  # one per invocation
 
     @property
+    def outputs(self) -> OutputLayout:
+        return OutputLayout(self.output_dir)
+
+    @property
     def metadata_path(self) -> str:
-        return os.path.join(self.output_dir, "metadata", "twinnorm", "metadata.sqlite")
+        return self.outputs.metadata_path
 
     @property
     def serving_root(self) -> str:
-        return os.path.join(self.output_dir, "serving", "twinnorm")
+        return self.outputs.serving_root
 
     def artifact_dir(self, component: str, output: str) -> str:
         """Newest artifact folder of a component output."""
-        folders = glob.glob(os.path.join(self.output_dir, "pipelines", "twinnorm", component, output, "*"))
-        return max(folders, key=lambda f: int(os.path.basename(f)))
+        return self.outputs.newest_artifact(component, output)
 
     def run(self, *args: str) -> str:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        result = subprocess.run([sys.executable, "local_runner.py", "--output", self.output_dir, *args],
-                                cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        result = subprocess.run(
+            [sys.executable, "local_runner.py", "--output", self.output_dir, *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         assert result.returncode == 0, result.stderr[-4000:]
         self.stdout.append(result.stdout)
         return result.stdout
 
     def eval_examples(self) -> List[bytes]:
         """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
-        files = glob.glob(os.path.join(self.artifact_dir("CsvExampleGen", "examples"), "Split-eval", "*"))
+        files = glob.glob(
+            os.path.join(self.artifact_dir("CsvExampleGen", "examples"), "Split-eval", "*")
+        )
         return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
 
 
@@ -59,7 +72,11 @@ def run_tf1_session(model_dir: str, signature: str, inputs: dict, tmp_dir: str) 
             numeric[key] = value
     np.savez(os.path.join(input_dir, "numeric.npz"), **numeric)
     script = os.path.join(REPO_ROOT, "tests", "tf1_session.py")
-    result = subprocess.run([sys.executable, script, model_dir, signature, input_dir, out],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, script, model_dir, signature, input_dir, out],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return dict(np.load(out))

@@ -3,6 +3,7 @@
 Means and variances are computed in exact rational arithmetic (`fractions.Fraction`), so the
 reference itself has no cancellation error on rows such as ten copies of 1e30.
 """
+
 from fractions import Fraction
 
 import numpy as np
@@ -39,8 +40,10 @@ def standardize_reference(x: np.ndarray, eps: float, axis: int = -1) -> np.ndarr
 
 def shared_reference(a: np.ndarray, b: np.ndarray, eps: float):
     joint = standardize_reference(np.concatenate([a, b], axis=-1), eps)
-    return joint[:, : a.shape[-1]], joint[:, a.shape[-1]:]
+    return joint[:, : a.shape[-1]], joint[:, a.shape[-1] :]
 
 
-def population_reference(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, eps: float) -> np.ndarray:
+def population_reference(
+    x: np.ndarray, mean: np.ndarray, variance: np.ndarray, eps: float
+) -> np.ndarray:
     return (np.asarray(x, np.float64) - mean) / np.sqrt(variance + eps)

@@ -5,24 +5,19 @@ Run in a fresh process: logical devices must be configured before TensorFlow ini
 replaces Adam here, because Adam's update is nearly blind to a gradient's scale, and the scale is
 what a wrong global-batch loss averaging would get wrong.
 """
+
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
 
-tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
-                                           [tf.config.LogicalDeviceConfiguration()] * 2)
-
-import tf_keras as keras  # noqa: E402
-
-from modules import names  # noqa: E402
-from modules.hparams import TrainerConfig  # noqa: E402
-from modules.layout import FeatureLayout  # noqa: E402
-from modules.networks import TwinModel  # noqa: E402
-from modules.training import JointTrainer  # noqa: E402
+from twinnorm.modules import names
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.layout import FeatureLayout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer
 
 BATCH = 8
 MODES = ("range", "population")  # population: batch statistics all-reduced across replicas
@@ -31,8 +26,9 @@ MODES = ("range", "population")  # population: batch statistics all-reduced acro
 def one_step(strategy: tf.distribute.Strategy, batch, mode: str) -> dict:
     config = TrainerConfig(batch_size=BATCH, seed=3, normalization=mode)
     keras.utils.set_random_seed(config.seed)
-    layout = FeatureLayout(numeric=("x1", "x2"), categorical={"c": 4}, n_outputs=3,
-                           label_vocabulary=("a", "b", "c"))
+    layout = FeatureLayout(
+        numeric=("x1", "x2"), categorical={"c": 4}, n_outputs=3, label_vocabulary=("a", "b", "c")
+    )
     with strategy.scope():
         trainer = JointTrainer(TwinModel(layout, config), config, strategy)
         trainer.optimizers = {n: keras.optimizers.SGD(0.5) for n in names.NETWORKS}
@@ -41,10 +37,18 @@ def one_step(strategy: tf.distribute.Strategy, batch, mode: str) -> dict:
     before = [w.numpy() for w in trainer.model.trainable_weights]
     total = float(trainer.train_step(next(iter(strategy.experimental_distribute_dataset(batch)))))
     losses = {n: float(trainer.train_loss[n].result()) for n in names.NETWORKS}
-    moved = [np.abs(w.numpy() - b).max() for w, b in zip(trainer.model.trainable_weights, before)]
+    moved = [
+        np.abs(w.numpy() - b).max()
+        for w, b in zip(trainer.model.trainable_weights, before, strict=False)
+    ]
     # Every weight, the population layers' moving statistics included.
-    return {"weights": [np.asarray(w.numpy()).tolist() for w in trainer.model.weights], "total": total,
-            "losses": losses, "moved": float(max(moved)), "replicas": strategy.num_replicas_in_sync}
+    return {
+        "weights": [np.asarray(w.numpy()).tolist() for w in trainer.model.weights],
+        "total": total,
+        "losses": losses,
+        "moved": float(max(moved)),
+        "replicas": strategy.num_replicas_in_sync,
+    }
 
 
 def two_replicas() -> tf.distribute.Strategy:
@@ -52,23 +56,33 @@ def two_replicas() -> tf.distribute.Strategy:
     ops: two collective launchers in one process can pair a float64 sum on one replica with a
     float32 one on the other (instance-key mismatch); MultiWorkerMirroredStrategy runs one
     replica per process, where every worker issues its collectives in the same order."""
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+    return tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
 
 
 def main(out: str) -> None:
     rng = np.random.default_rng(0)
-    features = {"x1": rng.normal(size=(BATCH, 1)).astype(np.float32),
-                "x2": rng.normal(size=(BATCH, 1)).astype(np.float32),
-                "c": rng.integers(0, 4, size=(BATCH, 1))}
+    features = {
+        "x1": rng.normal(size=(BATCH, 1)).astype(np.float32),
+        "x2": rng.normal(size=(BATCH, 1)).astype(np.float32),
+        "c": rng.integers(0, 4, size=(BATCH, 1)),
+    }
     labels = rng.integers(0, 3, size=(BATCH, 1))
     batch = tf.data.Dataset.from_tensors((features, labels))
     result = {}
     for mode in MODES:
-        result[mode] = {"single": one_step(tf.distribute.get_strategy(), batch, mode),
-                        "double": one_step(two_replicas(), batch, mode)}
+        result[mode] = {
+            "single": one_step(tf.distribute.get_strategy(), batch, mode),
+            "double": one_step(two_replicas(), batch, mode),
+        }
     with open(out, "w") as handle:
         json.dump(result, handle)
 
 
 if __name__ == "__main__":
+    # Before anything runs an op: TensorFlow fixes its devices when the runtime initializes.
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )
     main(sys.argv[1])

@@ -1,5 +1,6 @@
 """Beam runner profiles: documented arguments, fail-fast validation, and Transform through the
 portable runner giving the same transformed data as the local one."""
+
 import glob
 import os
 
@@ -7,52 +8,117 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import cli
-from pipeline.beam import BeamConfig
+from twinnorm.pipeline import cli
+from twinnorm.pipeline.beam import BeamConfig
 
 DOCUMENTED = {
     "local": ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],
-    "multiprocess": ["--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+    "multiprocess": [
+        "--runner=DirectRunner",
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+    ],
     "portable": ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
-    "flink": ["--runner=FlinkRunner", "--flink_master=flink-jm:8081", "--environment_type=DOCKER",
-              "--environment_config=registry/twinnorm:1"],
-    "spark": ["--runner=SparkRunner", "--spark_master_url=spark://spark-master:7077", "--environment_type=DOCKER",
-              "--environment_config=registry/twinnorm:1"],
-    "dataflow": ["--runner=DataflowRunner", "--project=my-project", "--region=europe-west4",
-                 "--temp_location=gs://bucket/tmp", "--sdk_container_image=registry/twinnorm:1"],
+    "flink": [
+        "--runner=FlinkRunner",
+        "--flink_master=flink-jm:8081",
+        "--environment_type=DOCKER",
+        "--environment_config=registry/twinnorm:1",
+    ],
+    "spark": [
+        "--runner=SparkRunner",
+        "--spark_master_url=spark://spark-master:7077",
+        "--environment_type=DOCKER",
+        "--environment_config=registry/twinnorm:1",
+    ],
+    "dataflow": [
+        "--runner=DataflowRunner",
+        "--project=my-project",
+        "--region=europe-west4",
+        "--temp_location=gs://bucket/tmp",
+        "--sdk_container_image=registry/twinnorm:1",
+    ],
 }
 OPTIONS = {
-    "local": [], "multiprocess": ["--beam-workers", "2"], "portable": [],
+    "local": [],
+    "multiprocess": ["--beam-workers", "2"],
+    "portable": [],
     "flink": ["--beam-master", "flink-jm:8081", "--sdk-container-image", "registry/twinnorm:1"],
-    "spark": ["--beam-master", "spark://spark-master:7077", "--sdk-container-image", "registry/twinnorm:1"],
-    "dataflow": ["--gcp-project", "my-project", "--gcp-region", "europe-west4", "--temp-location", "gs://bucket/tmp",
-                 "--sdk-container-image", "registry/twinnorm:1"],
+    "spark": [
+        "--beam-master",
+        "spark://spark-master:7077",
+        "--sdk-container-image",
+        "registry/twinnorm:1",
+    ],
+    "dataflow": [
+        "--gcp-project",
+        "my-project",
+        "--gcp-region",
+        "europe-west4",
+        "--temp-location",
+        "gs://bucket/tmp",
+        "--sdk-container-image",
+        "registry/twinnorm:1",
+    ],
 }
 
 
 @pytest.mark.parametrize("profile", sorted(DOCUMENTED))
 def test_each_profile_gives_its_documented_arguments_from_the_command_line(profile):
-    config = cli.parse(["--beam", profile, *OPTIONS[profile], "--beam-arg=--max_num_workers=4"], "test")
+    config = cli.parse(
+        ["--beam", profile, *OPTIONS[profile], "--beam-arg=--max_num_workers=4"], "test"
+    )
     assert config.beam_pipeline_args() == [*DOCUMENTED[profile], "--max_num_workers=4"]
 
 
 def test_beam_workers_alone_selects_multiprocess():
     assert cli.parse(["--beam-workers", "3"], "test").beam_pipeline_args()[1:] == [
-        "--direct_running_mode=multi_processing", "--direct_num_workers=3"]
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=3",
+    ]
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
-    (["--beam", "flink", "--beam-master", "jm:8081"], "Beam profile 'flink' needs --sdk-container-image"),
-    (["--beam", "spark", "--sdk-container-image", "i"], "Beam profile 'spark' needs --beam-master"),
-    (["--beam", "spark", "--beam-master", "host:7077", "--sdk-container-image", "i"], "spark://HOST:PORT"),
-    (["--beam", "dataflow", "--gcp-project", "p"],
-     "Beam profile 'dataflow' needs --gcp-region, --temp-location, --sdk-container-image"),
-    (["--beam", "dataflow", "--gcp-project", "p", "--gcp-region", "r", "--temp-location", "/tmp",
-      "--sdk-container-image", "i"], "--temp-location gs://"),
-    (["--beam", "local", "--beam-workers", "2"], "2 Beam workers need --beam multiprocess"),
-])
-def test_a_profile_missing_a_required_argument_fails_in_one_line_before_any_component(argv, message, capsys):
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
+        (
+            ["--beam", "flink", "--beam-master", "jm:8081"],
+            "Beam profile 'flink' needs --sdk-container-image",
+        ),
+        (
+            ["--beam", "spark", "--sdk-container-image", "i"],
+            "Beam profile 'spark' needs --beam-master",
+        ),
+        (
+            ["--beam", "spark", "--beam-master", "host:7077", "--sdk-container-image", "i"],
+            "spark://HOST:PORT",
+        ),
+        (
+            ["--beam", "dataflow", "--gcp-project", "p"],
+            "Beam profile 'dataflow' needs --gcp-region, --temp-location, --sdk-container-image",
+        ),
+        (
+            [
+                "--beam",
+                "dataflow",
+                "--gcp-project",
+                "p",
+                "--gcp-region",
+                "r",
+                "--temp-location",
+                "/tmp",
+                "--sdk-container-image",
+                "i",
+            ],
+            "--temp-location gs://",
+        ),
+        (["--beam", "local", "--beam-workers", "2"], "2 Beam workers need --beam multiprocess"),
+    ],
+)
+def test_a_profile_missing_a_required_argument_fails_in_one_line_before_any_component(
+    argv, message, capsys
+):
     with pytest.raises(SystemExit) as exit_info:
         cli.parse(argv, "test")
     assert exit_info.value.code == 2
@@ -75,8 +141,13 @@ def transformed_rows(root: str) -> dict:
     keys = sorted(spec)
     rows = {}
     for split in ("train", "eval"):
-        files = glob.glob(os.path.join(root, "Transform", "transformed_examples", "*", f"Split-{split}", "*"))
-        parsed = [tf.io.parse_single_example(r, spec) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+        files = glob.glob(
+            os.path.join(root, "Transform", "transformed_examples", "*", f"Split-{split}", "*")
+        )
+        parsed = [
+            tf.io.parse_single_example(r, spec)
+            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
+        ]
         matrix = np.array([[float(np.asarray(p[k]).reshape(-1)[0]) for k in keys] for p in parsed])
         rows[split] = matrix[np.lexsort(matrix.T[::-1])]
     return rows
@@ -86,12 +157,18 @@ def run_to_transform(output_dir: str, profile: str) -> str:
     from tfx import v1 as tfx
     from tfx.orchestration import pipeline as pipeline_py
 
-    from pipeline.pipeline import create_pipeline
+    from twinnorm.pipeline.pipeline import create_pipeline
 
-    config = cli.parse(["--output", output_dir, "--beam", profile, "--inference-data", "none"], "test")
+    config = cli.parse(
+        ["--output", output_dir, "--beam", profile, "--inference-data", "none"], "test"
+    )
     tfx.orchestration.LocalDagRunner().run(
-        create_pipeline(config, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)),
-        run_options=pipeline_py.RunOptions(to_nodes=["Transform"]))
+        create_pipeline(
+            config,
+            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
+        ),
+        run_options=pipeline_py.RunOptions(to_nodes=["Transform"]),
+    )
     return config.pipeline_root
 
 
@@ -103,10 +180,20 @@ def test_transform_through_the_portable_profile_gives_the_same_transformed_data_
     for split in ("train", "eval"):
         assert local[split].shape == portable[split].shape and len(local[split]) > 50, split
         np.testing.assert_allclose(portable[split], local[split], rtol=0, atol=1e-6, err_msg=split)
-    for vocabulary in glob.glob(os.path.join(str(tmp_path / "local"), "**", "transform_fn", "assets", "*"),
-                                recursive=True):
-        (twin,) = glob.glob(os.path.join(portable_root, "Transform", "transform_graph", "*", "transform_fn", "assets",
-                                         os.path.basename(vocabulary)))
+    for vocabulary in glob.glob(
+        os.path.join(str(tmp_path / "local"), "**", "transform_fn", "assets", "*"), recursive=True
+    ):
+        (twin,) = glob.glob(
+            os.path.join(
+                portable_root,
+                "Transform",
+                "transform_graph",
+                "*",
+                "transform_fn",
+                "assets",
+                os.path.basename(vocabulary),
+            )
+        )
         with open(vocabulary, "rb") as a, open(twin, "rb") as b:
             assert a.read() == b.read(), vocabulary
 
@@ -116,18 +203,38 @@ def test_the_kubeflow_runner_compiles_a_profile_into_every_beam_component(tmp_pa
     import subprocess
     import sys
 
-    from pipeline.config import REPO_ROOT
+    from twinnorm.pipeline.config import REPO_ROOT
 
     spec_path = tmp_path / "pipeline.json"
-    done = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "kubeflow", "runner.py"), "--target", "vertex",
-                           "--output", str(spec_path), "--pipeline-root", "gs://bucket/root", "--beam", "dataflow",
-                           *OPTIONS["dataflow"]], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO_ROOT, "kubeflow", "runner.py"),
+            "--target",
+            "vertex",
+            "--output",
+            str(spec_path),
+            "--pipeline-root",
+            "gs://bucket/root",
+            "--beam",
+            "dataflow",
+            *OPTIONS["dataflow"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     executors = json.loads(spec_path.read_text())["pipelineSpec"]["deploymentSpec"]["executors"]
-    beam_executors = {name: e["container"]["args"] for name, e in executors.items()
-                      if "--runner=DataflowRunner" in e.get("container", {}).get("args", [])}
-    assert {"CsvExampleGen_executor", "Transform_executor", "Evaluator_executor"} <= set(beam_executors)
+    beam_executors = {
+        name: e["container"]["args"]
+        for name, e in executors.items()
+        if "--runner=DataflowRunner" in e.get("container", {}).get("args", [])
+    }
+    assert {"CsvExampleGen_executor", "Transform_executor", "Evaluator_executor"} <= set(
+        beam_executors
+    )
     for args in beam_executors.values():
         for arg in DOCUMENTED["dataflow"]:
             assert arg in args

@@ -1,6 +1,7 @@
 """The benchmarks' building blocks measure what they claim: the baselines are the same networks and
 math as ours, the generated data has the penguin schema, and the measuring tools read real
 processes and real ML Metadata. (Timings themselves are never asserted.)"""
+
 import csv
 import os
 import subprocess
@@ -15,17 +16,17 @@ from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
 from benchmarks.common import Comparison, Side, TreeMemory, component_times
 from benchmarks.report import chart, table
 from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
-from modules import names
-from modules.hparams import TrainerConfig
-from modules.networks import TwinModel
-from modules.job import seed_everything
-from modules.training import JointTrainer
-from pipeline.config import DEFAULT_DATA
+from twinnorm.modules import names
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.job import seed_everything
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer
+from twinnorm.pipeline.config import DEFAULT_DATA
 
 
 def copy_networks(twin: TwinModel, targets) -> None:
-    for source, target in zip(twin.networks.values(), targets):
-        for s, t in zip(source.weights, target.weights):
+    for source, target in zip(twin.networks.values(), targets, strict=False):
+        for s, t in zip(source.weights, target.weights, strict=False):
             t.assign(s)
 
 
@@ -43,8 +44,10 @@ def test_article_loop_takes_the_same_step_as_the_joint_step_on_the_same_networks
     for _ in range(3):
         ours, theirs = float(joint.train_step(batch)), float(article.train_step(batch))
         assert ours == pytest.approx(theirs, rel=1e-5)
-    for network, twin in zip((article.network1, article.network2), joint.model.networks.values()):
-        for a, b in zip(network.weights, twin.weights):
+    for network, twin in zip(
+        (article.network1, article.network2), joint.model.networks.values(), strict=False
+    ):
+        for a, b in zip(network.weights, twin.weights, strict=False):
             np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
 
 
@@ -58,8 +61,12 @@ def test_functional_fit_model_computes_the_twin_models_normalized_scores():
     copy_networks(twin, mlps)
     outputs = model(features)
     for name in names.NETWORKS:
-        np.testing.assert_allclose(outputs[name].numpy(), scores[names.output_key(name, names.SCORES)].numpy(),
-                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(
+            outputs[name].numpy(),
+            scores[names.output_key(name, names.SCORES)].numpy(),
+            rtol=1e-6,
+            atol=1e-7,
+        )
     _, targets = fit_targets(features, labels, 3)
     np.testing.assert_array_equal(tf.argmax(targets[names.NETWORK_A], -1).numpy(), labels.numpy())
 
@@ -92,10 +99,20 @@ def test_generated_penguins_keep_the_schema_categories_and_missing_cells(tmp_pat
 
 
 def test_comparison_ratio_target_table_and_chart(tmp_path):
-    faster = Comparison("g", "more is better", Side("ours", 300.0, "examples/s", [300.0]),
-                        Side("theirs", 200.0, "examples/s", [200.0]), ">= 1.2")
-    slower = Comparison("g", "less is better", Side("ours", 90.0, "s", [90.0]), Side("theirs", 100.0, "s", [100.0]),
-                        "<= 0.8")
+    faster = Comparison(
+        "g",
+        "more is better",
+        Side("ours", 300.0, "examples/s", [300.0]),
+        Side("theirs", 200.0, "examples/s", [200.0]),
+        ">= 1.2",
+    )
+    slower = Comparison(
+        "g",
+        "less is better",
+        Side("ours", 90.0, "s", [90.0]),
+        Side("theirs", 100.0, "s", [100.0]),
+        "<= 0.8",
+    )
     info = Comparison("g", "no target", Side("a", 1.0, "ms", [1.0]), Side("b", 2.0, "ms", [2.0]))
     assert (faster.ratio, faster.met) == (1.5, True)
     assert (slower.ratio, slower.met) == (0.9, False)
@@ -113,10 +130,15 @@ def test_tree_memory_counts_child_processes_memory_and_cpu():
     """A child that holds 300 MB and spins one core must show in the parent's process-tree figures."""
     code = "import time, numpy; a = numpy.ones(300 * 2**20 // 8); t = time.time()\nwhile time.time() < t + 1.5: pass"
     parent = subprocess.Popen(
-        [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"])
+        [
+            sys.executable,
+            "-c",
+            f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])",
+        ]
+    )
     with TreeMemory(parent.pid, interval=0.05) as memory:
         parent.wait()
-    assert memory.peak() > 300 * 2 ** 20
+    assert memory.peak() > 300 * 2**20
     assert 0.5 < memory.cores() < 1.5  # the child spins one core for 1.5 s
 
 

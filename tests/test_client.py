@@ -1,5 +1,6 @@
 """The client's REST JSON and gRPC PredictRequest, decoded as TF Serving decodes them, drive the
 published signatures to the same outputs; and the client's own send path over loopback."""
+
 import base64
 import json
 import threading
@@ -10,11 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from modules import names
-from pipeline.config import DEFAULT_DATA
-from pipeline.raw_examples import read_rows, serialize
-from serving_client import requests
-from serving_client.__main__ import feature_spec_of
+from twinnorm.modules import names
+from twinnorm.pipeline.config import DEFAULT_DATA
+from twinnorm.serving_client import requests
+from twinnorm.serving_client.__main__ import feature_spec_of
+from twinnorm.serving_client.raw_examples import read_rows, serialize
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,12 @@ def served(penguin_run):
     spec = feature_spec_of(model_dir)
     model = tf.saved_model.load(model_dir)
     expected = model.signatures[names.SERVING_DEFAULT](examples=tf.constant(serialize(rows, spec)))
-    return {"model": model, "rows": rows, "spec": spec, "expected": {k: v.numpy() for k, v in expected.items()}}
+    return {
+        "model": model,
+        "rows": rows,
+        "spec": spec,
+        "expected": {k: v.numpy() for k, v in expected.items()},
+    }
 
 
 def decode_rest_instances(body: dict, signature) -> dict:
@@ -36,13 +42,20 @@ def decode_rest_instances(body: dict, signature) -> dict:
     for instance in body["instances"]:
         for key in inputs:
             value = instance[key]
-            columns[key].append(base64.b64decode(value["b64"]) if isinstance(value, dict) else value)
+            columns[key].append(
+                base64.b64decode(value["b64"]) if isinstance(value, dict) else value
+            )
     return {k: tf.constant(v, dtype=inputs[k].dtype) for k, v in columns.items()}
 
 
 def run(model, body) -> dict:
     signature = model.signatures[body["signature_name"]]
-    return {k: v.numpy() for k, v in signature(**decode_rest_instances(json.loads(json.dumps(body)), signature)).items()}
+    return {
+        k: v.numpy()
+        for k, v in signature(
+            **decode_rest_instances(json.loads(json.dumps(body)), signature)
+        ).items()
+    }
 
 
 def assert_same(outputs: dict, expected: dict):
@@ -58,7 +71,9 @@ def test_rest_examples_body_gives_the_signature_outputs(served):
 def test_rest_raw_body_types_floats_as_json_floats_and_gives_the_same_outputs(served):
     body = requests.rest_raw_body(served["rows"], served["spec"])
     text = json.dumps(body)
-    assert '"bill_depth_mm": 18.0' in text or '"bill_depth_mm": 18.7' in text  # a JSON float, never 18
+    assert (
+        '"bill_depth_mm": 18.0' in text or '"bill_depth_mm": 18.7' in text
+    )  # a JSON float, never 18
     first = body["instances"][0]
     assert isinstance(first["bill_length_mm"], float) and isinstance(first["body_mass_g"], float)
     assert_same(run(served["model"], body), served["expected"])
@@ -70,7 +85,9 @@ def test_rest_raw_body_sends_missing_values_and_gets_the_serving_default_answer(
     body = requests.rest_raw_body(rows, served["spec"])
     missing_mass = next(i for i, r in enumerate(rows) if r["body_mass_g"] == "")
     assert np.isnan(body["instances"][missing_mass]["body_mass_g"])
-    expected = served["model"].signatures[names.SERVING_DEFAULT](examples=tf.constant(serialize(rows, served["spec"])))
+    expected = served["model"].signatures[names.SERVING_DEFAULT](
+        examples=tf.constant(serialize(rows, served["spec"]))
+    )
     assert_same(run(served["model"], body), {k: v.numpy() for k, v in expected.items()})
 
 
@@ -97,11 +114,17 @@ def test_rest_classify_body_gives_classes_and_scores_even_with_missing_cells(ser
     np.testing.assert_allclose(scores[:-1], served["expected"]["probabilities"], atol=1e-6)
     assert np.isfinite(scores).all()
     classes = outputs[names.CLASSIFY_CLASSES].numpy()
-    assert classes.shape == scores.shape and {c.decode() for c in classes[0]} == {"Adelie", "Gentoo", "Chinstrap"}
+    assert classes.shape == scores.shape and {c.decode() for c in classes[0]} == {
+        "Adelie",
+        "Gentoo",
+        "Chinstrap",
+    }
 
 
 def test_grpc_request_decodes_to_the_same_outputs(served):
-    request = requests.grpc_predict_request(names.COMBINED, serialize(served["rows"], served["spec"]))
+    request = requests.grpc_predict_request(
+        names.COMBINED, serialize(served["rows"], served["spec"])
+    )
     assert request.model_spec.signature_name == names.SERVING_DEFAULT
     tensor = tf.make_ndarray(request.inputs[names.EXAMPLES_INPUT])
     outputs = served["model"].signatures[names.SERVING_DEFAULT](examples=tf.constant(tensor))
@@ -116,8 +139,13 @@ class _RestHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         outputs = run(self.model, body)
-        predictions = [{k: (v[i].decode() if isinstance(v[i], bytes) else v[i].tolist()) for k, v in outputs.items()}
-                       for i in range(len(body["instances"]))]
+        predictions = [
+            {
+                k: (v[i].decode() if isinstance(v[i], bytes) else v[i].tolist())
+                for k, v in outputs.items()
+            }
+            for i in range(len(body["instances"]))
+        ]
         payload = json.dumps({"predictions": predictions}).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(payload)))
@@ -134,12 +162,15 @@ def test_client_sends_rest_to_a_loopback_server(served):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         body = requests.rest_examples_body(serialize(served["rows"], served["spec"]))
-        response = requests.send_rest("127.0.0.1", server.server_port, names.COMBINED, body, timeout=60)
+        response = requests.send_rest(
+            "127.0.0.1", server.server_port, names.COMBINED, body, timeout=60
+        )
     finally:
         server.shutdown()
     predictions = requests.predictions_from_rest(response)
-    np.testing.assert_allclose([p["probabilities"] for p in predictions], served["expected"]["probabilities"],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [p["probabilities"] for p in predictions], served["expected"]["probabilities"], atol=1e-6
+    )
 
 
 def test_client_sends_grpc_to_a_loopback_server(served):
@@ -160,7 +191,9 @@ def test_client_sends_grpc_to_a_loopback_server(served):
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        request = requests.grpc_predict_request(names.COMBINED, serialize(served["rows"], served["spec"]))
+        request = requests.grpc_predict_request(
+            names.COMBINED, serialize(served["rows"], served["spec"])
+        )
         outputs = requests.send_grpc("127.0.0.1", port, request, timeout=60)
     finally:
         server.stop(0)

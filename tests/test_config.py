@@ -1,4 +1,5 @@
 """Configuration: validation of modes and outputs, and command-line options that fail fast."""
+
 import dataclasses
 import subprocess
 import sys
@@ -6,20 +7,30 @@ import sys
 import numpy as np
 import pytest
 
-from modules import modes
-from modules.hparams import NetworkSpec, TrainerConfig
-from pipeline import cli
-from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
+from twinnorm.modules import modes
+from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
+from twinnorm.pipeline import cli
+from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
 
 def test_trainer_config_round_trips_through_a_json_dict():
-    config = TrainerConfig(network_a=NetworkSpec(hidden_units=(8, 4), dropout=0.1), normalization="shared")
+    config = TrainerConfig(
+        network_a=NetworkSpec(hidden_units=(8, 4), dropout=0.1), normalization="shared"
+    )
     assert TrainerConfig.from_dict(config.to_dict()) == config
 
 
-@pytest.mark.parametrize("mode, task, n_outputs", [
-    ("range", "classification", 2), ("standardize", "classification", 2), ("shared", "regression", 1),
-    ("range", "regression", 1), ("standardize", "regression", 3), ("population", "classification", 1)])
+@pytest.mark.parametrize(
+    "mode, task, n_outputs",
+    [
+        ("range", "classification", 2),
+        ("standardize", "classification", 2),
+        ("shared", "regression", 1),
+        ("range", "regression", 1),
+        ("standardize", "regression", 3),
+        ("population", "classification", 1),
+    ],
+)
 def test_the_mode_table_refuses_what_cannot_learn_and_names_what_can(mode, task, n_outputs):
     with pytest.raises(ValueError) as error:
         modes.check(mode, task, n_outputs)
@@ -27,10 +38,18 @@ def test_the_mode_table_refuses_what_cannot_learn_and_names_what_can(mode, task,
         assert "population" in str(error.value) and "--normalization auto" in str(error.value)
 
 
-@pytest.mark.parametrize("task, n_outputs, expected", [
-    ("classification", 2, ("shared", "population")), ("classification", 3, modes.NAMES),
-    ("regression", 1, ("population",)), ("regression", 10, ("population",))])
-def test_every_mode_the_table_allows_is_accepted_and_auto_picks_one_of_them(task, n_outputs, expected):
+@pytest.mark.parametrize(
+    "task, n_outputs, expected",
+    [
+        ("classification", 2, ("shared", "population")),
+        ("classification", 3, modes.NAMES),
+        ("regression", 1, ("population",)),
+        ("regression", 10, ("population",)),
+    ],
+)
+def test_every_mode_the_table_allows_is_accepted_and_auto_picks_one_of_them(
+    task, n_outputs, expected
+):
     assert modes.modes_for(task, n_outputs) == expected
     for mode in expected:
         modes.check(mode, task, n_outputs)
@@ -45,13 +64,16 @@ def test_auto_sizes_grow_with_the_input_width_and_output_count():
     assert NetworkSpec(hidden_units=(8,)).sized(64, 10).hidden_units == (8,)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"normalization": "batch"}, "normalization must be one of"),
-    ({"loss": "hinge"}, "loss must be one of"),
-    ({"task": "regression", "loss": "cross_entropy"}, "needs task 'classification'"),
-    ({"batch_size": 0}, "batch_size must be > 0"),
-    ({"network_b": NetworkSpec(activation="magic")}, "network_b: activation"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"normalization": "batch"}, "normalization must be one of"),
+        ({"loss": "hinge"}, "loss must be one of"),
+        ({"task": "regression", "loss": "cross_entropy"}, "needs task 'classification'"),
+        ({"batch_size": 0}, "batch_size must be > 0"),
+        ({"network_b": NetworkSpec(activation="magic")}, "network_b: activation"),
+    ],
+)
 def test_invalid_trainer_settings_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(TrainerConfig(), **change).validate()
@@ -59,36 +81,66 @@ def test_invalid_trainer_settings_are_refused(change, message):
 
 def test_features_default_to_every_column_but_the_label():
     config = PipelineConfig().resolved()
-    assert config.features == ("island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm",
-                                "body_mass_g", "sex", "year")
+    assert config.features == (
+        "island",
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+        "sex",
+        "year",
+    )
 
 
 def test_generic_csv_works_by_options_alone(tmp_path):
     path = tmp_path / "wine.csv"
     path.write_text("acid,sugar,colour,quality\n1.0,2.0,red,good\n2.0,1.0,white,bad\n")
     parser = cli.add_pipeline_options(__import__("argparse").ArgumentParser())
-    config = cli.config_from_args(parser.parse_args(["--data", str(path), "--label", "quality",
-                                                     "--features", "acid,colour"]))
-    assert (config.label, config.features, config.data_dir) == ("quality", ("acid", "colour"), str(tmp_path))
+    config = cli.config_from_args(
+        parser.parse_args(["--data", str(path), "--label", "quality", "--features", "acid,colour"])
+    )
+    assert (config.label, config.features, config.data_dir) == (
+        "quality",
+        ("acid", "colour"),
+        str(tmp_path),
+    )
     assert config.inference_data == ""  # the embedded unlabelled penguins only go with the penguins
 
 
 def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_path):
-    from pipeline.evaluation import eval_config
+    from twinnorm.pipeline.evaluation import eval_config
 
     path = tmp_path / "targets.csv"
-    path.write_text("x,small,big\n" + "".join(f"{i},{i * 0.01},{i * 1000.0 + (i % 3)}\n" for i in range(30)))
+    path.write_text(
+        "x,small,big\n" + "".join(f"{i},{i * 0.01},{i * 1000.0 + (i % 3)}\n" for i in range(30))
+    )
     config = dataclasses.replace(PipelineConfig(), data=str(path), label="small,big").resolved()
-    assert (config.trainer.task, config.trainer.normalization, config.features) == ("regression", "population", ("x",))
+    assert (config.trainer.task, config.trainer.normalization, config.features) == (
+        "regression",
+        "population",
+        ("x",),
+    )
     assert config.label_columns == ("small", "big") and config.label_key == "targets"
-    bars = {spec.output_names[0]: spec.metrics[0].threshold.value_threshold.upper_bound.value
-            for spec in eval_config(config).metrics_specs if spec.output_names}
-    variances = [np.var([i * 0.01 for i in range(30)]), np.var([i * 1000.0 + (i % 3) for i in range(30)])]
+    bars = {
+        spec.output_names[0]: spec.metrics[0].threshold.value_threshold.upper_bound.value
+        for spec in eval_config(config).metrics_specs
+        if spec.output_names
+    }
+    variances = [
+        np.var([i * 0.01 for i in range(30)]),
+        np.var([i * 1000.0 + (i % 3) for i in range(30)]),
+    ]
     assert bars["network_a__small"] == pytest.approx(0.75 * variances[0], rel=1e-9)
     assert bars["network_a__big"] == pytest.approx(0.75 * variances[1], rel=1e-9)
-    with pytest.raises(ValueError, match="several label columns .small,big. are regression targets"):
-        dataclasses.replace(PipelineConfig(), data=str(path), label="small,big",
-                            trainer=TrainerConfig(task="classification")).resolved()
+    with pytest.raises(
+        ValueError, match="several label columns .small,big. are regression targets"
+    ):
+        dataclasses.replace(
+            PipelineConfig(),
+            data=str(path),
+            label="small,big",
+            trainer=TrainerConfig(task="classification"),
+        ).resolved()
 
 
 def test_inference_data_must_carry_every_feature(tmp_path):
@@ -98,24 +150,41 @@ def test_inference_data_must_carry_every_feature(tmp_path):
         dataclasses.replace(PipelineConfig(), inference_data=str(path)).resolved()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--label", "beak"], "label column 'beak' is not in"),
-    (["--features", "island,wings"], "feature column(s) wings not in"),
-    (["--data", "/no/such/file.csv"], "data path /no/such/file.csv does not exist"),
-    (["--normalization", "batch"], "invalid choice: 'batch'"),
-    (["--train-steps", "-3"], "expected a positive integer"),
-    (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
-    (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
-    (["--data", "tests/golden"], "no *.csv file in tests/golden"),
-    (["--data", "data/binary/breast_cancer.csv", "--label", "malignant", "--normalization", "range"],
-     "normalization 'range' cannot learn a binary label"),
-    (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
-    (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
-    (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--label", "beak"], "label column 'beak' is not in"),
+        (["--features", "island,wings"], "feature column(s) wings not in"),
+        (["--data", "/no/such/file.csv"], "data path /no/such/file.csv does not exist"),
+        (["--normalization", "batch"], "invalid choice: 'batch'"),
+        (["--train-steps", "-3"], "expected a positive integer"),
+        (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
+        (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
+        (["--data", "tests/golden"], "no *.csv file in tests/golden"),
+        (
+            [
+                "--data",
+                "data/binary/breast_cancer.csv",
+                "--label",
+                "malignant",
+                "--normalization",
+                "range",
+            ],
+            "normalization 'range' cannot learn a binary label",
+        ),
+        (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
+        (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
+        (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
+    ],
+)
 def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):
-    result = subprocess.run([sys.executable, "local_runner.py", "--output", str(tmp_path), *args],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "local_runner.py", "--output", str(tmp_path), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -140,9 +209,14 @@ def test_curated_schema_goes_with_the_embedded_data_and_must_describe_every_colu
     assert PipelineConfig().resolved().schema == DEFAULT_SCHEMA
     path = tmp_path / "wine.csv"
     path.write_text("acid,quality\n1.0,good\n2.0,bad\n")
-    assert dataclasses.replace(PipelineConfig(), data=str(path), label="quality").resolved().schema == ""
+    assert (
+        dataclasses.replace(PipelineConfig(), data=str(path), label="quality").resolved().schema
+        == ""
+    )
     with pytest.raises(ValueError, match="does not describe column.s. quality, acid"):
-        dataclasses.replace(PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA).resolved()
+        dataclasses.replace(
+            PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA
+        ).resolved()
     broken = tmp_path / "broken.pbtxt"
     broken.write_text("feature { name: ")
     with pytest.raises(ValueError, match="is not a Schema text proto"):
@@ -158,7 +232,7 @@ def test_embedded_data_is_the_raw_penguin_table():
 
 @pytest.mark.parametrize("argv, disabled", [([], 1), (["--transform-statistics"], 0)])
 def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path):
-    from pipeline.pipeline import create_pipeline
+    from twinnorm.pipeline.pipeline import create_pipeline
 
     config = cli.parse([*argv, "--output", str(tmp_path)], "test")
     transform = next(c for c in create_pipeline(config).components if c.id == "Transform")

@@ -1,4 +1,5 @@
 """kubeflow/runner.py: both targets compile, parse strictly, are structurally sound, match the golden files."""
+
 import copy
 import json
 import os
@@ -9,20 +10,34 @@ import pytest
 import yaml
 from google.protobuf import json_format
 
-from pipeline import kubeflow_spec
-from pipeline.config import REPO_ROOT
+from twinnorm.pipeline import kubeflow_spec
+from twinnorm.pipeline.config import REPO_ROOT
 
 IMAGE = "gcr.io/example-project/twinnorm:golden"
 ROOT = "gs://example-bucket/twinnorm"
-GOLDEN = {"kfp": os.path.join(REPO_ROOT, "tests", "golden", "kfp_pipeline.yaml"),
-          "vertex": os.path.join(REPO_ROOT, "tests", "golden", "vertex_pipeline.json")}
+GOLDEN = {
+    "kfp": os.path.join(REPO_ROOT, "tests", "golden", "kfp_pipeline.yaml"),
+    "vertex": os.path.join(REPO_ROOT, "tests", "golden", "vertex_pipeline.json"),
+}
 
 
 def compile_cli(output: str, *args: str) -> subprocess.CompletedProcess:
     """The runner as a user calls it, from another working directory."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, os.path.join(REPO_ROOT, "kubeflow", "runner.py"), "--output", output,
-                           *args], cwd=os.path.dirname(output), env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO_ROOT, "kubeflow", "runner.py"),
+            "--output",
+            output,
+            *args,
+        ],
+        cwd=os.path.dirname(output),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +104,8 @@ def test_only_vertex_has_the_baseline_resolver(compiled):
 
 
 def test_both_targets_compile_the_same_dag_as_the_local_runner(compiled):
-    from pipeline.config import PipelineConfig
-    from pipeline.pipeline import create_pipeline
+    from twinnorm.pipeline.config import PipelineConfig
+    from twinnorm.pipeline.pipeline import create_pipeline
 
     local = {c.id for c in create_pipeline(PipelineConfig().resolved()).components}
     kfp_tasks = set(spec_of(compiled, "kfp").root.dag.tasks)
@@ -101,9 +116,15 @@ def test_both_targets_compile_the_same_dag_as_the_local_runner(compiled):
 
 def test_embedded_data_is_read_from_the_image(compiled):
     params = spec_of(compiled, "kfp").root.dag.tasks["CsvExampleGen"].inputs.parameters
-    assert params["input_base"].runtime_value.constant_value.string_value == f"{kubeflow_spec.IMAGE_ROOT}/data"
+    assert (
+        params["input_base"].runtime_value.constant_value.string_value
+        == f"{kubeflow_spec.IMAGE_ROOT}/data"
+    )
     pusher = spec_of(compiled, "kfp").root.dag.tasks["Pusher"].inputs.parameters
-    assert pusher["serving_root"].runtime_value.constant_value.string_value == f"{ROOT}/serving/twinnorm"
+    assert (
+        pusher["serving_root"].runtime_value.constant_value.string_value
+        == f"{ROOT}/serving/twinnorm"
+    )
 
 
 @pytest.mark.parametrize("target", ["kfp", "vertex"])
@@ -131,17 +152,41 @@ def test_golden_normalization_hides_only_versions(compiled):
     assert kubeflow_spec.normalized(job) != kubeflow_spec.normalized(compiled["vertex"][1])
 
 
-@pytest.mark.parametrize("breakage, problem", [
-    (lambda d: d["root"]["dag"]["tasks"]["Trainer"]["dependentTasks"].append("Ghost"), "unknown task Ghost"),
-    (lambda d: d["root"]["dag"]["tasks"]["CsvExampleGen"].setdefault("dependentTasks", []).append("Pusher"),
-     "dependency cycle"),
-    (lambda d: d["deploymentSpec"]["executors"]["Trainer_executor"]["container"].update(image="other:1"),
-     "uses image 'other:1'"),
-    (lambda d: d["deploymentSpec"]["executors"]["Trainer_executor"]["container"]["args"].append(
-        "{{$.inputs.parameters['x']}}"), "placeholder {{$.inputs.parameters['x']}}"),
-    (lambda d: d["deploymentSpec"]["executors"].update(
-        extra_resolver={"resolver": {"outputArtifactQueries": {}}}), "is a resolver"),
-])
+@pytest.mark.parametrize(
+    "breakage, problem",
+    [
+        (
+            lambda d: d["root"]["dag"]["tasks"]["Trainer"]["dependentTasks"].append("Ghost"),
+            "unknown task Ghost",
+        ),
+        (
+            lambda d: (
+                d["root"]["dag"]["tasks"]["CsvExampleGen"]
+                .setdefault("dependentTasks", [])
+                .append("Pusher")
+            ),
+            "dependency cycle",
+        ),
+        (
+            lambda d: d["deploymentSpec"]["executors"]["Trainer_executor"]["container"].update(
+                image="other:1"
+            ),
+            "uses image 'other:1'",
+        ),
+        (
+            lambda d: d["deploymentSpec"]["executors"]["Trainer_executor"]["container"][
+                "args"
+            ].append("{{$.inputs.parameters['x']}}"),
+            "placeholder {{$.inputs.parameters['x']}}",
+        ),
+        (
+            lambda d: d["deploymentSpec"]["executors"].update(
+                extra_resolver={"resolver": {"outputArtifactQueries": {}}}
+            ),
+            "is a resolver",
+        ),
+    ],
+)
 def test_spec_checks_catch_each_breakage(compiled, breakage, problem):
     with open(compiled["kfp"][0]) as handle:
         doc = yaml.safe_load(handle)
@@ -154,8 +199,11 @@ def test_spec_checks_catch_each_breakage(compiled, breakage, problem):
 def test_wrong_file_type_for_the_target_fails_with_one_line(tmp_path):
     done = compile_cli(str(tmp_path / "pipeline.json"), "--target", "kfp", "--pipeline-root", ROOT)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].endswith(
-        "--target kfp writes .yaml or .yml files, got " + str(tmp_path / "pipeline.json"))
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--target kfp writes .yaml or .yml files, got " + str(tmp_path / "pipeline.json"))
+    )
 
 
 def test_dockerfile_installs_the_locked_stack_and_the_project():
@@ -165,4 +213,6 @@ def test_dockerfile_installs_the_locked_stack_and_the_project():
     assert "-r requirements.lock" in text
     assert f"WORKDIR {kubeflow_spec.IMAGE_ROOT}" in text
     for folder in ("modules", "pipeline", "components", "data"):
-        assert f"COPY {folder} ./{folder}" in text and os.path.isdir(os.path.join(REPO_ROOT, folder))
+        assert f"COPY {folder} ./{folder}" in text and os.path.isdir(
+            os.path.join(REPO_ROOT, folder)
+        )

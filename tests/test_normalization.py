@@ -1,12 +1,13 @@
 """Every normalization against its NumPy reference, on ordinary and extreme inputs."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
 import tf_keras as keras
 
-from modules import modes
-from modules import normalization as norm
 from tests import reference
+from twinnorm.modules import modes
+from twinnorm.modules import normalization as norm
 
 EPS = 1e-6
 RTOL = 1e-6
@@ -33,10 +34,13 @@ def assert_close(actual, expected):
     np.testing.assert_allclose(np.asarray(actual, np.float64), expected, rtol=RTOL, atol=1e-300)
 
 
-@pytest.mark.parametrize("layer_cls, ref", [
-    (norm.RangeNormalization, reference.range_reference),
-    (norm.Standardization, reference.standardize_reference),
-])
+@pytest.mark.parametrize(
+    "layer_cls, ref",
+    [
+        (norm.RangeNormalization, reference.range_reference),
+        (norm.Standardization, reference.standardize_reference),
+    ],
+)
 def test_per_example_modes_match_numpy(layer_cls, ref):
     x = extreme_batch()
     layer = layer_cls(epsilon=EPS, dtype="float64")
@@ -78,7 +82,7 @@ def test_population_moving_statistics_converge_to_the_data():
     for _ in range(300):
         layer(tf.constant(rng.normal(mean, std, size=(256, 3)), tf.float32), training=True)
     assert np.all(np.abs(layer.moving_mean.numpy() - mean) <= 0.1 * std), layer.moving_mean.numpy()
-    np.testing.assert_allclose(layer.moving_variance.numpy(), std ** 2, rtol=0.1)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), std**2, rtol=0.1)
 
 
 def test_population_inference_does_not_depend_on_the_rest_of_the_batch():
@@ -108,11 +112,15 @@ def test_shared_population_statistics_pool_both_networks():
 def test_every_mode_is_finite_on_extreme_inputs_with_finite_gradients(mode, dtype):
     layer, pair = norm.build_normalization(mode, EPS), modes.takes_pair(mode)
     x = tf.constant(np.concatenate([extreme_batch(7), [[np.finfo(np.float32).max] * 10]]), dtype)
-    y = tf.constant(extreme_batch(8)[:x.shape[0] - 1].tolist() + [[-1e38] * 10], dtype)
+    y = tf.constant(extreme_batch(8)[: x.shape[0] - 1].tolist() + [[-1e38] * 10], dtype)
     for training in (True, False):
         with tf.GradientTape() as tape:
             tape.watch([x, y])
-            outputs = layer([x, y], training=training) if pair else (layer(x, training=training), layer(y, training=training))
+            outputs = (
+                layer([x, y], training=training)
+                if pair
+                else (layer(x, training=training), layer(y, training=training))
+            )
             total = tf.add_n([tf.reduce_sum(tf.square(o)) for o in outputs])
         for out in outputs:
             assert np.isfinite(out.numpy()).all(), f"{mode}: non-finite output"
@@ -143,7 +151,7 @@ def test_layers_round_trip_through_config_and_saved_model(mode, tmp_path):
     model.save(tmp_path / "model")
     loaded = keras.models.load_model(tmp_path / "model")
     after = loaded([a, b], training=False)
-    for x, y in zip(before, after):
+    for x, y in zip(before, after, strict=False):
         np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
@@ -155,7 +163,10 @@ def test_population_stays_finite_on_a_huge_column_constant_over_the_batch(magnit
     for _ in range(3):
         trained = layer(x, training=True)
     assert np.isfinite(trained.numpy()).all()
-    assert np.isfinite(layer.moving_variance.numpy()).all() and np.isfinite(layer.moving_mean.numpy()).all()
+    assert (
+        np.isfinite(layer.moving_variance.numpy()).all()
+        and np.isfinite(layer.moving_mean.numpy()).all()
+    )
     assert np.isfinite(layer(x, training=False).numpy()).all()
     mean, variance = norm.moments(x, axis=0)
     np.testing.assert_array_equal(variance.numpy()[0, 0], 0.0)

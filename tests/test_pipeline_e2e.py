@@ -1,23 +1,36 @@
 """The whole local pipeline on the embedded penguins, run from the command line."""
+
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.pusher import versions
-from modules import names
-from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
-from pipeline.raw_examples import read_rows, serialize
-from pipeline.summary import summarize
-from serving_client.__main__ import feature_spec_of
 from tests.pipeline_runs import PipelineRun, run_tf1_session
+from twinnorm.components.pusher import versions
+from twinnorm.modules import names
+from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
+from twinnorm.pipeline.summary import summarize
+from twinnorm.serving_client.__main__ import feature_spec_of
+from twinnorm.serving_client.raw_examples import read_rows, serialize
 
 pytestmark = pytest.mark.slow
 
-COMPONENTS = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "DataGate", "Transform",
-              "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "RunReport", "InferenceExampleGen",
-              "BulkInferrer")
+COMPONENTS = (
+    "CsvExampleGen",
+    "StatisticsGen",
+    "ImportSchemaGen",
+    "ExampleValidator",
+    "DataGate",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "Evaluator",
+    "Pusher",
+    "RunReport",
+    "InferenceExampleGen",
+    "BulkInferrer",
+)
 UPSTREAM_OF_EVALUATOR = COMPONENTS[:7]
 
 
@@ -51,15 +64,24 @@ def test_second_run_reuses_cached_artifacts_and_publishes_no_duplicate(penguin_r
 def test_pushed_model_gives_finite_predictions_for_raw_rows_with_missing_values(penguin_run):
     model_dir = penguin_run.first_summary.pushed_to
     rows = read_rows(DEFAULT_DATA)
-    assert any(row["sex"] == "" for row in rows) and any(row["bill_length_mm"] == "" for row in rows)
+    assert any(row["sex"] == "" for row in rows) and any(
+        row["bill_length_mm"] == "" for row in rows
+    )
     spec = feature_spec_of(model_dir)
     outputs = tf.saved_model.load(model_dir).signatures[names.SERVING_DEFAULT](
-        examples=tf.constant(serialize(rows, spec)))
-    for key in ("network_a_raw", "network_b_raw", "network_a_scores", "network_b_scores", "probabilities"):
+        examples=tf.constant(serialize(rows, spec))
+    )
+    for key in (
+        "network_a_raw",
+        "network_b_raw",
+        "network_a_scores",
+        "network_b_scores",
+        "probabilities",
+    ):
         value = outputs[key].numpy()
         assert value.shape == (len(rows), 3) and np.isfinite(value).all(), key
     predicted = [p.decode() for p in outputs[names.PREDICTED_LABEL].numpy()]
-    assert np.mean([p == row["species"] for p, row in zip(predicted, rows)]) >= 0.95
+    assert np.mean([p == row["species"] for p, row in zip(predicted, rows, strict=False)]) >= 0.95
 
 
 def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row(penguin_run):
@@ -67,11 +89,15 @@ def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row
 
     folder = penguin_run.first_summary.inference_result
     files = tf.io.gfile.glob(os.path.join(folder, "*.gz"))
-    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy())
-            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(r.numpy())
+        for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
+    ]
     rows = read_rows(DEFAULT_INFERENCE_DATA)
     assert len(logs) == len(rows) == 12
-    served = tf.saved_model.load(penguin_run.first_summary.pushed_to).signatures[names.SERVING_DEFAULT]
+    served = tf.saved_model.load(penguin_run.first_summary.pushed_to).signatures[
+        names.SERVING_DEFAULT
+    ]
     for log in logs:
         example = log.predict_log.request.inputs[names.EXAMPLES_INPUT].string_val[0]
         expected = served(examples=tf.constant([example]))
@@ -97,7 +123,10 @@ def mode_runs(tmp_path_factory):
 def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, mode, tmp_path):
     summary = mode_runs.summaries[mode]
     for network in names.NETWORKS:
-        assert summary.metrics[network]["sparse_categorical_accuracy"] >= 0.95, (mode, summary.metrics)
+        assert summary.metrics[network]["sparse_categorical_accuracy"] >= 0.95, (
+            mode,
+            summary.metrics,
+        )
     assert f"normalization '{mode}'" in "".join(mode_runs.stdout)
     examples = mode_runs.eval_examples()[:16]
     trained = mode_runs.summaries[mode].trainer_model  # this mode's own model, blessed or not
@@ -105,8 +134,12 @@ def test_every_mode_runs_end_to_end_and_both_networks_reach_the_bar(mode_runs, m
     out = run_tf1_session(network_a, names.SERVING_DEFAULT, {"examples": examples}, str(tmp_path))
     assert np.isfinite(out["network_a_scores"]).all()
     # Network A served alone (in `shared` mode it carries network B too) scores as the combined model does.
-    combined = run_tf1_session(os.path.join(trained, "Format-Serving"), names.SERVING_DEFAULT,
-                               {"examples": examples}, str(tmp_path))
+    combined = run_tf1_session(
+        os.path.join(trained, "Format-Serving"),
+        names.SERVING_DEFAULT,
+        {"examples": examples},
+        str(tmp_path),
+    )
     np.testing.assert_allclose(out["network_a_scores"], combined["network_a_scores"], atol=1e-6)
 
 
@@ -118,17 +151,27 @@ def multi_target_csv(path: str, rows: int = 450) -> str:
         for i in range(rows):
             x1, x2, group = rng.normal(), rng.normal(), "abc"[i % 3]
             signal = x1 + 0.5 * x2 + (group == "a")
-            handle.write(f"{x1:.4f},{'' if i % 11 == 0 else f'{x2:.4f}'},{group},"
-                         f"{0.01 * signal + rng.normal() * 0.002:.5f},{5e5 + 2e5 * signal + rng.normal() * 2e4:.1f},"
-                         f"{-30 + 4 * x1 * x2 + rng.normal():.3f}\n")
+            handle.write(
+                f"{x1:.4f},{'' if i % 11 == 0 else f'{x2:.4f}'},{group},"
+                f"{0.01 * signal + rng.normal() * 0.002:.5f},{5e5 + 2e5 * signal + rng.normal() * 2e4:.1f},"
+                f"{-30 + 4 * x1 * x2 + rng.normal():.3f}\n"
+            )
     return path
 
 
 OTHER_DATA = {  # name -> (CSV, label, task, mode that auto must pick)
-    "binary": (os.path.join(REPO_ROOT, "data", "binary", "breast_cancer.csv"), "malignant", "classification",
-               "population"),
-    "regression": (os.path.join(REPO_ROOT, "data", "regression", "diabetes.csv"), "progression", "regression",
-                   "population"),
+    "binary": (
+        os.path.join(REPO_ROOT, "data", "binary", "breast_cancer.csv"),
+        "malignant",
+        "classification",
+        "population",
+    ),
+    "regression": (
+        os.path.join(REPO_ROOT, "data", "regression", "diabetes.csv"),
+        "progression",
+        "regression",
+        "population",
+    ),
     "multi_target": (None, "y_small,y_big,y_neg", "regression", "population"),
 }
 
@@ -158,13 +201,16 @@ def test_other_data_is_served_as_probabilities_or_values_in_the_label_units(othe
     model = tf.saved_model.load(other_run.summary.pushed_to)
     rows = read_rows(other_run.data)
     labels = [c.strip() for c in other_run.label.split(",")]
-    outputs = model.signatures[names.SERVING_DEFAULT](examples=tf.constant(serialize(rows, feature_spec_of(
-        other_run.summary.pushed_to))))
+    outputs = model.signatures[names.SERVING_DEFAULT](
+        examples=tf.constant(serialize(rows, feature_spec_of(other_run.summary.pushed_to)))
+    )
     if other_run.task == "classification":
         probabilities = outputs[names.PROBABILITIES].numpy()
         np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
         predicted = [p.decode() for p in outputs[names.PREDICTED_LABEL].numpy()]
-        assert np.mean([p == row[labels[0]] for p, row in zip(predicted, rows)]) >= 0.9
+        assert (
+            np.mean([p == row[labels[0]] for p, row in zip(predicted, rows, strict=False)]) >= 0.9
+        )
         return
     values = outputs[names.VALUES].numpy().reshape(len(rows), -1)
     truth = np.array([[float(row[c]) for c in labels] for row in rows])

@@ -1,4 +1,5 @@
 """preprocessing_fn through tft_beam on a tiny table with missing values."""
+
 import tempfile
 
 import numpy as np
@@ -8,8 +9,8 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from modules import names
-from modules.preprocessing import preprocessing_fn
+from twinnorm.modules import names
+from twinnorm.modules.preprocessing import preprocessing_fn
 
 RAW = [
     {"mass": [3.0], "island": ["Biscoe"], "species": ["Gentoo"]},
@@ -22,7 +23,11 @@ SPEC = {
     "island": tf.io.VarLenFeature(tf.string),
     "species": tf.io.FixedLenFeature([], tf.string),
 }
-CONFIG = {names.CONFIG_FEATURES: ["mass", "island"], names.CONFIG_LABEL: "species", names.CONFIG_TASK: "classification"}
+CONFIG = {
+    names.CONFIG_FEATURES: ["mass", "island"],
+    names.CONFIG_LABEL: "species",
+    names.CONFIG_TASK: "classification",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,8 @@ def transformed():
     output_dir = tempfile.mkdtemp()
     with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
         (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            lambda inputs: preprocessing_fn(inputs, CONFIG))
+            lambda inputs: preprocessing_fn(inputs, CONFIG)
+        )
         _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
     return rows, tft.TFTransformOutput(output_dir)
 
@@ -56,7 +62,10 @@ def test_categories_get_vocabulary_ids_and_missing_is_its_own_category(transform
 
 def test_label_becomes_class_id_in_frequency_order(transformed):
     rows, output = transformed
-    assert [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))] == ["Adelie", "Gentoo"]
+    assert [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))] == [
+        "Adelie",
+        "Gentoo",
+    ]
     assert [r["species"] for r in rows] == [1, 0, 0, 0]
 
 
@@ -71,40 +80,61 @@ def test_serving_time_unseen_values_map_to_oov_and_unknown_label_to_minus_one(tr
     result = layer(raw)
     assert int(result["island"][0]) == 3  # vocabulary size: the OOV bucket
     assert int(result["species"][0]) == -1
-    np.testing.assert_allclose(float(result["mass"][0]), (1.0 - 5.0) / np.std([3.0, 5.0, 7.0]), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(result["mass"][0]), (1.0 - 5.0) / np.std([3.0, 5.0, 7.0]), rtol=1e-6
+    )
 
 
 def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(tmp_path):
     """The label's mean and std stay in the Transform graph; the layout recovers them from it."""
     from tensorflow_transform.tf_metadata import metadata_io
 
-    from modules.layout import label_scaling
+    from twinnorm.modules.layout import label_scaling
 
     spec = {"mass": tf.io.VarLenFeature(tf.float32), "grams": tf.io.FixedLenFeature([], tf.int64)}
     grams = [3750, 3800, 3250, 4675, 6300]
     raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(grams)]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-    config = {names.CONFIG_FEATURES: ["mass"], names.CONFIG_LABEL: "grams", names.CONFIG_TASK: "regression"}
+    config = {
+        names.CONFIG_FEATURES: ["mass"],
+        names.CONFIG_LABEL: "grams",
+        names.CONFIG_TASK: "regression",
+    }
     with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
         (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            lambda inputs: preprocessing_fn(inputs, config))
+            lambda inputs: preprocessing_fn(inputs, config)
+        )
         _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path))
     metadata_io.write_metadata(metadata, str(tmp_path / tft.TFTransformOutput.RAW_METADATA_DIR))
-    np.testing.assert_allclose([r["grams"] for r in rows], (np.array(grams) - np.mean(grams)) / np.std(grams),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        [r["grams"] for r in rows], (np.array(grams) - np.mean(grams)) / np.std(grams), rtol=1e-6
+    )
     mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams", ["grams"])
-    assert mean[0] == pytest.approx(np.mean(grams), rel=1e-6) and scale[0] == pytest.approx(np.std(grams), rel=1e-6)
+    assert mean[0] == pytest.approx(np.mean(grams), rel=1e-6) and scale[0] == pytest.approx(
+        np.std(grams), rel=1e-6
+    )
 
 
 def test_a_column_empty_in_every_row_and_huge_values_stay_finite(tmp_path):
-    spec = {"empty": tf.io.VarLenFeature(tf.float32), "huge": tf.io.VarLenFeature(tf.float32),
-            "species": tf.io.FixedLenFeature([], tf.string)}
-    raw = [{"empty": [], "huge": [v], "species": s} for v, s in ((3e38, "a"), (-3e38, "b"), (1e38, "a"))]
+    spec = {
+        "empty": tf.io.VarLenFeature(tf.float32),
+        "huge": tf.io.VarLenFeature(tf.float32),
+        "species": tf.io.FixedLenFeature([], tf.string),
+    }
+    raw = [
+        {"empty": [], "huge": [v], "species": s}
+        for v, s in ((3e38, "a"), (-3e38, "b"), (1e38, "a"))
+    ]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-    config = {names.CONFIG_FEATURES: ["empty", "huge"], names.CONFIG_LABEL: "species", names.CONFIG_TASK: "classification"}
+    config = {
+        names.CONFIG_FEATURES: ["empty", "huge"],
+        names.CONFIG_LABEL: "species",
+        names.CONFIG_TASK: "classification",
+    }
     with tft_beam.Context(temp_dir=str(tmp_path)):
         (rows, _), _ = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            lambda inputs: preprocessing_fn(inputs, config))
+            lambda inputs: preprocessing_fn(inputs, config)
+        )
     assert [r["empty"] for r in rows] == [0.0, 0.0, 0.0]
     huge = np.array([r["huge"] for r in rows])
     assert np.isfinite(huge).all() and huge[0] > huge[2] > huge[1]

@@ -1,4 +1,5 @@
 """TwinPusher's publishing: layout, shared versions, atomicity, retention, models.config."""
+
 import json
 import os
 
@@ -6,7 +7,7 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from components import pusher
+from twinnorm.components import pusher
 
 
 def fake_savedmodel(folder, marker: str) -> str:
@@ -18,7 +19,10 @@ def fake_savedmodel(folder, marker: str) -> str:
 
 
 def sources(tmp_path, tag: str) -> dict:
-    return {m: fake_savedmodel(tmp_path / tag / m, f"{m}-{tag}") for m in ("combined", "network_a", "network_b")}
+    return {
+        m: fake_savedmodel(tmp_path / tag / m, f"{m}-{tag}")
+        for m in ("combined", "network_a", "network_b")
+    }
 
 
 def read(root, model, version) -> str:
@@ -33,8 +37,10 @@ def test_every_model_gets_the_same_version_and_models_config_lists_them(tmp_path
     for model in ("combined", "network_a", "network_b"):
         assert pusher.versions(os.path.join(root, model)) == [1, 2]
         assert read(root, model, 2) == f"{model}-run2"
-    config = text_format.Parse(open(os.path.join(root, "models.config")).read(),
-                               model_server_config_pb2.ModelServerConfig())
+    config = text_format.Parse(
+        open(os.path.join(root, "models.config")).read(),
+        model_server_config_pb2.ModelServerConfig(),
+    )
     entries = {c.name: c.base_path for c in config.model_config_list.config}
     assert entries == {m: os.path.join(root, m) for m in ("combined", "network_a", "network_b")}
 
@@ -54,7 +60,9 @@ def test_only_the_last_k_versions_are_kept(tmp_path):
     assert pusher.versions(os.path.join(root, "network_b")) == [4, 5]
 
 
-def test_failure_while_copying_leaves_no_partial_version_and_the_previous_one_intact(tmp_path, monkeypatch):
+def test_failure_while_copying_leaves_no_partial_version_and_the_previous_one_intact(
+    tmp_path, monkeypatch
+):
     root = str(tmp_path / "serving")
     pusher.publish(sources(tmp_path, "good"), root, "artifact-good")
     real_copy_tree = pusher._copy_tree

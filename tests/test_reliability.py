@@ -1,4 +1,5 @@
 """Faults never cost the served model: bad data, a worse model, SIGKILL mid-run, bad serving requests."""
+
 import csv
 import glob
 import hashlib
@@ -16,11 +17,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.report.component import JSON_FILE
-from modules import names
-from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
-from pipeline.summary import executions_by_component, open_store, summarize
 from tests.pipeline_runs import PipelineRun
+from twinnorm.components.report.component import JSON_FILE
+from twinnorm.modules import names
+from twinnorm.modules.paths import OutputLayout
+from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
+from twinnorm.pipeline.summary import executions_by_component, open_store, summarize
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -33,7 +35,9 @@ def snapshot(serving_root: str) -> dict:
     for path in sorted(glob.glob(os.path.join(serving_root, "**"), recursive=True)):
         if os.path.isfile(path):
             with open(path, "rb") as handle:
-                result[os.path.relpath(path, serving_root)] = hashlib.sha256(handle.read()).hexdigest()
+                result[os.path.relpath(path, serving_root)] = hashlib.sha256(
+                    handle.read()
+                ).hexdigest()
     return result
 
 
@@ -56,7 +60,7 @@ def set_cell(rows, row: int, column: str, value: str) -> list:
 
 def drop_column(rows, column: str) -> list:
     index = rows[0].index(column)
-    return [r[:index] + r[index + 1:] for r in rows]
+    return [r[:index] + r[index + 1 :] for r in rows]
 
 
 @pytest.fixture(scope="module")
@@ -70,36 +74,76 @@ def served(penguin_run, tmp_path_factory):
 
 
 def run_cli(output_dir: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "local_runner.py", "--output", output_dir, *args], cwd=REPO_ROOT,
-                          env=ENV, capture_output=True, text=True, timeout=1200)
+    return subprocess.run(
+        [sys.executable, "local_runner.py", "--output", output_dir, *args],
+        cwd=REPO_ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
 
 
 BAD_DATA = [
     # name, rows -> bad rows, exit code, what the one message must name
-    ("wrong_type", lambda r: set_cell(r, 10, "bill_length_mm", "abc"), 3,
-     ["column 'bill_length_mm'", "Unexpected data type", "Expected data of type: FLOAT but got STRING"]),
-    ("missing_column", lambda r: drop_column(r, "bill_depth_mm"), 3, ["column 'bill_depth_mm'", "Column dropped"]),
-    ("inf", lambda r: set_cell(r, 20, "bill_length_mm", "inf"), 3, ["column 'bill_length_mm'", "Inf"]),
-    ("nan", lambda r: set_cell(r, 30, "bill_depth_mm", "NaN"), 3, ["column 'bill_depth_mm'", "NaN"]),
-    ("unseen_category", lambda r: set_cell(r, 40, "island", "Atlantis"), 3,
-     ["column 'island'", "Unexpected string values", "Atlantis"]),
-    ("unseen_label", lambda r: set_cell(r, 50, "species", "Emperor"), 3,
-     ["column 'species'", "Unexpected string values", "Emperor"]),
+    (
+        "wrong_type",
+        lambda r: set_cell(r, 10, "bill_length_mm", "abc"),
+        3,
+        [
+            "column 'bill_length_mm'",
+            "Unexpected data type",
+            "Expected data of type: FLOAT but got STRING",
+        ],
+    ),
+    (
+        "missing_column",
+        lambda r: drop_column(r, "bill_depth_mm"),
+        3,
+        ["column 'bill_depth_mm'", "Column dropped"],
+    ),
+    (
+        "inf",
+        lambda r: set_cell(r, 20, "bill_length_mm", "inf"),
+        3,
+        ["column 'bill_length_mm'", "Inf"],
+    ),
+    (
+        "nan",
+        lambda r: set_cell(r, 30, "bill_depth_mm", "NaN"),
+        3,
+        ["column 'bill_depth_mm'", "NaN"],
+    ),
+    (
+        "unseen_category",
+        lambda r: set_cell(r, 40, "island", "Atlantis"),
+        3,
+        ["column 'island'", "Unexpected string values", "Atlantis"],
+    ),
+    (
+        "unseen_label",
+        lambda r: set_cell(r, 50, "species", "Emperor"),
+        3,
+        ["column 'species'", "Unexpected string values", "Emperor"],
+    ),
     ("header_only", lambda r: r[:1], 2, ["has a header but no data rows"]),
     ("empty_file", lambda r: [], 2, ["is empty: expected a header line"]),
 ]
 
 
-@pytest.mark.parametrize("name, breakage, code, expected", BAD_DATA, ids=[case[0] for case in BAD_DATA])
-def test_bad_data_stops_before_transform_and_the_served_version_stays(served, tmp_path, name, breakage, code,
-                                                                      expected):
+@pytest.mark.parametrize(
+    "name, breakage, code, expected", BAD_DATA, ids=[case[0] for case in BAD_DATA]
+)
+def test_bad_data_stops_before_transform_and_the_served_version_stays(
+    served, tmp_path, name, breakage, code, expected
+):
     before = snapshot(served.serving_root)
     transforms = executions_by_component(open_store(served.metadata_path))["Transform"]
     data = write_csv(tmp_path / f"{name}.csv", breakage(penguin_rows()))
     result = run_cli(served.output_dir, "--data", data, "--schema", DEFAULT_SCHEMA)
     assert result.returncode == code, result.stderr[-3000:]
     message = result.stderr.strip().splitlines()
-    message = "\n".join(message[next(i for i, line in enumerate(message) if data in line):])
+    message = "\n".join(message[next(i for i, line in enumerate(message) if data in line) :])
     for part in expected:
         assert part in message, (part, message)
     assert "Traceback" not in result.stderr
@@ -112,13 +156,24 @@ def test_warn_mode_lets_the_run_go_on_with_the_anomaly_reported(served, tmp_path
     for the tests after."""
     before = snapshot(served.serving_root)
     data = write_csv(tmp_path / "warn.csv", set_cell(penguin_rows(), 40, "island", "Atlantis"))
-    result = run_cli(served.output_dir, "--data", data, "--schema", DEFAULT_SCHEMA, "--on-anomaly", "warn",
-                     "--train-steps", "2")
+    result = run_cli(
+        served.output_dir,
+        "--data",
+        data,
+        "--schema",
+        DEFAULT_SCHEMA,
+        "--on-anomaly",
+        "warn",
+        "--train-steps",
+        "2",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     store = open_store(served.metadata_path)
     assert executions_by_component(store)["Trainer"][-1] == "COMPLETE"
-    checked = max((a for a in store.get_artifacts_by_type("ExampleAnomalies") if "/DataGate/" in a.uri),
-                  key=lambda a: a.id)
+    checked = max(
+        (a for a in store.get_artifacts_by_type("ExampleAnomalies") if "/DataGate/" in a.uri),
+        key=lambda a: a.id,
+    )
     with open(os.path.join(checked.uri, "report.txt")) as handle:
         assert "column 'island': Unexpected string values" in handle.read()
     assert snapshot(served.serving_root) == before
@@ -129,10 +184,18 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
     rows = penguin_rows()
     labels = [r[rows[0].index("species")] for r in rows[1:]]
     random.Random(7).shuffle(labels)
-    shuffled = [rows[0]] + [set_cell([rows[0], r], 1, "species", label)[1] for r, label in zip(rows[1:], labels)]
+    shuffled = [rows[0]] + [
+        set_cell([rows[0], r], 1, "species", label)[1]
+        for r, label in zip(rows[1:], labels, strict=False)
+    ]
     before = snapshot(served.serving_root)
-    result = run_cli(served.output_dir, "--data", write_csv(tmp_path / "shuffled.csv", shuffled),
-                     "--schema", DEFAULT_SCHEMA)
+    result = run_cli(
+        served.output_dir,
+        "--data",
+        write_csv(tmp_path / "shuffled.csv", shuffled),
+        "--schema",
+        DEFAULT_SCHEMA,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = summarize(served.metadata_path)
     assert summary.blessed is False and summary.pushed_to is None
@@ -140,14 +203,27 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
     assert snapshot(served.serving_root) == before
     with open(os.path.join(os.path.dirname(summary.report), JSON_FILE)) as handle:
         report = json.load(handle)  # the run's report says why, against the baseline
-    assert report["blessed"] is False and report["pushed"]["pushed"] is False and not report["thresholds_ok"]
+    assert (
+        report["blessed"] is False
+        and report["pushed"]["pushed"] is False
+        and not report["thresholds_ok"]
+    )
     assert report["served_versions"] == {m: [1] for m in names.SERVED_MODELS}
     for network in names.NETWORKS:
-        accuracy = {m: report["metrics"][m][network]["sparse_categorical_accuracy"] for m in ("candidate", "baseline",
-                                                                                              "diff")}
-        assert accuracy["candidate"] < 0.8  # (the baseline is scored on the same shuffled eval rows)
-        assert accuracy["diff"] == pytest.approx(accuracy["candidate"] - accuracy["baseline"], abs=1e-6)
-        assert any(f.startswith(f"{network} sparse_categorical_accuracy") for f in report["threshold_failures"])
+        accuracy = {
+            m: report["metrics"][m][network]["sparse_categorical_accuracy"]
+            for m in ("candidate", "baseline", "diff")
+        }
+        assert (
+            accuracy["candidate"] < 0.8
+        )  # (the baseline is scored on the same shuffled eval rows)
+        assert accuracy["diff"] == pytest.approx(
+            accuracy["candidate"] - accuracy["baseline"], abs=1e-6
+        )
+        assert any(
+            f.startswith(f"{network} sparse_categorical_accuracy")
+            for f in report["threshold_failures"]
+        )
 
 
 def wait_for(condition, process, what: str, timeout: float = 900):
@@ -162,8 +238,14 @@ def wait_for(condition, process, what: str, timeout: float = 900):
 
 def kill_when(output_dir: str, condition, what: str) -> None:
     with open(os.path.join(output_dir, f"killed-{what}.log"), "w") as log:
-        process = subprocess.Popen([sys.executable, "local_runner.py", "--output", output_dir], cwd=REPO_ROOT,
-                                   env=ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "local_runner.py", "--output", output_dir],
+            cwd=REPO_ROOT,
+            env=ENV,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_for(condition, process, what)
         finally:
@@ -172,18 +254,29 @@ def kill_when(output_dir: str, condition, what: str) -> None:
 
 
 def checkpoints_of_training(output_dir: str) -> bool:
-    return bool(glob.glob(os.path.join(output_dir, "pipelines", "twinnorm", "Trainer", "model_run", "*", "**",
-                                       "*.index"), recursive=True))
+    return bool(
+        glob.glob(
+            os.path.join(
+                OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", "**", "*.index"
+            ),
+            recursive=True,
+        )
+    )
 
 
-def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_uninterrupted_run(penguin_run,
-                                                                                             tmp_path):
+def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_uninterrupted_run(
+    penguin_run, tmp_path
+):
     output = str(tmp_path / "tfx_runs")
     os.makedirs(output)
-    transform_dir = os.path.join(output, "pipelines", "twinnorm", "Transform", "transform_graph", "*")
+    transform_dir = os.path.join(
+        OutputLayout(output).component_dir("Transform", "transform_graph"), "*"
+    )
     kill_when(output, lambda: glob.glob(transform_dir), "transform")
-    metadata = os.path.join(output, "metadata", "twinnorm", "metadata.sqlite")
-    assert executions_by_component(open_store(metadata))["Transform"] == ["RUNNING"]  # killed inside it
+    metadata = OutputLayout(output).metadata_path
+    assert executions_by_component(open_store(metadata))["Transform"] == [
+        "RUNNING"
+    ]  # killed inside it
 
     kill_when(output, lambda: checkpoints_of_training(output), "trainer")
     after_second = executions_by_component(open_store(metadata))
@@ -201,30 +294,42 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
 
     # No corrupted artifact: whatever the killed executions started is not LIVE; every LIVE one is on disk.
     killed = [e.id for e in store.get_executions() if e.last_known_state == e.RUNNING]
-    killed_outputs = {ev.artifact_id for ev in store.get_events_by_execution_ids(killed) if ev.type == ev.OUTPUT}
+    killed_outputs = {
+        ev.artifact_id for ev in store.get_events_by_execution_ids(killed) if ev.type == ev.OUTPUT
+    }
     type_names = {t.id: t.name for t in store.get_artifact_types()}
     for artifact in store.get_artifacts():
         if artifact.id in killed_outputs:
             assert artifact.state != artifact.LIVE, artifact.uri
         if artifact.state == artifact.LIVE:
             assert os.path.exists(artifact.uri), artifact.uri
-            if type_names[artifact.type_id] in ("Examples", "TransformGraph", "Model", "Schema", "ExampleStatistics"):
+            if type_names[artifact.type_id] in (
+                "Examples",
+                "TransformGraph",
+                "Model",
+                "Schema",
+                "ExampleStatistics",
+            ):
                 assert os.listdir(artifact.uri), artifact.uri
 
     # Same result as the uninterrupted run: same metrics, same served weights. Usually bit for bit; once
     # 7.7e-7 apart on a loaded machine (likeliest: the re-executed Transform's combiners summed in another order).
     summary = summarize(metadata)
     assert summary.metrics == penguin_run.first_summary.metrics
-    reference = tf.train.load_checkpoint(os.path.join(penguin_run.first_summary.pushed_to, "variables", "variables"))
+    reference = tf.train.load_checkpoint(
+        os.path.join(penguin_run.first_summary.pushed_to, "variables", "variables")
+    )
     rerun = tf.train.load_checkpoint(os.path.join(summary.pushed_to, "variables", "variables"))
     shapes = reference.get_variable_to_shape_map()
     assert shapes == rerun.get_variable_to_shape_map()
-    weights = [k for k in shapes if "OPTIMIZER" not in k and "_CHECKPOINTABLE_OBJECT_GRAPH" not in k]
+    weights = [
+        k for k in shapes if "OPTIMIZER" not in k and "_CHECKPOINTABLE_OBJECT_GRAPH" not in k
+    ]
     assert weights
     for key in weights:
-        np.testing.assert_allclose(rerun.get_tensor(key), reference.get_tensor(key), rtol=0, atol=1e-5, err_msg=key)
-
-
+        np.testing.assert_allclose(
+            rerun.get_tensor(key), reference.get_tensor(key), rtol=0, atol=1e-5, err_msg=key
+        )
 
 
 def send(model_dir: str, signature: str, requests: list, tmp: str) -> list:
@@ -243,16 +348,36 @@ def send(model_dir: str, signature: str, requests: list, tmp: str) -> list:
                 numeric[key] = value
         np.savez(os.path.join(folder, "numeric.npz"), **numeric)
     out = os.path.join(tmp, "answers.json")
-    result = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "tests", "tf1_requests.py"), model_dir,
-                             signature, requests_dir, out], env=ENV, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO_ROOT, "tests", "tf1_requests.py"),
+            model_dir,
+            signature,
+            requests_dir,
+            out,
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with open(out) as handle:
         return json.load(handle)
 
 
 def example(**overrides) -> bytes:
-    values = {"island": b"Biscoe", "bill_length_mm": 45.0, "bill_depth_mm": 15.0, "flipper_length_mm": 210,
-              "body_mass_g": 4500, "sex": b"male", "year": 2008, **overrides}
+    values = {
+        "island": b"Biscoe",
+        "bill_length_mm": 45.0,
+        "bill_depth_mm": 15.0,
+        "flipper_length_mm": 210,
+        "body_mass_g": 4500,
+        "sex": b"male",
+        "year": 2008,
+        **overrides,
+    }
     features = {}
     for key, value in values.items():
         if value is None:
@@ -267,35 +392,58 @@ def example(**overrides) -> bytes:
 
 
 def raw_columns(rows: int, **overrides) -> dict:
-    columns = {"island": [b"Biscoe"] * rows, "bill_length_mm": np.full(rows, 45.0, np.float32),
-               "bill_depth_mm": np.full(rows, 15.0, np.float32), "flipper_length_mm": np.full(rows, 210, np.int64),
-               "body_mass_g": np.full(rows, 4500, np.int64), "sex": [b"male"] * rows,
-               "year": np.full(rows, 2008, np.int64), **overrides}
+    columns = {
+        "island": [b"Biscoe"] * rows,
+        "bill_length_mm": np.full(rows, 45.0, np.float32),
+        "bill_depth_mm": np.full(rows, 15.0, np.float32),
+        "flipper_length_mm": np.full(rows, 210, np.int64),
+        "body_mass_g": np.full(rows, 4500, np.int64),
+        "sex": [b"male"] * rows,
+        "year": np.full(rows, 2008, np.int64),
+        **overrides,
+    }
     return {k: v for k, v in columns.items() if v is not None}
 
 
 @pytest.mark.parametrize("model", names.SERVED_MODELS)
-def test_bad_requests_get_a_clear_error_and_the_next_request_is_answered(penguin_run, tmp_path, model):
+def test_bad_requests_get_a_clear_error_and_the_next_request_is_answered(
+    penguin_run, tmp_path, model
+):
     model_dir = os.path.join(penguin_run.serving_root, model, "1")
     inputs = names.EXAMPLES_INPUT
-    answers = send(model_dir, names.SERVING_DEFAULT, [
-        {inputs: []},
-        {inputs: [example(bill_length_mm=b"abc")]},
-        {inputs: [example(island=None)]},
-        {inputs: [example(), example()]},
-    ], str(tmp_path))
+    answers = send(
+        model_dir,
+        names.SERVING_DEFAULT,
+        [
+            {inputs: []},
+            {inputs: [example(bill_length_mm=b"abc")]},
+            {inputs: [example(island=None)]},
+            {inputs: [example(), example()]},
+        ],
+        str(tmp_path),
+    )
     assert [a["ok"] for a in answers] == [False, False, False, True], answers
     assert "empty batch: the request has no examples" in answers[0]["error"]
-    assert "bill_length_mm" in answers[1]["error"] and "Data types don't match" in answers[1]["error"]
-    assert "island" in answers[2]["error"] and "is required but could not be found" in answers[2]["error"]
+    assert (
+        "bill_length_mm" in answers[1]["error"] and "Data types don't match" in answers[1]["error"]
+    )
+    assert (
+        "island" in answers[2]["error"]
+        and "is required but could not be found" in answers[2]["error"]
+    )
     assert all(shape[0] == 2 for shape in answers[3]["shapes"].values())
 
-    answers = send(model_dir, names.SERVING_RAW, [
-        raw_columns(1, sex=None),
-        raw_columns(2, year=np.array([2008], np.int64)),
-        raw_columns(0),
-        raw_columns(3),
-    ], str(tmp_path))
+    answers = send(
+        model_dir,
+        names.SERVING_RAW,
+        [
+            raw_columns(1, sex=None),
+            raw_columns(2, year=np.array([2008], np.int64)),
+            raw_columns(0),
+            raw_columns(3),
+        ],
+        str(tmp_path),
+    )
     assert [a["ok"] for a in answers] == [False, False, False, True], answers
     assert "sex" in answers[0]["error"]
     assert "must all have the same number of values" in answers[1]["error"]

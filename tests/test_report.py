@@ -1,4 +1,5 @@
 """The run report: its numbers come from the run's artifacts, and the page renders in Chromium."""
+
 import base64
 import html.parser
 import json
@@ -9,13 +10,13 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.report import collect
-from components.report.component import JSON_FILE
-from components.report.render import SECTIONS, ReportData, numbers, page
-from modules import names
-from modules.hparams import TrainerConfig
-from pipeline.config import DEFAULT_DATA, PipelineConfig
 from tests.pipeline_runs import run_tf1_session
+from twinnorm.components.report import collect
+from twinnorm.components.report.component import JSON_FILE
+from twinnorm.components.report.render import SECTIONS, ReportData, numbers, page
+from twinnorm.modules import names
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.pipeline.config import DEFAULT_DATA, PipelineConfig
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -55,14 +56,30 @@ def tiny_data(task: str = "classification") -> ReportData:
         prediction = normalized.argmax(axis=1) if task == "classification" else normalized[:, 0]
         outputs[network] = collect.NetworkOutputs(raw, normalized, prediction)
     split = collect.SplitOutputs("eval", labels, outputs, outputs[names.NETWORK_A].prediction)
-    curves = {"train": {f"{n}_train_loss": [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
-              "eval": {f"{n}_loss": [(100, 0.3)] for n in names.NETWORKS}}
+    curves = {
+        "train": {f"{n}_train_loss": [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
+        "eval": {f"{n}_loss": [(100, 0.3)] for n in names.NETWORKS},
+    }
     metrics = {"candidate": {n: {"sparse_categorical_accuracy": 0.5} for n in names.NETWORKS}}
-    config = {"name": "tiny", "data": "tiny.csv", "label": "y", "features": ["x"],
-              "trainer": {**TrainerConfig().to_dict(), "task": task}}
-    return ReportData(config, split, ("a", "b", "c") if task == "classification" else (), curves, metrics,
-                      True, [], True, {"pushed": True, "version": 4, "serving_root": "/srv"},
-                      {m: [3, 4] for m in names.SERVED_MODELS})
+    config = {
+        "name": "tiny",
+        "data": "tiny.csv",
+        "label": "y",
+        "features": ["x"],
+        "trainer": {**TrainerConfig().to_dict(), "task": task},
+    }
+    return ReportData(
+        config,
+        split,
+        ("a", "b", "c") if task == "classification" else (),
+        curves,
+        metrics,
+        True,
+        [],
+        True,
+        {"pushed": True, "version": 4, "serving_root": "/srv"},
+        {m: [3, 4] for m in names.SERVED_MODELS},
+    )
 
 
 def test_confusion_matrix_counts_each_true_and_predicted_pair():
@@ -76,11 +93,15 @@ def test_histograms_share_bins_per_stage_and_count_every_output():
         hist = values["histograms"][stage]
         for network in names.NETWORKS:
             assert sum(hist["counts"][network]) == 18
-        assert hist["edges"][0] == pytest.approx(min(values["statistics"][n][stage]["min"] for n in names.NETWORKS))
+        assert hist["edges"][0] == pytest.approx(
+            min(values["statistics"][n][stage]["min"] for n in names.NETWORKS)
+        )
     assert values["statistics"][names.NETWORK_B]["raw"]["std"] == pytest.approx(
-        10 * values["statistics"][names.NETWORK_A]["raw"]["std"])
+        10 * values["statistics"][names.NETWORK_A]["raw"]["std"]
+    )
     assert values["statistics"][names.NETWORK_B]["normalized"]["std"] == pytest.approx(
-        values["statistics"][names.NETWORK_A]["normalized"]["std"])  # range removes the 10x
+        values["statistics"][names.NETWORK_A]["normalized"]["std"]
+    )  # range removes the 10x
 
 
 def test_page_has_every_section_and_only_inline_png_images():
@@ -91,9 +112,14 @@ def test_page_has_every_section_and_only_inline_png_images():
     assert len(parsed.images) == 3  # scales, training, confusion
     for source in parsed.images:
         prefix = "data:image/png;base64,"
-        assert source.startswith(prefix) and base64.b64decode(source[len(prefix):]).startswith(PNG_SIGNATURE)
-    assert values["accuracy"][names.NETWORK_A] == pytest.approx(np.mean(
-        tiny_data().outputs.networks[names.NETWORK_A].prediction == tiny_data().outputs.labels))
+        assert source.startswith(prefix) and base64.b64decode(source[len(prefix) :]).startswith(
+            PNG_SIGNATURE
+        )
+    assert values["accuracy"][names.NETWORK_A] == pytest.approx(
+        np.mean(
+            tiny_data().outputs.networks[names.NETWORK_A].prediction == tiny_data().outputs.labels
+        )
+    )
     assert "version <b>4</b>" in document and "3, 4" in document
 
 
@@ -112,7 +138,11 @@ def test_training_curves_keep_the_value_written_last_for_a_step_logged_twice(tmp
                 tf.summary.scalar("network_a_train_loss", value, step=step)
         writer.close()
     curves = collect.training_curves(str(tmp_path))
-    assert curves["train"]["network_a_train_loss"] == [(50, 1.0), (100, pytest.approx(0.4)), (150, pytest.approx(0.3))]
+    assert curves["train"]["network_a_train_loss"] == [
+        (50, 1.0),
+        (100, pytest.approx(0.4)),
+        (150, pytest.approx(0.3)),
+    ]
     assert curves["eval"] == {}
 
 
@@ -132,58 +162,93 @@ def test_local_runner_prints_the_report_path_last(penguin_run, report):
 
 
 @pytest.mark.slow
-def test_report_statistics_match_the_published_model_on_the_eval_rows(penguin_run, report, tmp_path):
+def test_report_statistics_match_the_published_model_on_the_eval_rows(
+    penguin_run, report, tmp_path
+):
     """Recomputed independently: the pushed model, in a TF1 session, on ExampleGen's eval split."""
     _, values = report
     examples = penguin_run.eval_examples()
-    outputs = run_tf1_session(penguin_run.first_summary.pushed_to, names.SERVING_DEFAULT,
-                              {names.EXAMPLES_INPUT: examples}, str(tmp_path))
+    outputs = run_tf1_session(
+        penguin_run.first_summary.pushed_to,
+        names.SERVING_DEFAULT,
+        {names.EXAMPLES_INPUT: examples},
+        str(tmp_path),
+    )
     assert values["examples"] == len(examples)
     for network in names.NETWORKS:
         for stage, kind in (("raw", names.RAW), ("normalized", names.SCORES)):
             expected = collect.summary_statistics(outputs[names.output_key(network, kind)])
-            assert values["statistics"][network][stage] == pytest.approx(expected, rel=1e-5, abs=1e-6)
-            assert sum(values["histograms"][stage]["counts"][network]) == outputs[names.output_key(network, kind)].size
+            assert values["statistics"][network][stage] == pytest.approx(
+                expected, rel=1e-5, abs=1e-6
+            )
+            assert (
+                sum(values["histograms"][stage]["counts"][network])
+                == outputs[names.output_key(network, kind)].size
+            )
 
 
 @pytest.mark.slow
 def test_report_metrics_agree_with_the_evaluator_and_the_trainer(penguin_run, report):
     _, values = report
     tfma = penguin_run.first_summary.metrics
-    config = PipelineConfig().resolved().trainer  # what the CLI resolved: classification, range, mse
-    assert values["config"]["data"] == DEFAULT_DATA and TrainerConfig.from_dict(values["config"]["trainer"]) == config
-    vocabulary = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph")).vocabulary_by_name(
-        names.vocabulary_name(values["config"]["label"]))
+    config = (
+        PipelineConfig().resolved().trainer
+    )  # what the CLI resolved: classification, range, mse
+    assert (
+        values["config"]["data"] == DEFAULT_DATA
+        and TrainerConfig.from_dict(values["config"]["trainer"]) == config
+    )
+    vocabulary = tft.TFTransformOutput(
+        penguin_run.artifact_dir("Transform", "transform_graph")
+    ).vocabulary_by_name(names.vocabulary_name(values["config"]["label"]))
     assert values["class_names"] == [v.decode() for v in vocabulary]
     for network in names.NETWORKS:
         accuracy = tfma[network]["sparse_categorical_accuracy"]
-        assert values["accuracy"][network] == pytest.approx(accuracy, abs=1e-6)  # confusion matrix vs TFMA
+        assert values["accuracy"][network] == pytest.approx(
+            accuracy, abs=1e-6
+        )  # confusion matrix vs TFMA
         assert values["metrics"]["candidate"][network]["sparse_categorical_accuracy"] == accuracy
         steps = [step for step, _ in values["curves"]["train"][f"{network}_train_loss"]]
         assert steps == list(range(config.log_every, config.train_steps + 1, config.log_every))
         # The Trainer's own evaluation covers the whole eval split too (eval_steps x batch > rows).
         (final,) = values["curves"]["eval"][f"{network}_accuracy"]
         assert final == [config.train_steps, pytest.approx(accuracy, abs=1e-6)]
-    assert values["accuracy"][names.COMBINED] == pytest.approx(tfma[names.COMBINED]["sparse_categorical_accuracy"],
-                                                               abs=1e-6)
+    assert values["accuracy"][names.COMBINED] == pytest.approx(
+        tfma[names.COMBINED]["sparse_categorical_accuracy"], abs=1e-6
+    )
     assert "baseline" not in values["metrics"]  # the first run has no blessed baseline
     assert values["blessed"] and values["thresholds_ok"]
-    assert values["pushed"] == {"pushed": True, "version": 1, "serving_root": penguin_run.serving_root}
+    assert values["pushed"] == {
+        "pushed": True,
+        "version": 1,
+        "serving_root": penguin_run.serving_root,
+    }
     assert values["served_versions"] == {m: [1] for m in names.SERVED_MODELS}
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing: Debian's chromium and chromium-driver are not "
-                    "installed (make test installs them with apt-get where it can)")
+        pytest.skip(
+            f"{CHROMIUM} or {CHROMEDRIVER} missing: Debian's chromium and chromium-driver are not "
+            "installed (make test installs them with apt-get where it can)"
+        )
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
     yield driver
@@ -191,37 +256,65 @@ def browser(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_report_renders_in_headless_chromium_with_every_section_and_image(report, browser, tmp_path):
+def test_report_renders_in_headless_chromium_with_every_section_and_image(
+    report, browser, tmp_path
+):
     import matplotlib.image
 
     path, _ = report
     browser.get(f"file://{path}")
-    titles = browser.execute_script("return Array.from(document.querySelectorAll('section > h2'), h => h.textContent)")
+    titles = browser.execute_script(
+        "return Array.from(document.querySelectorAll('section > h2'), h => h.textContent)"
+    )
     assert titles == [title for _, title in SECTIONS]
     images = browser.execute_script(
-        "return Array.from(document.images, i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])")
+        "return Array.from(document.images, i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])"
+    )
     assert len(images) == 3, images
-    assert all(complete and width > 300 and height > 200 for _, complete, width, height in images), images
-    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    assert all(name.startswith("data:") for name in fetched), fetched  # self-contained: nothing fetched
+    assert all(
+        complete and width > 300 and height > 200 for _, complete, width, height in images
+    ), images
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert all(name.startswith("data:") for name in fetched), (
+        fetched
+    )  # self-contained: nothing fetched
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
     screenshot = tmp_path / "report.png"
     assert browser.save_screenshot(str(screenshot))
     pixels = matplotlib.image.imread(str(screenshot))
-    assert pixels.shape[0] >= height and pixels[..., :3].std() > 0.05  # a page with content, not a blank one
+    assert (
+        pixels.shape[0] >= height and pixels[..., :3].std() > 0.05
+    )  # a page with content, not a blank one
 
 
 def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
     data = tiny_data()
-    data.calibration = {name: {"temperature": 0.25, "ece_before": 0.42, "ece_after": 0.01, "examples": 6}
-                        for name in (*names.NETWORKS, names.COMBINED)}
+    data.calibration = {
+        name: {"temperature": 0.25, "ece_before": 0.42, "ece_after": 0.01, "examples": 6}
+        for name in (*names.NETWORKS, names.COMBINED)
+    }
     document, values = page(data, "now")
     assert values["calibration"][names.COMBINED]["ece_after"] == 0.01
     assert document.count("<td>0.4200</td>") == 3 and document.count("<td>0.0100</td>") == 3
     data = tiny_data("regression")
-    data.calibration = {names.COMBINED: {"slope": [0.6, 0.5], "intercept": [0.1, 0.0], "mse_before": 4430.0,
-                                         "mse_after": 3739.0, "examples": 6}}
+    data.calibration = {
+        names.COMBINED: {
+            "slope": [0.6, 0.5],
+            "intercept": [0.1, 0.0],
+            "mse_before": 4430.0,
+            "mse_after": 3739.0,
+            "examples": 6,
+        }
+    }
     document, _ = page(data, "now")
-    assert "<td>0.6, 0.5</td>" in document and "<td>4430</td>" in document and "<td>3739</td>" in document
+    assert (
+        "<td>0.6, 0.5</td>" in document
+        and "<td>4430</td>" in document
+        and "<td>3739</td>" in document
+    )

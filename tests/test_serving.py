@@ -1,5 +1,6 @@
 """The published models as TF Serving runs them: every model, every signature, through a TF1
 session in a process that imports only TensorFlow; plus training/serving skew and models.config."""
+
 import json
 import os
 
@@ -10,32 +11,38 @@ import tensorflow_transform as tft
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from components.pusher import versions
-from modules import names
-from modules.calibration import softmax
-from modules.export import raw_input_dtype
-from modules.hparams import TrainerConfig
-from modules.networks import TwinModel
-from modules.layout import feature_layout
-from pipeline.config import PipelineConfig
 from tests.pipeline_runs import run_tf1_session
 from tests.reference import range_reference
+from twinnorm.components.pusher import versions
+from twinnorm.modules import names
+from twinnorm.modules.calibration import softmax
+from twinnorm.modules.export import raw_input_dtype
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.layout import feature_layout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 
 
 def version_dir(run, model: str) -> str:
-    return os.path.join(run.serving_root, model, str(versions(os.path.join(run.serving_root, model))[-1]))
+    return os.path.join(
+        run.serving_root, model, str(versions(os.path.join(run.serving_root, model))[-1])
+    )
 
 
 def raw_columns(examples, spec) -> dict:
     """Dense columns for serving_raw from serialized examples: NaN / "" where a value is missing,
     integer columns that may be missing as float64 (serving_raw's own dtype for them)."""
-    parsed = tf.io.parse_example(examples, {k: tf.io.VarLenFeature(v.dtype) for k, v in spec.items()})
+    parsed = tf.io.parse_example(
+        examples, {k: tf.io.VarLenFeature(v.dtype) for k, v in spec.items()}
+    )
     columns = {}
     for key, value in parsed.items():
         dtype = raw_input_dtype(spec[key])
-        value = tf.sparse.reset_shape(tf.cast(value, dtype) if dtype != value.dtype else value, [len(examples), 1])
+        value = tf.sparse.reset_shape(
+            tf.cast(value, dtype) if dtype != value.dtype else value, [len(examples), 1]
+        )
         default = "" if dtype == tf.string else np.nan if dtype.is_floating else -1
         columns[key] = tf.sparse.to_dense(value, default_value=default).numpy()[:, 0]
     return columns
@@ -47,12 +54,20 @@ def served(penguin_run):
     output = tft.TFTransformOutput(transform_dir)
     spec = {k: v for k, v in output.raw_feature_spec().items() if k != "species"}
     examples = penguin_run.eval_examples()
-    return {"examples": examples, "columns": raw_columns(examples, spec), "spec": spec,
-            "vocabulary": [v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))]}
+    return {
+        "examples": examples,
+        "columns": raw_columns(examples, spec),
+        "spec": spec,
+        "vocabulary": [
+            v.decode() for v in output.vocabulary_by_name(names.vocabulary_name("species"))
+        ],
+    }
 
 
 def calibration(run) -> dict:
-    with open(os.path.join(run.artifact_dir("Trainer", "model_run"), names.CALIBRATION_FILE)) as handle:
+    with open(
+        os.path.join(run.artifact_dir("Trainer", "model_run"), names.CALIBRATION_FILE)
+    ) as handle:
         return json.load(handle)
 
 
@@ -61,7 +76,9 @@ def test_classification_signature_has_the_method_tf_serving_classify_requires(pe
 
     for model in names.SERVED_MODELS:
         with open(os.path.join(version_dir(penguin_run, model), "saved_model.pb"), "rb") as handle:
-            signature = saved_model_pb2.SavedModel.FromString(handle.read()).meta_graphs[0].signature_def
+            signature = (
+                saved_model_pb2.SavedModel.FromString(handle.read()).meta_graphs[0].signature_def
+            )
         classify = signature[names.CLASSIFICATION]
         assert classify.method_name == names.CLASSIFY_METHOD
         assert set(classify.inputs) == {names.CLASSIFY_INPUTS}
@@ -74,18 +91,24 @@ def test_models_config_lists_every_model_with_integer_versions(penguin_run):
         config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
     entries = {c.name: c for c in config.model_config_list.config}
     assert set(entries) == set(names.SERVED_MODELS)
-    for name, entry in entries.items():
+    for entry in entries.values():
         assert entry.model_platform == "tensorflow" and os.path.isabs(entry.base_path)
         found = os.listdir(entry.base_path)
         assert found and all(v.isdigit() for v in found), found
-        assert all(os.path.isfile(os.path.join(entry.base_path, v, "saved_model.pb")) for v in found)
+        assert all(
+            os.path.isfile(os.path.join(entry.base_path, v, "saved_model.pb")) for v in found
+        )
 
 
 @pytest.mark.parametrize("model", names.SERVED_MODELS)
-def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants(penguin_run, served, model, tmp_path):
+def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants(
+    penguin_run, served, model, tmp_path
+):
     folder = version_dir(penguin_run, model)
     n = len(served["examples"])
-    out = run_tf1_session(folder, names.SERVING_DEFAULT, {"examples": served["examples"]}, str(tmp_path))
+    out = run_tf1_session(
+        folder, names.SERVING_DEFAULT, {"examples": served["examples"]}, str(tmp_path)
+    )
     networks = names.NETWORKS if model == names.COMBINED else (model,)
     for network in networks:
         raw, scores = out[f"{network}_raw"], out[f"{network}_scores"]
@@ -93,11 +116,16 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
         assert np.isfinite(raw).all() and np.isfinite(scores).all()
         np.testing.assert_allclose(scores, range_reference(raw, TrainerConfig().epsilon), atol=1e-5)
         temperature = calibration(penguin_run)[network]["temperature"]
-        np.testing.assert_allclose(out[f"{network}_probabilities"], softmax(scores, temperature), atol=1e-5)
+        np.testing.assert_allclose(
+            out[f"{network}_probabilities"], softmax(scores, temperature), atol=1e-5
+        )
     assert set(p.decode() for p in out[names.PREDICTED_LABEL]) <= set(served["vocabulary"])
     np.testing.assert_array_equal(out[names.CLASS_IDS], out[names.PROBABILITIES].argmax(axis=1))
 
-    raw_inputs = {k: (list(v) if served["spec"][k].dtype == tf.string else v) for k, v in served["columns"].items()}
+    raw_inputs = {
+        k: (list(v) if served["spec"][k].dtype == tf.string else v)
+        for k, v in served["columns"].items()
+    }
     raw_out = run_tf1_session(folder, names.SERVING_RAW, raw_inputs, str(tmp_path))
     for key, value in raw_out.items():  # every row, those with missing values included
         if value.dtype.kind == "f":
@@ -105,12 +133,17 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
         else:
             np.testing.assert_array_equal(value, out[key], err_msg=key)
 
-    classified = run_tf1_session(folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: served["examples"]},
-                                 str(tmp_path))
-    np.testing.assert_allclose(classified[names.CLASSIFY_SCORES], out[names.PROBABILITIES], atol=1e-6)
+    classified = run_tf1_session(
+        folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: served["examples"]}, str(tmp_path)
+    )
+    np.testing.assert_allclose(
+        classified[names.CLASSIFY_SCORES], out[names.PROBABILITIES], atol=1e-6
+    )
     assert classified[names.CLASSIFY_CLASSES].shape == (n, 3)
 
-    transformed = run_tf1_session(folder, names.TRANSFORM_FEATURES, {"examples": served["examples"]}, str(tmp_path))
+    transformed = run_tf1_session(
+        folder, names.TRANSFORM_FEATURES, {"examples": served["examples"]}, str(tmp_path)
+    )
     assert set(served["spec"]) <= set(transformed) and transformed["species"].min() >= 0
 
 
@@ -120,22 +153,38 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
     features = list(PipelineConfig().resolved().features)
-    model = TwinModel(feature_layout(output, features, "species", "classification"), PipelineConfig().resolved().trainer)
+    model = TwinModel(
+        feature_layout(output, features, "species", "classification"),
+        PipelineConfig().resolved().trainer,
+    )
     model(model.example_inputs())
     checkpoints = os.path.join(penguin_run.artifact_dir("Trainer", "model_run"), "checkpoints")
-    tf.train.Checkpoint(model=model).restore(tf.train.latest_checkpoint(checkpoints)).expect_partial()
+    tf.train.Checkpoint(model=model).restore(
+        tf.train.latest_checkpoint(checkpoints)
+    ).expect_partial()
 
-    files = tf.io.gfile.glob(os.path.join(penguin_run.artifact_dir("Transform", "transformed_examples"),
-                                          "Split-eval", "*"))
+    files = tf.io.gfile.glob(
+        os.path.join(
+            penguin_run.artifact_dir("Transform", "transformed_examples"), "Split-eval", "*"
+        )
+    )
     records = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
     materialized = tf.io.parse_example(records, output.transformed_feature_spec())
     materialized = {k: v.numpy() for k, v in materialized.items()}
     trainer_side = model({k: materialized[k] for k in features}, training=False)
 
-    serving_side = run_tf1_session(version_dir(penguin_run, names.COMBINED), names.SERVING_DEFAULT,
-                                   {"examples": served["examples"]}, str(tmp_path))
-    serving_transformed = run_tf1_session(version_dir(penguin_run, names.COMBINED), names.TRANSFORM_FEATURES,
-                                          {"examples": served["examples"]}, str(tmp_path))
+    serving_side = run_tf1_session(
+        version_dir(penguin_run, names.COMBINED),
+        names.SERVING_DEFAULT,
+        {"examples": served["examples"]},
+        str(tmp_path),
+    )
+    serving_transformed = run_tf1_session(
+        version_dir(penguin_run, names.COMBINED),
+        names.TRANSFORM_FEATURES,
+        {"examples": served["examples"]},
+        str(tmp_path),
+    )
     keys = sorted(materialized)
     beam = np.stack([materialized[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
     graph = np.stack([serving_transformed[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
@@ -144,6 +193,17 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
         distance = np.abs(beam - values).max(axis=1)
         match = int(distance.argmin())
         assert distance[match] <= 1e-5, f"Transform skew on eval row {row}: {distance[match]}"
-        for key in ("network_a_raw", "network_b_raw", "network_a_scores", "network_b_scores", "probabilities"):
-            np.testing.assert_allclose(serving_side[key][row], trainer_side[key].numpy()[match], atol=1e-5,
-                                       rtol=0, err_msg=f"{key}, eval row {row}")
+        for key in (
+            "network_a_raw",
+            "network_b_raw",
+            "network_a_scores",
+            "network_b_scores",
+            "probabilities",
+        ):
+            np.testing.assert_allclose(
+                serving_side[key][row],
+                trainer_side[key].numpy()[match],
+                atol=1e-5,
+                rtol=0,
+                err_msg=f"{key}, eval row {row}",
+            )

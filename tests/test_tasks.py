@@ -8,6 +8,7 @@ trained model's on the same rows to 1e-5, serving_raw equals serving_default on 
 (missing values included), probabilities are probabilities, regression values are in the
 label's units, and each mode's invariant holds between `*_raw` and `*_scores`.
 """
+
 import dataclasses
 import json
 import os
@@ -20,23 +21,28 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
-from modules import modes, names
-from modules.export import raw_input_dtype
-from modules.calibration import softmax
-from modules.hparams import TrainerConfig
-from modules.job import TrainJob, train_and_export
-from modules.layout import feature_layout
-from modules.networks import TwinModel
-from modules.preprocessing import preprocessing_fn
 from tests import tf1_session
+from twinnorm.modules import modes, names
+from twinnorm.modules.calibration import softmax
+from twinnorm.modules.export import raw_input_dtype
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.job import TrainJob, train_and_export
+from twinnorm.modules.layout import feature_layout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.preprocessing import preprocessing_fn
 
 pytestmark = pytest.mark.slow
 
 ROWS, TRAIN_ROWS = 120, 80
 FEATURES = ("x", "big", "count", "colour", "empty", "constant")
-FEATURE_SPEC = {"x": tf.io.VarLenFeature(tf.float32), "big": tf.io.VarLenFeature(tf.float32),
-                "count": tf.io.VarLenFeature(tf.int64), "colour": tf.io.VarLenFeature(tf.string),
-                "empty": tf.io.VarLenFeature(tf.float32), "constant": tf.io.VarLenFeature(tf.float32)}
+FEATURE_SPEC = {
+    "x": tf.io.VarLenFeature(tf.float32),
+    "big": tf.io.VarLenFeature(tf.float32),
+    "count": tf.io.VarLenFeature(tf.int64),
+    "colour": tf.io.VarLenFeature(tf.string),
+    "empty": tf.io.VarLenFeature(tf.float32),
+    "constant": tf.io.VarLenFeature(tf.float32),
+}
 TASKS = {  # name -> (label columns, task, outputs per network)
     "binary": (("answer",), modes.CLASSIFICATION, 2),
     "multiclass": (("kind",), modes.CLASSIFICATION, 3),
@@ -59,16 +65,21 @@ def generated_rows(seed: int = 0) -> list:
     for i in range(ROWS):
         x, count, colour = rng.normal(), int(rng.integers(0, 50)), ["red", "green", "blue"][i % 3]
         signal = x + (count - 25) / 15 + (colour == "red")
-        rows.append({
-            "x": [] if i % 7 == 3 else [x], "big": [float(rng.normal() * 1e30)],
-            "count": [] if i % 5 == 2 else [count], "colour": [] if i % 6 == 4 else [colour.encode()],
-            "empty": [], "constant": [3.0],
-            "answer": b"yes" if signal > 0.3 else b"no",
-            "kind": b"a" if signal < -0.4 else b"b" if signal < 0.9 else b"c",
-            "amount": float(1000 + 300 * signal + rng.normal() * 20),
-            "weight": float(-4 + 0.2 * x - 0.05 * count + rng.normal() * 0.05),
-            "height": float(2e6 * (colour == "red") + 1e5 * x + rng.normal() * 1e4),
-        })
+        rows.append(
+            {
+                "x": [] if i % 7 == 3 else [x],
+                "big": [float(rng.normal() * 1e30)],
+                "count": [] if i % 5 == 2 else [count],
+                "colour": [] if i % 6 == 4 else [colour.encode()],
+                "empty": [],
+                "constant": [3.0],
+                "answer": b"yes" if signal > 0.3 else b"no",
+                "kind": b"a" if signal < -0.4 else b"b" if signal < 0.9 else b"c",
+                "amount": float(1000 + 300 * signal + rng.normal() * 20),
+                "weight": float(-4 + 0.2 * x - 0.05 * count + rng.normal() * 0.05),
+                "height": float(2e6 * (colour == "red") + 1e5 * x + rng.normal() * 1e4),
+            }
+        )
     return rows
 
 
@@ -81,8 +92,14 @@ def serialize(rows: list, spec: dict) -> list:
             return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
         return tf.train.Feature(float_list=tf.train.FloatList(value=values))
 
-    return [tf.train.Example(features=tf.train.Features(feature={
-        k: feature(row[k], s.dtype) for k, s in spec.items()})).SerializeToString() for row in rows]
+    return [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={k: feature(row[k], s.dtype) for k, s in spec.items()}
+            )
+        ).SerializeToString()
+        for row in rows
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -94,27 +111,56 @@ def transformed(tmp_path_factory) -> dict:
         spec = {**FEATURE_SPEC, **label_spec(task)}
         raw = [{k: row[k] for k in spec} for row in rows]
         metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
-        config = {names.CONFIG_FEATURES: list(FEATURES), names.CONFIG_LABEL: names.label_key(columns),
-                  names.CONFIG_LABEL_COLUMNS: list(columns), names.CONFIG_TASK: kind}
+        config = {
+            names.CONFIG_FEATURES: list(FEATURES),
+            names.CONFIG_LABEL: names.label_key(columns),
+            names.CONFIG_LABEL_COLUMNS: list(columns),
+            names.CONFIG_TASK: kind,
+        }
         with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
-            (_, _), transform_fn = (raw[:TRAIN_ROWS], metadata) | tft_beam.AnalyzeAndTransformDataset(
-                lambda inputs, c=config: preprocessing_fn(inputs, c))
+            (_, _), transform_fn = (
+                raw[:TRAIN_ROWS],
+                metadata,
+            ) | tft_beam.AnalyzeAndTransformDataset(
+                lambda inputs, c=config: preprocessing_fn(inputs, c)
+            )
             _ = transform_fn | tft_beam.WriteTransformFn(folder)
-        metadata_io.write_metadata(metadata, os.path.join(folder, tft.TFTransformOutput.RAW_METADATA_DIR))
+        metadata_io.write_metadata(
+            metadata, os.path.join(folder, tft.TFTransformOutput.RAW_METADATA_DIR)
+        )
         output = tft.TFTransformOutput(folder)
         files = {}
         for split, part in (("train", raw[:TRAIN_ROWS]), ("eval", raw[TRAIN_ROWS:])):
             examples = serialize(part, spec)
-            values = output.transform_raw_features(tf.io.parse_example(examples, spec), drop_unused_features=True)
+            values = output.transform_raw_features(
+                tf.io.parse_example(examples, spec), drop_unused_features=True
+            )
             files[split] = os.path.join(folder, f"{split}.tfrecord")
             with tf.io.TFRecordWriter(files[split]) as writer:
                 for i in range(len(part)):
-                    writer.write(tf.train.Example(features=tf.train.Features(feature={
-                        k: tf.train.Feature(int64_list=tf.train.Int64List(value=np.reshape(v[i], [-1])))
-                        if v.dtype == tf.int64 else
-                        tf.train.Feature(float_list=tf.train.FloatList(value=np.reshape(v[i], [-1])))
-                        for k, v in values.items()})).SerializeToString())
-        result[task] = (folder, files["train"], files["eval"], serialize(raw[TRAIN_ROWS:], spec), raw[TRAIN_ROWS:])
+                    writer.write(
+                        tf.train.Example(
+                            features=tf.train.Features(
+                                feature={
+                                    k: tf.train.Feature(
+                                        int64_list=tf.train.Int64List(value=np.reshape(v[i], [-1]))
+                                    )
+                                    if v.dtype == tf.int64
+                                    else tf.train.Feature(
+                                        float_list=tf.train.FloatList(value=np.reshape(v[i], [-1]))
+                                    )
+                                    for k, v in values.items()
+                                }
+                            )
+                        ).SerializeToString()
+                    )
+        result[task] = (
+            folder,
+            files["train"],
+            files["eval"],
+            serialize(raw[TRAIN_ROWS:], spec),
+            raw[TRAIN_ROWS:],
+        )
     return result
 
 
@@ -127,15 +173,33 @@ def trained(transformed, tmp_path_factory) -> dict:
         label = names.label_key(columns)
         folder, train_file, eval_file, _, _ = transformed[task]
         layout = feature_layout(tft.TFTransformOutput(folder), FEATURES, label, kind, columns)
-        config = TrainerConfig(normalization=mode, batch_size=16, train_steps=120, log_every=60,
-                               checkpoint_every=120, eval_steps=5).resolved(kind, layout.n_outputs)
+        config = TrainerConfig(
+            normalization=mode,
+            batch_size=16,
+            train_steps=120,
+            log_every=60,
+            checkpoint_every=120,
+            eval_steps=5,
+        ).resolved(kind, layout.n_outputs)
         out = str(tmp_path_factory.mktemp(f"{task}-{mode}"))
-        job = TrainJob(transform_output=folder, train_files=[train_file], eval_files=[eval_file],
-                       serving_model_dir=os.path.join(out, "model", "Format-Serving"),
-                       model_run_dir=os.path.join(out, "run"), label_key=label, feature_keys=list(FEATURES),
-                       trainer=config.to_dict(), label_columns=list(columns))
-        train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir,
-                         job.networks_dir)
+        job = TrainJob(
+            transform_output=folder,
+            train_files=[train_file],
+            eval_files=[eval_file],
+            serving_model_dir=os.path.join(out, "model", "Format-Serving"),
+            model_run_dir=os.path.join(out, "run"),
+            label_key=label,
+            feature_keys=list(FEATURES),
+            trainer=config.to_dict(),
+            label_columns=list(columns),
+        )
+        train_and_export(
+            job,
+            tf.distribute.get_strategy(),
+            job.model_run_dir,
+            job.serving_model_dir,
+            job.networks_dir,
+        )
         result[(task, mode)] = (job, config, layout)
     return result
 
@@ -149,7 +213,9 @@ def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str
     spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
     records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file])]
     features = tf.io.parse_example(records, spec)
-    return {k: v.numpy() for k, v in model({k: features[k] for k in FEATURES}, training=False).items()}
+    return {
+        k: v.numpy() for k, v in model({k: features[k] for k in FEATURES}, training=False).items()
+    }
 
 
 def raw_columns(rows: list, spec: dict) -> dict:
@@ -159,7 +225,9 @@ def raw_columns(rows: list, spec: dict) -> dict:
         dtype = raw_input_dtype(feature_spec)
         missing = b"" if dtype == tf.string else np.nan
         values = [row[key][0] if row[key] else missing for row in rows]
-        columns[key] = np.array(values, dtype=object if dtype == tf.string else dtype.as_numpy_dtype)
+        columns[key] = np.array(
+            values, dtype=object if dtype == tf.string else dtype.as_numpy_dtype
+        )
     return columns
 
 
@@ -173,18 +241,24 @@ def assert_skew_free(served: np.ndarray, trained: np.ndarray, what: str, layout)
 
 
 def model_dirs(job: TrainJob) -> dict:
-    return {names.COMBINED: job.serving_model_dir,
-            **{n: os.path.join(job.networks_dir, n) for n in names.NETWORKS}}
+    return {
+        names.COMBINED: job.serving_model_dir,
+        **{n: os.path.join(job.networks_dir, n) for n in names.NETWORKS},
+    }
 
 
 @pytest.mark.parametrize("task, mode", CASES)
-def test_every_model_and_signature_serves_what_the_trainer_computes(trained, transformed, task, mode):
+def test_every_model_and_signature_serves_what_the_trainer_computes(
+    trained, transformed, task, mode
+):
     job, config, layout = trained[(task, mode)]
     _, _, eval_file, examples, rows = transformed[task]
     expected = trainer_outputs(job, config, layout, eval_file)
     kind = TASKS[task][1]
     for model, folder in model_dirs(job).items():
-        served = tf1_session.run(folder, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: np.array(examples, object)})
+        served = tf1_session.run(
+            folder, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: np.array(examples, object)}
+        )
         networks = names.NETWORKS if model == names.COMBINED else (model,)
         for network in networks:
             for key in served:
@@ -202,11 +276,17 @@ def test_every_model_and_signature_serves_what_the_trainer_computes(trained, tra
             if value.dtype == object:
                 np.testing.assert_array_equal(value, served[key], err_msg=key)
             else:
-                np.testing.assert_allclose(value, served[key], atol=1e-6, rtol=0, err_msg=f"{model} serving_raw {key}")
+                np.testing.assert_allclose(
+                    value, served[key], atol=1e-6, rtol=0, err_msg=f"{model} serving_raw {key}"
+                )
 
         if kind == modes.CLASSIFICATION:
-            classified = tf1_session.run(folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: np.array(examples, object)})
-            np.testing.assert_allclose(classified[names.CLASSIFY_SCORES], served[names.PROBABILITIES], atol=1e-6)
+            classified = tf1_session.run(
+                folder, names.CLASSIFICATION, {names.CLASSIFY_INPUTS: np.array(examples, object)}
+            )
+            np.testing.assert_allclose(
+                classified[names.CLASSIFY_SCORES], served[names.PROBABILITIES], atol=1e-6
+            )
             np.testing.assert_allclose(served[names.PROBABILITIES].sum(axis=1), 1.0, atol=1e-5)
 
 
@@ -214,8 +294,12 @@ def test_every_model_and_signature_serves_what_the_trainer_computes(trained, tra
 def test_each_mode_keeps_its_invariant_between_raw_and_scores(trained, transformed, task, mode):
     job, config, _ = trained[(task, mode)]
     examples = np.array(transformed[task][3], object)
-    served = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples})
-    scores = {n: served[names.output_key(n, names.SCORES)].astype(np.float64) for n in names.NETWORKS}
+    served = tf1_session.run(
+        job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples}
+    )
+    scores = {
+        n: served[names.output_key(n, names.SCORES)].astype(np.float64) for n in names.NETWORKS
+    }
     if mode == "range":
         for value in scores.values():
             assert value.min() >= 0 and value.max() <= 1
@@ -231,27 +315,43 @@ def test_each_mode_keeps_its_invariant_between_raw_and_scores(trained, transform
         np.testing.assert_allclose(joint.var(axis=1), 1, atol=1e-3)
     else:  # population: frozen statistics, so a row alone gets what it gets inside any batch
         for row in (0, 5, 17):
-            alone = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples[row:row + 1]})
+            alone = tf1_session.run(
+                job.serving_model_dir,
+                names.SERVING_DEFAULT,
+                {names.EXAMPLES_INPUT: examples[row : row + 1]},
+            )
             for network in names.NETWORKS:
                 key = names.output_key(network, names.SCORES)
                 np.testing.assert_allclose(alone[key][0], served[key][row], atol=1e-6)
 
 
 @pytest.mark.parametrize("task, mode", CASES)
-def test_predictions_are_probabilities_or_values_in_the_label_units(trained, transformed, task, mode):
+def test_predictions_are_probabilities_or_values_in_the_label_units(
+    trained, transformed, task, mode
+):
     job, _, layout = trained[(task, mode)]
     columns, kind, _ = TASKS[task]
     label = names.label_key(columns)
     examples, rows = np.array(transformed[task][3], object), transformed[task][4]
-    served = tf1_session.run(job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples})
-    truth = tf1_session.run(job.serving_model_dir, names.TRANSFORM_FEATURES, {names.EXAMPLES_INPUT: examples})[label]
+    served = tf1_session.run(
+        job.serving_model_dir, names.SERVING_DEFAULT, {names.EXAMPLES_INPUT: examples}
+    )
+    truth = tf1_session.run(
+        job.serving_model_dir, names.TRANSFORM_FEATURES, {names.EXAMPLES_INPUT: examples}
+    )[label]
     if kind == modes.REGRESSION:
         truth = truth.reshape(len(rows), -1)
-        raw = np.array([[row[c] for c in columns] for row in rows])  # the Evaluator's label, in units
-        np.testing.assert_allclose(truth / layout.label_scale, raw / layout.label_scale, atol=1e-6, rtol=0)
+        raw = np.array(
+            [[row[c] for c in columns] for row in rows]
+        )  # the Evaluator's label, in units
+        np.testing.assert_allclose(
+            truth / layout.label_scale, raw / layout.label_scale, atol=1e-6, rtol=0
+        )
         values = served[names.VALUES]
         assert values.shape == truth.shape
-        for j, column in enumerate(columns):  # each target in its own units, not on the standardized scale
+        for j, column in enumerate(
+            columns
+        ):  # each target in its own units, not on the standardized scale
             error = np.mean((values[:, j] - truth[:, j]) ** 2)
             assert error < 0.5 * np.var(truth[:, j]), (column, error, np.var(truth[:, j]))
             assert abs(values[:, j].mean() - truth[:, j].mean()) < 0.5 * truth[:, j].std(), column
@@ -261,16 +361,23 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(trained, tra
         with open(os.path.join(job.model_run_dir, names.CALIBRATION_FILE)) as handle:
             record = json.load(handle)
         assert set(record) == {*names.NETWORKS, names.COMBINED}
-        for name, key in ((names.NETWORK_A, "network_a_probabilities"), (names.NETWORK_B, "network_b_probabilities"),
-                          (names.COMBINED, names.PROBABILITIES)):
-            scores = served[names.SCORES if name == names.COMBINED else names.output_key(name, names.SCORES)]
+        for name, key in (
+            (names.NETWORK_A, "network_a_probabilities"),
+            (names.NETWORK_B, "network_b_probabilities"),
+            (names.COMBINED, names.PROBABILITIES),
+        ):
+            scores = served[
+                names.SCORES if name == names.COMBINED else names.output_key(name, names.SCORES)
+            ]
             # The served probabilities are softmax(scores / T) with the fitted T, not softmax(scores).
-            np.testing.assert_allclose(served[key], softmax(scores, record[name]["temperature"]), atol=1e-5)
+            np.testing.assert_allclose(
+                served[key], softmax(scores, record[name]["temperature"]), atol=1e-5
+            )
             assert 0 <= record[name]["ece_after"] <= 1
 
 
 def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
-    from modules.calibration import UnseenLabelError
+    from twinnorm.modules.calibration import UnseenLabelError
 
     folder, train_file, _, _, _ = transformed["multiclass"]
     unseen = tmp_path / "eval.tfrecord"
@@ -279,13 +386,29 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
         for i, record in enumerate(records):
             example = tf.train.Example.FromString(record)
             if i == 3:
-                example.features.feature["kind"].int64_list.value[:] = [-1]  # Transform's id for an unseen value
+                example.features.feature["kind"].int64_list.value[:] = [
+                    -1
+                ]  # Transform's id for an unseen value
             writer.write(example.SerializeToString())
-    config = dataclasses.replace(TrainerConfig(normalization="range", train_steps=2, batch_size=4),
-                                 task=modes.CLASSIFICATION)
-    job = TrainJob(transform_output=folder, train_files=[train_file], eval_files=[str(unseen)],
-                   serving_model_dir=str(tmp_path / "model"), model_run_dir=str(tmp_path / "run"),
-                   label_key="kind", feature_keys=list(FEATURES), trainer=config.to_dict())
+    config = dataclasses.replace(
+        TrainerConfig(normalization="range", train_steps=2, batch_size=4), task=modes.CLASSIFICATION
+    )
+    job = TrainJob(
+        transform_output=folder,
+        train_files=[train_file],
+        eval_files=[str(unseen)],
+        serving_model_dir=str(tmp_path / "model"),
+        model_run_dir=str(tmp_path / "run"),
+        label_key="kind",
+        feature_keys=list(FEATURES),
+        trainer=config.to_dict(),
+    )
     with pytest.raises(UnseenLabelError, match="1 eval example"):
-        train_and_export(job, tf.distribute.get_strategy(), job.model_run_dir, job.serving_model_dir, job.networks_dir)
+        train_and_export(
+            job,
+            tf.distribute.get_strategy(),
+            job.model_run_dir,
+            job.serving_model_dir,
+            job.networks_dir,
+        )
     assert not os.path.exists(job.serving_model_dir)

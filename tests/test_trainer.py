@@ -1,4 +1,5 @@
 """run_fn's pieces on the embedded penguins: Transform's real output, read as the Trainer reads it."""
+
 import dataclasses
 
 import numpy as np
@@ -8,14 +9,14 @@ from tfx.components.util import tfxio_utils
 from tfx.types import standard_artifacts
 from tfx_bsl.public import tfxio
 
-from modules import names
-from modules.data import transformed_dataset
-from modules.hparams import TrainerConfig
-from modules.networks import TwinModel
-from modules.job import seed_everything
-from modules.layout import feature_layout
-from modules.training import JointTrainer
-from pipeline.config import PipelineConfig
+from twinnorm.modules import names
+from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.job import seed_everything
+from twinnorm.modules.layout import feature_layout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer
+from twinnorm.pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +29,23 @@ def short_run(penguin_run, steps: int):
     trainer_config = dataclasses.replace(TrainerConfig(), train_steps=steps, log_every=steps)
 
     def dataset(split, training):
-        return transformed_dataset([f"{uri}/Split-{split}/*"], output, config.label, trainer_config.batch_size,
-                                   trainer_config.seed, 1024, training)
+        return transformed_dataset(
+            [f"{uri}/Split-{split}/*"],
+            output,
+            config.label,
+            trainer_config.batch_size,
+            trainer_config.seed,
+            1024,
+            training,
+        )
 
     seed_everything(trainer_config.seed)
-    trainer = JointTrainer(TwinModel(feature_layout(output, config.features, config.label, "classification"),
-                                     trainer_config), trainer_config)
+    trainer = JointTrainer(
+        TwinModel(
+            feature_layout(output, config.features, config.label, "classification"), trainer_config
+        ),
+        trainer_config,
+    )
     before = trainer.evaluate(dataset("eval", False), 20)
     trainer.fit(dataset("train", True), None)
     after = trainer.evaluate(dataset("eval", False), 20)
@@ -46,7 +58,7 @@ def test_a_short_run_on_the_penguins_lowers_each_loss_and_is_reproducible(pengui
         assert after[f"{network}_loss"] < 0.5 * before[f"{network}_loss"], (before, after)
         assert after[f"{network}_accuracy"] >= 0.9, after
     _, _, again = short_run(penguin_run, 60)
-    for first, second in zip(weights, again):
+    for first, second in zip(weights, again, strict=False):
         np.testing.assert_array_equal(first, second)
 
 
@@ -58,20 +70,29 @@ def test_our_reader_gives_the_batches_tfx_data_accessor_gives(penguin_run):
     examples.split_names = '["train", "eval"]'
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     files = [f"{examples.uri}/Split-eval/*"]
-    options = tfxio.TensorFlowDatasetOptions(batch_size=16, label_key="species", shuffle=False, num_epochs=1)
-    tfx_batches = list(tfxio_utils.get_tf_dataset_factory_from_artifact([examples], [])(
-        files, options, output.transformed_metadata.schema))
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=16, label_key="species", shuffle=False, num_epochs=1
+    )
+    tfx_batches = list(
+        tfxio_utils.get_tf_dataset_factory_from_artifact([examples], [])(
+            files, options, output.transformed_metadata.schema
+        )
+    )
     our_batches = list(transformed_dataset(files, output, "species", 16, 1, 64, training=False))
     assert len(tfx_batches) == len(our_batches) > 1
-    for (features_a, label_a), (features_b, label_b) in zip(tfx_batches, our_batches):
+    for (features_a, label_a), (features_b, label_b) in zip(tfx_batches, our_batches, strict=False):
         np.testing.assert_array_equal(label_a.numpy(), label_b.numpy())
         assert set(features_a) == set(features_b)
         for key in features_a:
             assert features_a[key].dtype == features_b[key].dtype, key
-            np.testing.assert_array_equal(features_a[key].numpy(), features_b[key].numpy(), err_msg=key)
+            np.testing.assert_array_equal(
+                features_a[key].numpy(), features_b[key].numpy(), err_msg=key
+            )
 
 
-@pytest.mark.parametrize("in_memory_mb", [0, 256])  # streaming, and the split parsed once into memory
+@pytest.mark.parametrize(
+    "in_memory_mb", [0, 256]
+)  # streaming, and the split parsed once into memory
 def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_memory_mb):
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     files = [f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"]
@@ -81,16 +102,22 @@ def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_mem
         out = []
         for features, label in dataset:
             columns = [label.numpy()] + [features[k].numpy() for k in sorted(features)]
-            out += list(zip(*columns))
+            out += list(zip(*columns, strict=False))
         return out
+
     ordered = rows(transformed_dataset(files, output, "species", 32, 7, 64, training=False))
 
     def shuffled(seed):
-        return rows(transformed_dataset(files, output, "species", 32, seed, 64, True, in_memory_mb).take(20))
+        return rows(
+            transformed_dataset(files, output, "species", 32, seed, 64, True, in_memory_mb).take(20)
+        )
+
     first = shuffled(7)
     assert len(first) == 20 * 32  # repeats past the split's end, no short batch
     assert first == shuffled(7)
-    epoch = first[:len(ordered)]
+    epoch = first[: len(ordered)]
     assert epoch != ordered  # shuffled ...
-    assert sorted(epoch) == sorted(ordered)  # ... within the epoch: every example once, values intact
-    assert first[len(ordered):2 * len(ordered)] != epoch  # reshuffled each epoch
+    assert sorted(epoch) == sorted(
+        ordered
+    )  # ... within the epoch: every example once, values intact
+    assert first[len(ordered) : 2 * len(ordered)] != epoch  # reshuffled each epoch

@@ -1,19 +1,22 @@
 """The joint loop: the article's setting in every mode, one gradient call, seeds and resumption."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from modules import names
-from modules.hparams import NetworkSpec, TrainerConfig
-from modules.layout import FeatureLayout
-from modules.networks import TwinModel
-from modules.job import seed_everything
-from modules.training import JointTrainer, NonFiniteLossError
+from twinnorm.modules import names
+from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
+from twinnorm.modules.job import seed_everything
+from twinnorm.modules.layout import FeatureLayout
+from twinnorm.modules.networks import TwinModel
+from twinnorm.modules.training import JointTrainer, NonFiniteLossError
 
 MODES = ("range", "standardize", "shared", "population")
-ARTICLE_LAYOUT = FeatureLayout(numeric=("x",), categorical={}, n_outputs=10, numeric_widths={"x": (100,)})
+ARTICLE_LAYOUT = FeatureLayout(
+    numeric=("x",), categorical={}, n_outputs=10, numeric_widths={"x": (100,)}
+)
 
 
 def article_config(mode: str, **changes) -> TrainerConfig:
@@ -21,8 +24,15 @@ def article_config(mode: str, **changes) -> TrainerConfig:
     base = TrainerConfig(
         network_a=NetworkSpec(hidden_units=(128, 64), learning_rate=1e-3),
         network_b=NetworkSpec(hidden_units=(128, 64), learning_rate=1e-3),
-        normalization=mode, loss="mse", task="regression", batch_size=100, train_steps=60,
-        log_every=20, checkpoint_every=20, seed=7)
+        normalization=mode,
+        loss="mse",
+        task="regression",
+        batch_size=100,
+        train_steps=60,
+        log_every=20,
+        checkpoint_every=20,
+        seed=7,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -90,13 +100,14 @@ def test_many_steps_per_call_equal_one_call_per_step():
 
     def data():  # one pipeline per loop: two iterators of one seeded shuffle differ
         return article_data().unbatch().shuffle(100, seed=3).batch(25).repeat()
+
     chunked, single = make_trainer(config), make_trainer(config)
     chunked.train_steps(iter(data()), tf.constant(7, tf.int64))
     iterator = iter(data())
     for _ in range(7):
         single.train_step(next(iterator))
     assert int(chunked.step) == int(single.step) == 7
-    for a, b in zip(chunked.model.weights, single.model.weights):
+    for a, b in zip(chunked.model.weights, single.model.weights, strict=False):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
@@ -122,7 +133,7 @@ def test_same_seed_gives_identical_weights():
         trainer = make_trainer(article_config("population", train_steps=15))
         trainer.fit(article_data(), None)
         weights.append([w.numpy() for w in trainer.model.weights])
-    for first, second in zip(*weights):
+    for first, second in zip(*weights, strict=False):
         np.testing.assert_array_equal(first, second)
 
 
@@ -141,14 +152,15 @@ def test_interrupted_training_resumes_from_checkpoint_to_the_same_weights(tmp_pa
     resumed = make_trainer(dataclasses.replace(config, batch_size=25))
     resumed.fit(data(), None, run_dir)
     assert int(resumed.step) == 40
-    for a, b in zip(straight.model.weights, resumed.model.weights):
+    for a, b in zip(straight.model.weights, resumed.model.weights, strict=False):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_diverging_training_fails_instead_of_exporting():
     wild = NetworkSpec(hidden_units=(128, 64), learning_rate=1e30)
-    trainer = make_trainer(article_config("population", network_a=wild, network_b=wild, train_steps=40,
-                                          log_every=5))
+    trainer = make_trainer(
+        article_config("population", network_a=wild, network_b=wild, train_steps=40, log_every=5)
+    )
     with pytest.raises(NonFiniteLossError, match="refusing to export"):
         trainer.fit(article_data(), None)
 
@@ -158,9 +170,13 @@ def test_classification_with_cross_entropy_reaches_high_accuracy_on_separable_da
     centers = rng.normal(scale=4.0, size=(3, 5))
     ids = rng.integers(0, 3, size=300)
     x = (centers[ids] + rng.normal(size=(300, 5))).astype(np.float32)
-    data = tf.data.Dataset.from_tensor_slices(({"x": x}, ids)).shuffle(300, seed=0).batch(32).repeat()
+    data = (
+        tf.data.Dataset.from_tensor_slices(({"x": x}, ids)).shuffle(300, seed=0).batch(32).repeat()
+    )
     layout = FeatureLayout(numeric=("x",), categorical={}, n_outputs=3, numeric_widths={"x": (5,)})
-    config = TrainerConfig(normalization="shared", loss="cross_entropy", train_steps=200, log_every=50)
+    config = TrainerConfig(
+        normalization="shared", loss="cross_entropy", train_steps=200, log_every=50
+    )
     trainer = make_trainer(config, layout)
     trainer.fit(data, None)
     result = trainer.evaluate(tf.data.Dataset.from_tensor_slices(({"x": x}, ids)).batch(100), 3)
@@ -173,8 +189,12 @@ def test_population_statistics_are_per_network_unless_shared(shared):
     trainer = make_trainer(config)
     features, labels = next(iter(article_data()))
     trainer.train_step((features, labels))
-    layers = [l for l in trainer.model.submodules if l.__class__.__name__ == "PopulationNormalization"]
+    layers = [
+        layer
+        for layer in trainer.model.submodules
+        if layer.__class__.__name__ == "PopulationNormalization"
+    ]
     assert len(layers) == (1 if shared else 2)
     if not shared:
-        means = [l.moving_mean.numpy() for l in layers]
+        means = [layer.moving_mean.numpy() for layer in layers]
         assert not np.allclose(means[0], means[1])  # each network's own outputs

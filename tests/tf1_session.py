@@ -5,6 +5,7 @@ Run as a script in a fresh process that imports only TensorFlow and NumPy:
 INPUT_DIR holds `numeric.npz` (numeric inputs) and one `<input>.tfrecord` per string input, so
 serialized protos keep every byte (NumPy's fixed-width bytes would drop trailing NULs).
 """
+
 import glob
 import os
 import sys

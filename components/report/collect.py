@@ -3,10 +3,9 @@
 - `network_outputs`: the Trainer's serving model applied to the raw examples of one split,
   giving each network's raw and normalized outputs, its prediction and the label.
 - `training_curves`: the scalars the Trainer's loop wrote to TensorBoard (model_run artifact).
-- `tfma_metrics` / `validation`: the Evaluator's metrics per model (candidate, baseline) and output,
-  and whether each threshold held.
 - `served_versions`: what the serving root holds after the Pusher.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,8 +15,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 import tensorflow as tf
 
-from components.pusher import versions
-from modules import modes, names
+from twinnorm.components.pusher import versions
+from twinnorm.modules import modes, names
 
 BATCH = 256
 
@@ -46,8 +45,9 @@ def example_files(examples_uri: str, split: str) -> List[str]:
     return files
 
 
-def network_outputs(serving_model_dir: str, files: List[str], split: str, label_key: str,
-                    task: str) -> SplitOutputs:
+def network_outputs(
+    serving_model_dir: str, files: List[str], split: str, label_key: str, task: str
+) -> SplitOutputs:
     """Runs `serving_default` and `transform_features` of the exported model over every example:
     the same graph TF Serving runs, so the report shows what is served."""
     model = tf.saved_model.load(serving_model_dir)
@@ -58,7 +58,10 @@ def network_outputs(serving_model_dir: str, files: List[str], split: str, label_
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(BATCH)
     for batch in dataset:
         outputs = serve(examples=batch)
-        keys = {"labels": transform(examples=batch)[label_key], "combined": outputs[prediction_kind]}
+        keys = {
+            "labels": transform(examples=batch)[label_key],
+            "combined": outputs[prediction_kind],
+        }
         for network in names.NETWORKS:
             for kind in (names.RAW, names.SCORES, prediction_kind):
                 keys[names.output_key(network, kind)] = outputs[names.output_key(network, kind)]
@@ -71,10 +74,14 @@ def network_outputs(serving_model_dir: str, files: List[str], split: str, label_
     def predicted(values: np.ndarray) -> np.ndarray:
         return values.argmax(axis=-1) if task == modes.CLASSIFICATION else values.reshape(-1)
 
-    networks = {n: NetworkOutputs(raw=arrays[names.output_key(n, names.RAW)],
-                                  normalized=arrays[names.output_key(n, names.SCORES)],
-                                  prediction=predicted(arrays[names.output_key(n, prediction_kind)]))
-                for n in names.NETWORKS}
+    networks = {
+        n: NetworkOutputs(
+            raw=arrays[names.output_key(n, names.RAW)],
+            normalized=arrays[names.output_key(n, names.SCORES)],
+            prediction=predicted(arrays[names.output_key(n, prediction_kind)]),
+        )
+        for n in names.NETWORKS
+    }
     labels = arrays["labels"]  # [n], or [n, k] for k regression targets
     labels = labels.reshape(-1) if task == modes.CLASSIFICATION else labels.reshape(len(labels), -1)
     return SplitOutputs(split, labels, networks, predicted(arrays["combined"]))
@@ -89,8 +96,14 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int
 
 def summary_statistics(values: np.ndarray) -> Dict[str, float]:
     flat = values.reshape(-1).astype(np.float64)
-    return {"mean": float(flat.mean()), "std": float(flat.std()), "min": float(flat.min()),
-            "p01": float(np.percentile(flat, 1)), "p99": float(np.percentile(flat, 99)), "max": float(flat.max())}
+    return {
+        "mean": float(flat.mean()),
+        "std": float(flat.std()),
+        "min": float(flat.min()),
+        "p01": float(np.percentile(flat, 1)),
+        "p99": float(np.percentile(flat, 99)),
+        "max": float(flat.max()),
+    }
 
 
 Curve = List[Tuple[int, float]]
@@ -107,44 +120,19 @@ def training_curves(model_run_uri: str) -> Dict[str, Dict[str, Curve]]:
         for path in tf.io.gfile.glob(os.path.join(model_run_uri, phase, "events.out.tfevents.*")):
             for event in tf.compat.v1.train.summary_iterator(path):
                 for value in event.summary.value:
-                    number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                    number = (
+                        float(tf.make_ndarray(value.tensor))
+                        if value.HasField("tensor")
+                        else value.simple_value
+                    )
                     seen = latest.setdefault(value.tag, {}).get(event.step)
                     if seen is None or event.wall_time >= seen[0]:
                         latest[value.tag][event.step] = (event.wall_time, number)
-        curves[phase] = {tag: sorted((step, v) for step, (_, v) in by_step.items())
-                         for tag, by_step in sorted(latest.items())}
+        curves[phase] = {
+            tag: sorted((step, v) for step, (_, v) in by_step.items())
+            for tag, by_step in sorted(latest.items())
+        }
     return curves
-
-
-def tfma_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]:
-    """Overall slice: model (candidate, baseline, or `diff`) -> output -> metric -> value."""
-    import tensorflow_model_analysis as tfma
-
-    result: Dict[str, Dict[str, Dict[str, float]]] = {}
-    for metrics in tfma.load_metrics(evaluation_uri):
-        if metrics.slice_key.single_slice_keys:
-            continue
-        for entry in metrics.metric_keys_and_values:
-            if not entry.value.HasField("double_value"):
-                continue
-            model = "diff" if entry.key.is_diff else (entry.key.model_name or "candidate")
-            output = entry.key.output_name or "all"
-            result.setdefault(model, {}).setdefault(output, {})[entry.key.name] = entry.value.double_value.value
-    return result
-
-
-def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
-    """Whether every threshold held, and a line per failed one."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_validation_result(evaluation_uri)
-    failures = []
-    for failure in result.metric_validations_per_slice:
-        for threshold in failure.failures:
-            failures.append(f"{threshold.metric_key.output_name or 'all'} {threshold.metric_key.name}"
-                            f"{' (change vs baseline)' if threshold.metric_key.is_diff else ''}: "
-                            f"{threshold.message}")
-    return bool(result.validation_ok), failures
 
 
 def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:

@@ -12,10 +12,10 @@ from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.utils import path_utils
 
-from components import HtmlReport
-from components.report import collect
-from components.report.render import ReportData, page
-from modules import names
+from twinnorm.components import HtmlReport, evaluation_results
+from twinnorm.components.report import collect
+from twinnorm.components.report.render import ReportData, page
+from twinnorm.modules import names
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
@@ -38,31 +38,49 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     metrics (against the baseline when there is one), confusion matrices, config and versions."""
     import tensorflow_transform as tft
 
-    from modules.layout import feature_layout  # imported here: building the pipeline needs no TF Transform
+    from twinnorm.modules.layout import (
+        feature_layout,
+    )  # imported here: building the pipeline needs no TF Transform
 
     config = json.loads(run_config)
     label_columns = names.label_columns(config["label"])
     label, task = names.label_key(label_columns), config["trainer"]["task"]
-    serving_root = pushed_model.get_string_custom_property("serving_root") or config.get("serving_dir", "")
-    thresholds_ok, failures = collect.validation(evaluation.uri)
+    serving_root = pushed_model.get_string_custom_property("serving_root") or config.get(
+        "serving_dir", ""
+    )
+    thresholds_ok, failures = evaluation_results.validation(evaluation.uri)
     data = ReportData(
         config=config,
-        outputs=collect.network_outputs(path_utils.serving_model_path(model.uri),
-                                        collect.example_files(examples.uri, REPORT_SPLIT), REPORT_SPLIT, label, task),
-        class_names=feature_layout(tft.TFTransformOutput(transform_graph.uri), config["features"], label,
-                                   task, label_columns).label_vocabulary,
+        outputs=collect.network_outputs(
+            path_utils.serving_model_path(model.uri),
+            collect.example_files(examples.uri, REPORT_SPLIT),
+            REPORT_SPLIT,
+            label,
+            task,
+        ),
+        class_names=feature_layout(
+            tft.TFTransformOutput(transform_graph.uri),
+            config["features"],
+            label,
+            task,
+            label_columns,
+        ).label_vocabulary,
         curves=collect.training_curves(model_run.uri),
-        metrics=collect.tfma_metrics(evaluation.uri),
+        metrics=evaluation_results.tfma_metrics(evaluation.uri),
         thresholds_ok=thresholds_ok,
         threshold_failures=failures,
         blessed=bool(blessing.get_int_custom_property("blessed")),
-        pushed={"pushed": bool(pushed_model.get_int_custom_property("pushed")),
-                "version": pushed_model.get_int_custom_property("pushed_version") or None,
-                "serving_root": serving_root},
+        pushed={
+            "pushed": bool(pushed_model.get_int_custom_property("pushed")),
+            "version": pushed_model.get_int_custom_property("pushed_version") or None,
+            "serving_root": serving_root,
+        },
         served=collect.served_versions(serving_root) if serving_root else {},
         calibration=collect.calibration(model_run.uri),
     )
-    document, values = page(data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    document, values = page(
+        data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    )
     fileio.makedirs(report.uri)
     with fileio.open(os.path.join(report.uri, HTML_FILE), "w") as handle:
         handle.write(document)

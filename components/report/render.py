@@ -1,5 +1,6 @@
 """Turns a `ReportData` into one self-contained HTML page (PNG figures inlined as data: URIs)
 and a JSON file with the same numbers, for scripts and tests."""
+
 from __future__ import annotations
 
 import base64
@@ -11,15 +12,25 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from components.report.collect import Curve, SplitOutputs, confusion_matrix, summary_statistics
-from modules import names
+from twinnorm.components.report.collect import (
+    Curve,
+    SplitOutputs,
+    confusion_matrix,
+    summary_statistics,
+)
+from twinnorm.modules import names
 
 BINS = 40
 COLORS = {names.NETWORK_A: "#1f77b4", names.NETWORK_B: "#d62728"}
-SECTIONS = (("config", "Run configuration"), ("scales", "Output scales before and after normalization"),
-            ("training", "Training curves"), ("metrics", "Evaluator metrics"),
-            ("calibration", "Calibration of the served probabilities"),
-            ("confusion", "Confusion matrices"), ("versions", "Pushed and served versions"))
+SECTIONS = (
+    ("config", "Run configuration"),
+    ("scales", "Output scales before and after normalization"),
+    ("training", "Training curves"),
+    ("metrics", "Evaluator metrics"),
+    ("calibration", "Calibration of the served probabilities"),
+    ("confusion", "Confusion matrices"),
+    ("versions", "Pushed and served versions"),
+)
 
 
 @dataclasses.dataclass
@@ -34,7 +45,9 @@ class ReportData:
     blessed: bool
     pushed: Dict[str, Any]  # pushed, version, serving_root
     served: Dict[str, List[int]]  # model -> versions in the serving root
-    calibration: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)  # prediction -> T, ECE
+    calibration: Dict[str, Dict[str, float]] = dataclasses.field(
+        default_factory=dict
+    )  # prediction -> T, ECE
 
 
 def histograms(outputs: SplitOutputs) -> Dict[str, Dict[str, Any]]:
@@ -44,27 +57,42 @@ def histograms(outputs: SplitOutputs) -> Dict[str, Dict[str, Any]]:
     for stage in ("raw", "normalized"):
         values = {n: getattr(o, stage).reshape(-1) for n, o in outputs.networks.items()}
         edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins=BINS)
-        result[stage] = {"edges": edges.tolist(),
-                         "counts": {n: np.histogram(v, bins=edges)[0].tolist() for n, v in values.items()}}
+        result[stage] = {
+            "edges": edges.tolist(),
+            "counts": {n: np.histogram(v, bins=edges)[0].tolist() for n, v in values.items()},
+        }
     return result
 
 
 def numbers(data: ReportData) -> Dict[str, Any]:
     """Every figure the page shows, as JSON-ready values."""
     outputs = data.outputs
-    stats = {n: {stage: summary_statistics(getattr(o, stage)) for stage in ("raw", "normalized")}
-             for n, o in outputs.networks.items()}
+    stats = {
+        n: {stage: summary_statistics(getattr(o, stage)) for stage in ("raw", "normalized")}
+        for n, o in outputs.networks.items()
+    }
     result = {
-        "config": data.config, "split": outputs.split, "examples": int(outputs.labels.shape[0]),
-        "statistics": stats, "histograms": histograms(outputs), "curves": data.curves,
-        "metrics": data.metrics, "thresholds_ok": data.thresholds_ok,
-        "threshold_failures": data.threshold_failures, "blessed": data.blessed,
-        "pushed": data.pushed, "served_versions": data.served, "class_names": list(data.class_names),
+        "config": data.config,
+        "split": outputs.split,
+        "examples": int(outputs.labels.shape[0]),
+        "statistics": stats,
+        "histograms": histograms(outputs),
+        "curves": data.curves,
+        "metrics": data.metrics,
+        "thresholds_ok": data.thresholds_ok,
+        "threshold_failures": data.threshold_failures,
+        "blessed": data.blessed,
+        "pushed": data.pushed,
+        "served_versions": data.served,
+        "class_names": list(data.class_names),
         "calibration": data.calibration,
     }
     if data.class_names:
         n = len(data.class_names)
-        matrices = {name: confusion_matrix(outputs.labels, o.prediction, n) for name, o in outputs.networks.items()}
+        matrices = {
+            name: confusion_matrix(outputs.labels, o.prediction, n)
+            for name, o in outputs.networks.items()
+        }
         matrices[names.COMBINED] = confusion_matrix(outputs.labels, outputs.combined, n)
         result["confusion_matrices"] = {k: m.tolist() for k, m in matrices.items()}
         result["accuracy"] = {k: float(np.trace(m) / m.sum()) for k, m in matrices.items()}
@@ -90,17 +118,27 @@ def _pyplot():
     return plt
 
 
-def scales_figure(hist: Dict[str, Dict[str, Any]], stats: Dict[str, Dict[str, Dict[str, float]]],
-                  mode: str) -> str:
+def scales_figure(
+    hist: Dict[str, Dict[str, Any]], stats: Dict[str, Dict[str, Dict[str, float]]], mode: str
+) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for axis, stage in zip(axes, ("raw", "normalized")):
+    for axis, stage in zip(axes, ("raw", "normalized"), strict=False):
         edges = np.asarray(hist[stage]["edges"])
         for network, counts in hist[stage]["counts"].items():
             s = stats[network][stage]
-            axis.stairs(counts, edges, color=COLORS[network], linewidth=1.8,
-                        label=f"{network}: mean {s['mean']:.3g}, std {s['std']:.3g}")
-        title = "raw outputs (before normalization)" if stage == "raw" else f"normalized outputs ({mode})"
+            axis.stairs(
+                counts,
+                edges,
+                color=COLORS[network],
+                linewidth=1.8,
+                label=f"{network}: mean {s['mean']:.3g}, std {s['std']:.3g}",
+            )
+        title = (
+            "raw outputs (before normalization)"
+            if stage == "raw"
+            else f"normalized outputs ({mode})"
+        )
         axis.set(title=title, xlabel="output value", ylabel="count")
         axis.legend(fontsize=8)
     return _png(figure)
@@ -115,9 +153,11 @@ def training_figure(curves: Dict[str, Dict[str, Curve]]) -> Optional[str]:
     for network in names.NETWORKS:
         points = train.get(f"{network}_train_loss", [])
         if points:
-            steps, values = zip(*points)
+            steps, values = zip(*points, strict=False)
             axis.plot(steps, values, marker="o", markersize=3, color=COLORS[network], label=network)
-    axis.set(title="training loss per step (mean since the previous point)", xlabel="step", ylabel="loss")
+    axis.set(
+        title="training loss per step (mean since the previous point)", xlabel="step", ylabel="loss"
+    )
     if all(v > 0 for points in train.values() for _, v in points):
         axis.set_yscale("log")
     axis.legend()
@@ -128,12 +168,18 @@ def confusion_figure(matrices: Dict[str, List[List[int]]], class_names: Sequence
     plt = _pyplot()
     shown = [*names.NETWORKS, names.COMBINED]
     figure, axes = plt.subplots(1, len(shown), figsize=(4.6 * len(shown), 4.2))
-    for axis, name in zip(axes, shown):
+    for axis, name in zip(axes, shown, strict=False):
         matrix = np.asarray(matrices[name])
         axis.imshow(matrix, cmap="Blues")
         for (row, column), count in np.ndenumerate(matrix):
-            axis.text(column, row, str(count), ha="center", va="center",
-                      color="white" if count > matrix.max() / 2 else "black")
+            axis.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                color="white" if count > matrix.max() / 2 else "black",
+            )
         ticks = range(len(class_names))
         axis.set_xticks(ticks, class_names, rotation=30)
         axis.set_yticks(ticks, class_names)
@@ -163,36 +209,69 @@ def _section(key: str, body: str) -> str:
 
 def _config_section(config: Dict[str, Any], split: str, examples: int) -> str:
     trainer = config.get("trainer", {})
-    rows = [("data", config.get("data")), ("label", config.get("label")),
-            ("features", ", ".join(config.get("features", []))), ("task", trainer.get("task")),
-            ("normalization", trainer.get("normalization")), ("loss", trainer.get("loss")),
-            ("train steps", trainer.get("train_steps")), ("batch size", trainer.get("batch_size")),
-            ("seed", trainer.get("seed")), ("report split", f"{split} ({examples} examples)")]
+    rows = [
+        ("data", config.get("data")),
+        ("label", config.get("label")),
+        ("features", ", ".join(config.get("features", []))),
+        ("task", trainer.get("task")),
+        ("normalization", trainer.get("normalization")),
+        ("loss", trainer.get("loss")),
+        ("train steps", trainer.get("train_steps")),
+        ("batch size", trainer.get("batch_size")),
+        ("seed", trainer.get("seed")),
+        ("report split", f"{split} ({examples} examples)"),
+    ]
     for network in names.NETWORKS:
         spec = trainer.get(network, {})
-        rows.append((f"{network} architecture",
-                     f"hidden {list(spec.get('hidden_units', []))}, {spec.get('activation')}, "
-                     f"dropout {spec.get('dropout')}, Adam lr {spec.get('learning_rate')}"))
+        rows.append(
+            (
+                f"{network} architecture",
+                f"hidden {list(spec.get('hidden_units', []))}, {spec.get('activation')}, "
+                f"dropout {spec.get('dropout')}, Adam lr {spec.get('learning_rate')}",
+            )
+        )
     rows.append(("full configuration", json.dumps(config, sort_keys=True)))
     return _table(("setting", "value"), rows)
 
 
 def _scales_section(values: Dict[str, Any], mode: str) -> str:
     stats = values["statistics"]
-    rows = [(n, stage, *stats[n][stage].values()) for n in names.NETWORKS for stage in ("raw", "normalized")]
-    ratio = {stage: stats[names.NETWORK_A][stage]["std"] / max(stats[names.NETWORK_B][stage]["std"], 1e-12)
-             for stage in ("raw", "normalized")}
-    return (_image(scales_figure(values["histograms"], stats, mode), "histograms of raw and normalized outputs")
-            + f"<p>Spread ratio std(network_a) / std(network_b): raw <b>{ratio['raw']:.3f}</b>, "
-              f"normalized <b>{ratio['normalized']:.3f}</b> (1.0 = same scale).</p>"
-            + _table(("network", "stage", "mean", "std", "min", "p01", "p99", "max"), rows))
+    rows = [
+        (n, stage, *stats[n][stage].values())
+        for n in names.NETWORKS
+        for stage in ("raw", "normalized")
+    ]
+    ratio = {
+        stage: stats[names.NETWORK_A][stage]["std"]
+        / max(stats[names.NETWORK_B][stage]["std"], 1e-12)
+        for stage in ("raw", "normalized")
+    }
+    return (
+        _image(
+            scales_figure(values["histograms"], stats, mode),
+            "histograms of raw and normalized outputs",
+        )
+        + f"<p>Spread ratio std(network_a) / std(network_b): raw <b>{ratio['raw']:.3f}</b>, "
+        f"normalized <b>{ratio['normalized']:.3f}</b> (1.0 = same scale).</p>"
+        + _table(("network", "stage", "mean", "std", "min", "p01", "p99", "max"), rows)
+    )
 
 
 def _training_section(curves: Dict[str, Dict[str, Curve]]) -> str:
     png = training_figure(curves)
-    figure = _image(png, "training loss per step") if png else "<p>No training scalars were logged.</p>"
-    final = [(tag, step, value) for tag, points in curves.get("eval", {}).items() for step, value in points[-1:]]
-    return figure + "<h3>Trainer's own evaluation (end of training)</h3>" + _table(("metric", "step", "value"), final)
+    figure = (
+        _image(png, "training loss per step") if png else "<p>No training scalars were logged.</p>"
+    )
+    final = [
+        (tag, step, value)
+        for tag, points in curves.get("eval", {}).items()
+        for step, value in points[-1:]
+    ]
+    return (
+        figure
+        + "<h3>Trainer's own evaluation (end of training)</h3>"
+        + _table(("metric", "step", "value"), final)
+    )
 
 
 def _metrics_section(data: ReportData) -> str:
@@ -200,48 +279,91 @@ def _metrics_section(data: ReportData) -> str:
     rows = []
     for output in sorted(data.metrics.get("candidate", {})):
         for metric in sorted(data.metrics["candidate"][output]):
-            rows.append((output, metric, *(data.metrics[m].get(output, {}).get(metric, "") for m in models)))
+            rows.append(
+                (output, metric, *(data.metrics[m].get(output, {}).get(metric, "") for m in models))
+            )
     header = ("output", "metric", *("change vs baseline" if m == "diff" else m for m in models))
-    verdict = ("every threshold held" if data.thresholds_ok else
-               "thresholds failed:<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in data.threshold_failures)
-               + "</ul>")
-    baseline = "" if "baseline" in data.metrics else "<p>No blessed baseline yet: absolute thresholds only.</p>"
-    return (f"<p>Blessed: <b>{'yes' if data.blessed else 'no'}</b>; {verdict}</p>" + baseline
-            + _table(header, rows))
+    verdict = (
+        "every threshold held"
+        if data.thresholds_ok
+        else "thresholds failed:<ul>"
+        + "".join(f"<li>{html.escape(f)}</li>" for f in data.threshold_failures)
+        + "</ul>"
+    )
+    baseline = (
+        ""
+        if "baseline" in data.metrics
+        else "<p>No blessed baseline yet: absolute thresholds only.</p>"
+    )
+    return (
+        f"<p>Blessed: <b>{'yes' if data.blessed else 'no'}</b>; {verdict}</p>"
+        + baseline
+        + _table(header, rows)
+    )
 
 
 def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
     if not calibration:
         return "<p>No calibration record.</p>"
     if "temperature" not in next(iter(calibration.values())):
+
         def numbers(values) -> str:
             return ", ".join(f"{v:.4g}" for v in values)
 
-        rows = [(name, numbers(c["slope"]), numbers(c["intercept"]), f"{c['mse_before']:.4g}",
-                 f"{c['mse_after']:.4g}", c["examples"]) for name, c in calibration.items()]
-        return ("<p>Served values are (slope x scores + intercept) mapped back to the label's units, the map "
-                "fitted on the eval split after training; MSE in the label's units before and after.</p>"
-                + _table(("prediction", "slope", "intercept", "MSE before", "MSE after", "eval examples"), rows))
-    rows = [(name, f"{c['temperature']:.4g}", f"{c['ece_before']:.4f}", f"{c['ece_after']:.4f}", c["examples"])
-            for name, c in calibration.items()]
-    return ("<p>Served probabilities are softmax(scores / T), T fitted on the eval split after training; "
-            "expected calibration error (15 bins, top label) before (T = 1) and after.</p>"
-            + _table(("prediction", "temperature T", "ECE before", "ECE after", "eval examples"), rows))
+        rows = [
+            (
+                name,
+                numbers(c["slope"]),
+                numbers(c["intercept"]),
+                f"{c['mse_before']:.4g}",
+                f"{c['mse_after']:.4g}",
+                c["examples"],
+            )
+            for name, c in calibration.items()
+        ]
+        return (
+            "<p>Served values are (slope x scores + intercept) mapped back to the label's units, the map "
+            "fitted on the eval split after training; MSE in the label's units before and after.</p>"
+            + _table(
+                ("prediction", "slope", "intercept", "MSE before", "MSE after", "eval examples"),
+                rows,
+            )
+        )
+    rows = [
+        (
+            name,
+            f"{c['temperature']:.4g}",
+            f"{c['ece_before']:.4f}",
+            f"{c['ece_after']:.4f}",
+            c["examples"],
+        )
+        for name, c in calibration.items()
+    ]
+    return (
+        "<p>Served probabilities are softmax(scores / T), T fitted on the eval split after training; "
+        "expected calibration error (15 bins, top label) before (T = 1) and after.</p>"
+        + _table(("prediction", "temperature T", "ECE before", "ECE after", "eval examples"), rows)
+    )
 
 
 def _confusion_section(values: Dict[str, Any], class_names: Sequence[str]) -> str:
     if "confusion_matrices" not in values:
         return "<p>Regression: no confusion matrix.</p>"
     accuracy = ", ".join(f"{k} {v:.4f}" for k, v in values["accuracy"].items())
-    return (_image(confusion_figure(values["confusion_matrices"], class_names), "confusion matrices")
-            + f"<p>Accuracy from these matrices: {html.escape(accuracy)}.</p>")
+    return (
+        _image(confusion_figure(values["confusion_matrices"], class_names), "confusion matrices")
+        + f"<p>Accuracy from these matrices: {html.escape(accuracy)}.</p>"
+    )
 
 
 def _versions_section(data: ReportData) -> str:
     pushed = data.pushed
-    line = (f"This run pushed version <b>{pushed.get('version')}</b> of every model to "
-            f"{html.escape(str(pushed.get('serving_root')))}." if pushed.get("pushed")
-            else "This run pushed nothing (not blessed); the served versions below are unchanged.")
+    line = (
+        f"This run pushed version <b>{pushed.get('version')}</b> of every model to "
+        f"{html.escape(str(pushed.get('serving_root')))}."
+        if pushed.get("pushed")
+        else "This run pushed nothing (not blessed); the served versions below are unchanged."
+    )
     rows = [(model, ", ".join(map(str, found)) or "none") for model, found in data.served.items()]
     return f"<p>{line}</p>" + _table(("served model", "versions in the serving root"), rows)
 
@@ -256,17 +378,23 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
     """The HTML page and the numbers it shows."""
     values = numbers(data)
     mode = data.config.get("trainer", {}).get("normalization", "")
-    body = "".join([
-        _section("config", _config_section(data.config, data.outputs.split, values["examples"])),
-        _section("scales", _scales_section(values, mode)),
-        _section("training", _training_section(data.curves)),
-        _section("metrics", _metrics_section(data)),
-        _section("calibration", _calibration_section(data.calibration)),
-        _section("confusion", _confusion_section(values, data.class_names)),
-        _section("versions", _versions_section(data)),
-    ])
+    body = "".join(
+        [
+            _section(
+                "config", _config_section(data.config, data.outputs.split, values["examples"])
+            ),
+            _section("scales", _scales_section(values, mode)),
+            _section("training", _training_section(data.curves)),
+            _section("metrics", _metrics_section(data)),
+            _section("calibration", _calibration_section(data.calibration)),
+            _section("confusion", _confusion_section(values, data.class_names)),
+            _section("versions", _versions_section(data)),
+        ]
+    )
     title = f"twinnorm run report: {data.config.get('name', '')} ({mode})"
-    document = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-                f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-                f"<p>Written {html.escape(created)}.</p>{body}</body></html>")
+    document = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p>Written {html.escape(created)}.</p>{body}</body></html>"
+    )
     return document, values

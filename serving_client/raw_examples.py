@@ -1,4 +1,5 @@
 """Raw CSV rows -> serialized tf.Examples typed by a feature spec, as a serving client sends them."""
+
 from __future__ import annotations
 
 import csv
@@ -12,14 +13,22 @@ def read_rows(path: str) -> List[Dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def typed_cells(row: Mapping[str, str], feature_spec: Mapping[str, object]) -> Dict[str, Union[str, int, float]]:
+def typed_cells(
+    row: Mapping[str, str], feature_spec: Mapping[str, object]
+) -> Dict[str, Union[str, int, float]]:
     """The row's non-empty cells typed by `feature_spec` (str, int or float); an empty cell is a
     missing value and is left out. Every request the client builds starts from this."""
     cells = {}
     for key, spec in feature_spec.items():
         text = row.get(key, "")
         if text != "":
-            cells[key] = text if spec.dtype == tf.string else int(text) if spec.dtype == tf.int64 else float(text)
+            cells[key] = (
+                text
+                if spec.dtype == tf.string
+                else int(text)
+                if spec.dtype == tf.int64
+                else float(text)
+            )
     return cells
 
 
