@@ -28,16 +28,36 @@ def tfma_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]:
 
 
 def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
-    """Whether every threshold held, and a line per failed one."""
+    """Whether every threshold held, and per failed one a line with the measured value and the
+    bound it missed (TFMA leaves its own message empty for these thresholds)."""
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_validation_result(evaluation_uri)
-    failures = []
-    for failure in result.metric_validations_per_slice:
-        for threshold in failure.failures:
-            failures.append(
-                f"{threshold.metric_key.output_name or 'all'} {threshold.metric_key.name}"
-                f"{' (change vs baseline)' if threshold.metric_key.is_diff else ''}: "
-                f"{threshold.message}"
-            )
+    failures = [
+        failure_line(failure)
+        for per_slice in result.metric_validations_per_slice
+        for failure in per_slice.failures
+    ]
     return bool(result.validation_ok), failures
+
+
+def failure_line(failure) -> str:
+    """`network_a sparse_categorical_accuracy = 0.8125, below the bar 0.9`, or for a change
+    against the baseline `... changed by -0.031 vs the baseline, beyond the allowed -0.02`."""
+    key, threshold = failure.metric_key, failure.metric_threshold
+    value = failure.metric_value.double_value.value
+    name = f"{key.output_name or 'all'} {key.name}"
+    if threshold.HasField("change_threshold"):
+        change = threshold.change_threshold
+        bound = change.relative if change.HasField("relative") else change.absolute
+        kind = "relative " if change.HasField("relative") else ""
+        return (
+            f"{name} changed by {value:+.4g} vs the baseline, beyond the allowed {kind}change "
+            f"{bound.value:+.4g}"
+        )
+    bounds = threshold.value_threshold
+    if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
+        return f"{name} = {value:.4g}, below the bar {bounds.lower_bound.value:.4g}"
+    if bounds.HasField("upper_bound") and value > bounds.upper_bound.value:
+        return f"{name} = {value:.4g}, above the bar {bounds.upper_bound.value:.4g}"
+    return f"{name} = {value:.4g}: {failure.message or 'threshold not met'}"

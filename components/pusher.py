@@ -62,14 +62,22 @@ def published_source(serving_root: str, model: str) -> Optional[str]:
         return json.load(handle).get("source")
 
 
-def write_models_config(serving_root: str, models: List[str]) -> str:
-    """Writes models.config atomically (temp file + rename); returns its path."""
+def write_models_config(
+    serving_root: str, models: List[str], pipeline_name: str, serving_base: str = ""
+) -> str:
+    """Writes models.config atomically (temp file + rename); returns its path.
+
+    TF Serving wants absolute base paths as *it* sees them: `serving_base` is the serving root
+    from the server's side (`/models` in a container started with `-v <serving root>:/models`);
+    empty means this host's path. Each model serves its newest version (explicit policy)."""
+    base = serving_base.rstrip("/") if serving_base else paths.absolute(serving_root)
     config = model_server_config_pb2.ModelServerConfig()
     for model in models:
         entry = config.model_config_list.config.add()
-        entry.name = model
-        entry.base_path = paths.absolute(os.path.join(serving_root, model))
+        entry.name = names.served_model_name(pipeline_name, model)
+        entry.base_path = f"{base}/{model}"
         entry.model_platform = "tensorflow"
+        entry.model_version_policy.latest.num_versions = 1
     path = os.path.join(serving_root, CONFIG_FILE)
     with fileio.open(path + ".tmp", "w") as handle:
         handle.write(text_format.MessageToString(config))
@@ -100,11 +108,17 @@ def _remove_stale_staging(serving_root: str, models: List[str]) -> None:
 
 
 def publish(
-    sources: Mapping[str, str], serving_root: str, source_id: str, keep_versions: int = 3
+    sources: Mapping[str, str],
+    serving_root: str,
+    source_id: str,
+    keep_versions: int = 3,
+    pipeline_name: str = paths.DEFAULT_PIPELINE_NAME,
+    serving_base: str = "",
 ) -> int:
     """Publishes every model in `sources` under one new version; returns that version."""
     models = list(sources)
     if all(published_source(serving_root, m) == source_id for m in models):
+        write_models_config(serving_root, models, pipeline_name, serving_base)
         return versions(os.path.join(serving_root, models[0]))[-1]
     _remove_stale_staging(serving_root, models)
     version = 1 + max([0, *(v for m in models for v in versions(os.path.join(serving_root, m)))])
@@ -123,7 +137,7 @@ def publish(
         for path in staged.values():
             if fileio.exists(path):
                 fileio.rmtree(path)
-    write_models_config(serving_root, models)
+    write_models_config(serving_root, models, pipeline_name, serving_base)
     for model in models:
         for old in versions(os.path.join(serving_root, model))[:-keep_versions]:
             fileio.rmtree(os.path.join(serving_root, model, str(old)))
@@ -150,12 +164,21 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
     pushed_model: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.PushedModel],
     serving_root: tfx.dsl.components.Parameter[str],
     keep_versions: tfx.dsl.components.Parameter[int] = 3,
+    pipeline_name: tfx.dsl.components.Parameter[str] = paths.DEFAULT_PIPELINE_NAME,
+    serving_base: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
     """Publishes the combined model and both networks when the Evaluator blessed the model."""
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
         return
-    version = publish(model_sources(model.uri), serving_root, model.uri, keep_versions)
+    version = publish(
+        model_sources(model.uri),
+        serving_root,
+        model.uri,
+        keep_versions,
+        pipeline_name,
+        serving_base,
+    )
     pushed_model.set_int_custom_property("pushed", 1)
     pushed_model.set_int_custom_property("pushed_version", version)
     pushed_model.set_string_custom_property(

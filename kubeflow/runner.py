@@ -16,7 +16,7 @@ DEFAULT_IMAGE = "twinnorm:latest"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.OneLineParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
@@ -37,8 +37,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     compile_options.add_argument(
         "--image",
-        default=DEFAULT_IMAGE,
-        help=f"pipeline image built from kubeflow/Dockerfile (default: {DEFAULT_IMAGE})",
+        help="pipeline image built from kubeflow/Dockerfile, as the cluster pulls it "
+        f"(REGISTRY/twinnorm:TAG; required for vertex; kfp default: {DEFAULT_IMAGE})",
     )
     compile_options.add_argument(
         "--pipeline-root",
@@ -50,6 +50,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     cli.add_pipeline_options(parser, output_folder=False)
     args, config = cli.parse_args(parser, argv)
+    if args.image is None and args.target == "vertex":
+        parser.error(
+            "--target vertex needs --image REGISTRY/twinnorm:TAG: Vertex AI pulls every task's "
+            "image from a registry (build it from kubeflow/Dockerfile and push it)"
+        )
+    if args.image is not None and args.target == "vertex" and "/" not in args.image:
+        parser.error(f"--image {args.image} is not a registry path (REGISTRY/twinnorm:TAG)")
+    args.image = args.image or DEFAULT_IMAGE
 
     from twinnorm.pipeline import kubeflow_spec
 

@@ -57,6 +57,26 @@ class TrainJob:
         return os.path.join(os.path.dirname(self.serving_model_dir), names.NETWORK_MODELS_DIR)
 
 
+def write_json(path: str, values: dict) -> None:
+    with tf.io.gfile.GFile(path, "w") as handle:
+        json.dump(values, handle, indent=1)
+
+
+def write_output_histograms(model, evaluation: tf.data.Dataset, run_dir: str, step: int) -> None:
+    """Each network's raw and normalized outputs on the eval split, as TensorBoard histograms:
+    the scales before and after normalization, side by side in the `eval` run."""
+    parts: dict = {}
+    for features, _ in evaluation:
+        outputs = model(features, training=False)
+        for network in names.NETWORKS:
+            for kind, tag in ((names.RAW, "outputs_raw"), (names.SCORES, "outputs_normalized")):
+                key = names.scalar_tag(tag, network)
+                parts.setdefault(key, []).append(outputs[names.output_key(network, kind)])
+    with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=step):
+        for tag, values in parts.items():
+            tf.summary.histogram(tag, tf.concat(values, axis=0))
+
+
 def seed_everything(seed: int) -> None:
     """Same seed, same weights: seeds Python, NumPy and TF, and makes TF ops deterministic."""
     keras.utils.set_random_seed(seed)
@@ -114,8 +134,9 @@ def train_and_export(
     calibration = calibrate(model, evaluation)
     trainer.save_checkpoint()
     log.info("calibration: %s", calibration)
-    with tf.io.gfile.GFile(os.path.join(run_dir, names.CALIBRATION_FILE), "w") as handle:
-        json.dump(calibration, handle, indent=1)
+    write_json(os.path.join(run_dir, names.CALIBRATION_FILE), calibration)
+    write_json(os.path.join(run_dir, names.TRAINING_FILE), {"steps": config.train_steps, **history})
+    write_output_histograms(model, evaluation, run_dir, config.train_steps)
     save_serving_models(
         model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir
     )

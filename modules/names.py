@@ -33,6 +33,8 @@ EXAMPLES_INPUT = "examples"
 
 # In the Trainer's model_run: each prediction's fitted calibration map and what it changed.
 CALIBRATION_FILE = "calibration.json"
+# The Trainer's final losses and evaluation, in model_run beside it (the local run prints them).
+TRAINING_FILE = "training.json"
 
 # Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.
 NETWORK_MODELS_DIR = "networks"
@@ -67,6 +69,18 @@ def label_key(label_columns) -> str:
 def target_output(output: str, column: str) -> str:
     """TFMA output name of one target of a multi-target prediction, e.g. ``network_a__height``."""
     return f"{output}__{column}"
+
+
+def scalar_tag(metric: str, network: str) -> str:
+    """TensorBoard tag such as ``loss/network_a``: the Trainer's `train/` and `eval/` runs use the
+    same tags, so TensorBoard draws a network's training and evaluation curves on one chart."""
+    return f"{metric}/{network}"
+
+
+def served_model_name(pipeline: str, model: str) -> str:
+    """The model's name in models.config (and so in TF Serving's URLs), e.g. ``twinnorm_combined``:
+    prefixed by the pipeline so that two pipelines can share one model server."""
+    return f"{pipeline}_{model}"
 
 
 def output_key(network: str, kind: str) -> str:

@@ -79,6 +79,11 @@ class OutputLayout:
     def serving_root(self) -> str:
         return os.path.join(self.output_dir, "serving", self.name)
 
+    @property
+    def runs_dir(self) -> str:
+        """One folder per local run (`<UTC time>`): its log and its effective configuration."""
+        return os.path.join(self.output_dir, "runs", self.name)
+
     def component_dir(self, component: str, *parts: str) -> str:
         """A component's folder in the pipeline root (`Trainer`, `Trainer/model_run`, ...)."""
         return os.path.join(self.pipeline_root, component, *parts)

@@ -220,8 +220,10 @@ class JointTrainer:
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in losses.items()))
         if writer:
             with writer.as_default(step=step):
-                for key, value in losses.items():
-                    tf.summary.scalar(key, value)
+                for network in names.NETWORKS:
+                    tf.summary.scalar(
+                        names.scalar_tag("loss", network), losses[f"{network}_train_loss"]
+                    )
         for metric in self.train_loss.values():
             metric.reset_state()
         return losses
@@ -236,8 +238,12 @@ class JointTrainer:
             with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(
                 step=self.current_step()
             ):
-                for key, value in result.items():
-                    tf.summary.scalar(key, value)
+                for network in names.NETWORKS:
+                    for metric in ("loss", "accuracy"):
+                        if f"{network}_{metric}" in result:
+                            tf.summary.scalar(
+                                names.scalar_tag(metric, network), result[f"{network}_{metric}"]
+                            )
         return {f"eval_{k}": v for k, v in result.items()}
 
     def _checkpoint_manager(self, run_dir: str, iterator: Iterator) -> tf.train.CheckpointManager:

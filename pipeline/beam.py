@@ -65,6 +65,8 @@ class BeamConfig:
             raise ValueError(
                 f"Beam profile 'dataflow' needs --temp-location gs://..., got {self.temp_location!r}"
             )
+        if self.extra:
+            _check_extra(self.extra)
 
     def args(self) -> List[str]:
         """Beam pipeline arguments of the profile, then the extra ones."""
@@ -97,3 +99,29 @@ class BeamConfig:
             ],
         }
         return by_profile[self.profile] + list(self.extra)
+
+
+def _check_extra(extra: Tuple[str, ...]) -> None:
+    """Extra Beam arguments parse as Beam will parse them (Beam's argparse would otherwise end
+    the process from inside the first Beam component); an unknown flag is refused too."""
+    import contextlib
+    import io
+
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    for arg in extra:
+        if not arg.startswith("--"):
+            raise ValueError(f"--beam-arg {arg!r}: Beam arguments are written --name=value")
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            options = PipelineOptions(list(extra))
+            options.get_all_options(retain_unknown_options=True)
+            known = options.get_all_options()
+    except SystemExit:
+        reason = (errors.getvalue().strip().splitlines() or ["not a valid Beam argument"])[-1]
+        raise ValueError(f"--beam-arg {' '.join(extra)}: {reason.split('error: ')[-1]}") from None
+    for arg in extra:
+        name = arg[2:].split("=", 1)[0].replace("-", "_")
+        if name not in known:
+            raise ValueError(f"--beam-arg {arg}: Beam has no option {name!r}")

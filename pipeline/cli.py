@@ -19,6 +19,13 @@ from twinnorm.pipeline.config import (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An option error is one line and exit 2, not the whole usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def add_pipeline_options(
     parser: argparse.ArgumentParser, output_folder: bool = True
 ) -> argparse.ArgumentParser:
@@ -149,6 +156,12 @@ def add_pipeline_options(
         help="regression blessing bar: MSE as a fraction of the label's variance, i.e. 1 - R^2 "
         f"(default: {defaults.max_relative_mse})",
     )
+    run.add_argument(
+        "--serving-base",
+        metavar="PATH",
+        help="the serving root as TF Serving will see it, written into models.config: /models for "
+        "`docker run -v SERVING_ROOT:/models tensorflow/serving` (default: this host's path)",
+    )
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
     beam = parser.add_argument_group(
         "Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)"
@@ -227,6 +240,7 @@ def config_from_args(
         max_mae=args.max_mae,
         max_relative_mse=args.max_relative_mse,
         enable_cache=False if args.no_cache else None,
+        serving_base=getattr(args, "serving_base", None),
     )
     config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
     config = with_trainer(
@@ -251,8 +265,8 @@ def parse_args(
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
-    except (ValueError, FileNotFoundError) as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    except (ValueError, OSError) as error:
+        parser.exit(2, f"{parser.prog}: error: {_message(error)}\n")
     if args.print_config:
         sys.stdout.write(config_file.to_yaml(config))
         parser.exit(0)
@@ -260,9 +274,14 @@ def parse_args(
 
 
 def parse(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
-    return parse_args(add_pipeline_options(argparse.ArgumentParser(description=description)), argv)[
-        1
-    ]
+    return parse_args(add_pipeline_options(OneLineParser(description=description)), argv)[1]
+
+
+def _message(error: Exception) -> str:
+    """ValueErrors carry our own sentence; an OSError gets the file and the system's reason."""
+    if isinstance(error, OSError) and error.strerror and not isinstance(error, FileNotFoundError):
+        return f"{error.filename or ''}: {error.strerror}".lstrip(": ")
+    return str(error)
 
 
 def _names(text: str) -> tuple:

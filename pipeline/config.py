@@ -68,6 +68,9 @@ class PipelineConfig:
     ] = ()  # per label column, set by resolved() from the CSV (regression)
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
+    # The serving root as TF Serving sees it, written into models.config ("": this host's path;
+    # "/models" for `docker run -v <serving root>:/models tensorflow/serving`).
+    serving_base: str = ""
     beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
     enable_cache: bool = True
 
@@ -149,6 +152,13 @@ class PipelineConfig:
         self.trainer.validate()
         self.beam.validate()
         self._check_bars()
+        if self.serving_base and not (
+            paths.is_uri(self.serving_base) or self.serving_base.startswith("/")
+        ):
+            raise ValueError(
+                f"serving_base must be an absolute path or a URI as TF Serving sees it "
+                f"(e.g. /models), got {self.serving_base!r}"
+            )
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:

@@ -1,28 +1,108 @@
 """Runs the twinnorm pipeline locally: LocalDagRunner, Beam DirectRunner, SQLite ML Metadata.
 
-python local_runner.py --help        (or the installed `twinnorm-local`)
+    python local_runner.py --help        (or the installed `twinnorm-local`)
+
+Exit codes: 0 blessed (and pushed unless the model was already served), 1 a component failed,
+2 a bad option (nothing ran), 3 bad data (stopped before Transform), 4 ran but not blessed.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import logging
 import os
-import sys
 import time
 from typing import Optional, Sequence
 
-from twinnorm.pipeline import cli
+from twinnorm.modules import paths
+from twinnorm.pipeline import cli, config_file
+from twinnorm.pipeline.config import PipelineConfig
+from twinnorm.pipeline.console import NORMAL, QUIET, VERBOSE, ComponentLines, RunOutput
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_DATA, EXIT_NOT_BLESSED = 0, 1, 2, 3, 4
+
+
+def parser() -> argparse.ArgumentParser:
+    result = cli.add_pipeline_options(
+        cli.OneLineParser(
+            description=__doc__.splitlines()[0],
+            epilog=__doc__.split("\n\n")[-1],
+        )
+    )
+    console = result.add_argument_group("console").add_mutually_exclusive_group()
+    console.add_argument(
+        "--verbose", action="store_true", help="also stream the run's log to the terminal"
+    )
+    console.add_argument("--quiet", action="store_true", help="print only the summary")
+    return result
+
+
+def prepare_run_dir(config: PipelineConfig) -> str:
+    """The run's own folder (log, effective config) under --output; a folder that cannot be
+    created or written fails here, in one line, before anything runs."""
+    output = config.output_dir
+    if paths.is_uri(output):
+        raise ValueError(
+            f"--output {output}: a local run keeps ML Metadata in SQLite, so --output must be a "
+            "local folder (compile with kubeflow/runner.py for a bucket)"
+        )
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(f"--output {output} is a file; give a folder")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = os.path.join(config.outputs.runs_dir, stamp)
+    try:
+        for attempt in range(2, 100):  # two runs started within one second get two folders
+            if not os.path.exists(run_dir):
+                break
+            run_dir = os.path.join(config.outputs.runs_dir, f"{stamp}-{attempt}")
+        os.makedirs(run_dir)
+        os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
+        with open(os.path.join(run_dir, "config.yaml"), "w") as handle:
+            handle.write(config_file.to_yaml(config))
+    except OSError as error:
+        raise ValueError(
+            f"--output {output}: cannot create or write {error.filename or output} "
+            f"({error.strerror})"
+        ) from None
+    return run_dir
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    config = cli.parse(argv, description=__doc__.splitlines()[0])
+    options = parser()
+    args, config = cli.parse_args(options, argv)
+    try:
+        run_dir = prepare_run_dir(config)
+    except ValueError as error:
+        options.exit(EXIT_USAGE, f"{options.prog}: error: {error}\n")
+    level = VERBOSE if args.verbose else QUIET if args.quiet else NORMAL
+    log_path = os.path.join(run_dir, "run.log")
+    started = time.monotonic()
+    with RunOutput(log_path, level) as output:
+        output.say(
+            f"twinnorm: pipeline {config.name!r} ({config.trainer.task}, normalization "
+            f"{config.trainer.normalization!r}, loss {config.trainer.loss!r}); log: {log_path}"
+        )
+        code = _run(config, output, log_path)
+        if code is None:
+            code = _summarize(config, output, time.monotonic() - started, run_dir, log_path)
+    return code
+
+
+def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[int]:
+    """Runs the DAG; a failure becomes one console line and an exit code."""
+    from absl import logging as absl_logging
     from tfx import v1 as tfx
 
     from twinnorm.components.data_gate import BadDataError
     from twinnorm.pipeline.pipeline import create_pipeline
-    from twinnorm.pipeline.summary import summarize
+    from twinnorm.pipeline.summary import component_figure
 
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    started = time.monotonic()
+    absl_logging.set_verbosity(absl_logging.INFO)
+    lines = ComponentLines(
+        output, lambda node: component_figure(config.metadata_path, config.name, node)
+    )
+    logging.getLogger("absl").addHandler(lines)
     try:
         tfx.orchestration.LocalDagRunner().run(
             create_pipeline(
@@ -31,19 +111,32 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             )
         )
     except BadDataError as error:
-        print(
-            f"twinnorm: stopped before Transform, nothing trained or pushed: {error}",
-            file=sys.stderr,
+        output.fail(f"twinnorm: stopped before Transform, nothing trained or pushed: {error}")
+        return EXIT_BAD_DATA
+    except Exception as error:  # one line on the console, the traceback in the log
+        logging.exception("component %s failed", lines.current)
+        cause = (str(error).strip().splitlines() or [""])[-1][:300]
+        output.fail(
+            f"twinnorm: component {lines.current or '(before the first component)'} failed: "
+            f"{type(error).__name__}: {cause}; full log: {log_path}"
         )
-        return 3
+        return EXIT_FAILED
+    finally:
+        logging.getLogger("absl").removeHandler(lines)
+    return None
+
+
+def _summarize(
+    config: PipelineConfig, output: RunOutput, seconds: float, run_dir: str, log_path: str
+) -> int:
+    from twinnorm.pipeline.summary import summarize
+
     summary = summarize(config.metadata_path)
-    print(
-        f"\ntwinnorm: pipeline {config.name!r} finished in {time.monotonic() - started:.1f} s "
-        f"({config.trainer.task}, normalization {config.trainer.normalization!r}, loss {config.trainer.loss!r})"
+    output.say(
+        f"twinnorm: pipeline {config.name!r} finished in {seconds:.1f} s: {summary.verdict()}",
+        summary=True,
     )
-    for line in summary.lines():
-        print(line)
-    print(f"pipeline root: {os.path.abspath(config.pipeline_root)}")
-    if summary.report:
-        print(f"run report: {summary.report}")
-    return 0
+    for line in summary.lines(config.serving_base):
+        output.say(line, summary=True)
+    output.say(f"log: {log_path}; effective config: {run_dir}/config.yaml", summary=True)
+    return EXIT_OK if summary.blessed else EXIT_NOT_BLESSED

@@ -139,6 +139,8 @@ def create_pipeline(
         model_blessing=evaluator.outputs["blessing"],
         serving_root=config.serving_dir,
         keep_versions=config.keep_versions,
+        pipeline_name=config.name,
+        serving_base=config.serving_base,
     ).with_id("Pusher")
     report = RunReport(
         examples=examples.outputs["examples"],

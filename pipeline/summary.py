@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
 from twinnorm.components import HtmlReport
-from twinnorm.components.evaluation_results import tfma_metrics
+from twinnorm.components.evaluation_results import tfma_metrics, validation
 
 
 @dataclasses.dataclass
@@ -22,27 +22,46 @@ class RunSummary:
     executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
     inference_result: Optional[str] = None  # BulkInferrer's PredictionLog folder
     report: Optional[str] = None  # the RunReport's HTML file
+    model_run: Optional[str] = None  # the Trainer's TensorBoard logs, checkpoints, calibration
+    failed_thresholds: List[str] = dataclasses.field(default_factory=list)  # with bound and value
+    pushed_version: Optional[int] = None
 
-    def lines(self) -> List[str]:
-        out = [
-            f"blessed: {self.blessed}",
-            f"pushed model: {self.pushed_to}"
-            if self.pushed_to
-            else "pushed model: none (not blessed)",
-        ]
-        if self.serving_root:
-            out.append(
-                f"serving root: {self.serving_root} (models.config lists every served model)"
-            )
-        if self.inference_result:
-            out.append(
-                f"batch inference (PredictionLogs of both networks' outputs): {self.inference_result}"
-            )
+    def verdict(self) -> str:
+        if self.blessed:
+            return f"blessed, pushed version {self.pushed_version}" if self.pushed_to else "blessed"
+        return "NOT blessed, nothing pushed" if self.blessed is False else "not evaluated"
+
+    def lines(self, serving_base: str = "") -> List[str]:
+        out = [f"  failed: {line}" for line in self.failed_thresholds]
         for output, values in sorted(self.metrics.items()):
             out.append(
-                f"  {output}: " + ", ".join(f"{k}={v:.6g}" for k, v in sorted(values.items()))
+                f"  {output}: " + ", ".join(f"{k}={_number(v)}" for k, v in sorted(values.items()))
             )
+        if self.serving_root:
+            out.append(f"serve: {serve_command(self.serving_root, serving_base)}")
+        if self.inference_result:
+            out.append(f"batch inference: {self.inference_result}")
+        if self.report:
+            out.append(f"run report: {self.report}")
+        if self.model_run:
+            out.append(f"tensorboard: tensorboard --logdir {self.model_run}")
         return out
+
+
+def serve_command(serving_root: str, serving_base: str = "") -> str:
+    """The TF Serving command for the published models.config (its paths are the server's)."""
+    ports = "--port=8500 --rest_api_port=8501"
+    if not serving_base:
+        return f"tensorflow_model_server {ports} --model_config_file={serving_root}/models.config"
+    return (
+        f"docker run -p 8500:8500 -p 8501:8501 -v {serving_root}:{serving_base} "
+        f"tensorflow/serving --model_config_file={serving_base}/models.config"
+    )
+
+
+def _number(value: float) -> str:
+    """Counts as integers, other figures to 6 significant digits."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.6g}"
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -78,19 +97,131 @@ def summarize(metadata_path: str) -> RunSummary:
     blessing = latest_artifact(store, "ModelBlessing")
     pushed = latest_artifact(store, "PushedModel")
     evaluation = latest_artifact(store, "ModelEvaluation")
-    executions = executions_by_component(store)
     inference = latest_artifact(store, "InferenceResult")
     report = latest_artifact(store, HtmlReport.TYPE_NAME)
-    pushed_to = serving_root = None
+    model_run = latest_artifact(store, "ModelRun")
+    pushed_to = serving_root = version = None
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
         pushed_to = pushed.custom_properties["pushed_destination"].string_value
         serving_root = pushed.custom_properties["serving_root"].string_value
+        version = pushed.custom_properties["pushed_version"].int_value
+    blessed = bool(blessing.custom_properties["blessed"].int_value) if blessing else None
     return RunSummary(
-        blessed=bool(blessing.custom_properties["blessed"].int_value) if blessing else None,
+        blessed=blessed,
         pushed_to=pushed_to,
         serving_root=serving_root,
         metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
-        executions=executions,
+        executions=executions_by_component(store),
         inference_result=inference.uri if inference else None,
         report=report.custom_properties["html"].string_value if report else None,
+        model_run=model_run.uri if model_run else None,
+        failed_thresholds=validation(evaluation.uri)[1] if evaluation and not blessed else [],
+        pushed_version=version,
     )
+
+
+def node_outputs(
+    store, pipeline_name: str, node: str
+) -> Tuple[str, Dict[str, List[metadata_store_pb2.Artifact]]]:
+    """The state of a component's newest execution and its output artifacts by output key."""
+    context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node}")
+    executions = store.get_executions_by_context(context.id) if context else []
+    if not executions:
+        return "", {}
+    execution = max(executions, key=lambda e: e.id)
+    events = [
+        e
+        for e in store.get_events_by_execution_ids([execution.id])
+        if e.type == metadata_store_pb2.Event.OUTPUT
+    ]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    outputs: Dict[str, List[metadata_store_pb2.Artifact]] = {}
+    for event in events:
+        key = event.path.steps[0].key if event.path.steps else ""
+        outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+    state = metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+    return state, outputs
+
+
+def component_figure(metadata_path: str, pipeline_name: str, node: str) -> str:
+    """The one figure worth a console line for a finished component ('' when it has none)."""
+    state, outputs = node_outputs(open_store(metadata_path), pipeline_name, node)
+    figure = FIGURES.get(node)
+    text = figure(outputs) if figure and outputs else ""
+    cached = "cached" if state == "CACHED" else ""
+    return ", ".join(part for part in (text, cached) if part)
+
+
+def _first(outputs, key: str) -> Optional[metadata_store_pb2.Artifact]:
+    found = outputs.get(key) or []
+    return found[0] if found else None
+
+
+def _rows(outputs) -> str:
+    from tensorflow_metadata.proto.v0 import statistics_pb2
+    from tfx.dsl.io import fileio
+    from tfx.types import artifact_utils
+
+    statistics = _first(outputs, "statistics")
+    counts = []
+    for split in artifact_utils.decode_split_names(
+        statistics.properties["split_names"].string_value
+    ):
+        stats = statistics_pb2.DatasetFeatureStatisticsList()
+        with fileio.open(f"{statistics.uri}/Split-{split}/FeatureStats.pb", "rb") as handle:
+            stats.ParseFromString(handle.read())
+        counts.append(f"{split} {sum(d.num_examples for d in stats.datasets):,}")
+    return "rows: " + ", ".join(counts)
+
+
+def _anomalies(outputs) -> str:
+    checked = _first(outputs, "checked")
+    count = checked.custom_properties["anomaly_count"].int_value if checked else 0
+    return f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomalies"
+
+
+def _losses(outputs) -> str:
+    import json
+
+    from tfx.dsl.io import fileio
+
+    from twinnorm.modules import names
+
+    model_run = _first(outputs, "model_run")
+    with fileio.open(f"{model_run.uri}/{names.TRAINING_FILE}") as handle:
+        history = json.load(handle)
+    losses = ", ".join(
+        f"{n} {history[f'{n}_train_loss']:.3g}"
+        for n in names.NETWORKS
+        if f"{n}_train_loss" in history
+    )
+    return f"final loss after {history['steps']} steps: {losses}"
+
+
+def _evaluation(outputs) -> str:
+    evaluation, blessing = _first(outputs, "evaluation"), _first(outputs, "blessing")
+    metrics = evaluation_metrics(evaluation.uri)
+    shown = []
+    for output, values in sorted(metrics.items()):
+        for name in ("sparse_categorical_accuracy", "mean_squared_error"):
+            if name in values:
+                short = "accuracy" if name.startswith("sparse") else "mse"
+                shown.append(f"{output} {short} {values[name]:.4g}")
+    blessed = blessing and blessing.custom_properties["blessed"].int_value == 1
+    return ", ".join(shown) + ("; blessed" if blessed else "; NOT blessed")
+
+
+def _pushed(outputs) -> str:
+    pushed = _first(outputs, "pushed_model")
+    if pushed and pushed.custom_properties["pushed"].int_value == 1:
+        return f"pushed version {pushed.custom_properties['pushed_version'].int_value}"
+    return "nothing pushed"
+
+
+FIGURES = {
+    "StatisticsGen": _rows,
+    "DataGate": _anomalies,
+    "Trainer": _losses,
+    "Evaluator": _evaluation,
+    "Pusher": _pushed,
+}

@@ -7,10 +7,18 @@ from typing import Dict, Iterable, List, Mapping, Union
 
 import tensorflow as tf
 
+from twinnorm.modules import paths
+
 
 def read_rows(path: str) -> List[Dict[str, str]]:
-    with tf.io.gfile.GFile(path) as handle:
-        return list(csv.DictReader(handle))
+    """The CSV's rows as column -> text; a missing file or one without rows is a ValueError."""
+    if not paths.exists(path):
+        raise ValueError(f"CSV file {path} does not exist")
+    with paths.open_text(path) as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise ValueError(f"CSV file {path} has no data rows")
+    return rows
 
 
 def typed_cells(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
 import urllib.request
 from typing import Dict, List, Mapping, Sequence
 
@@ -77,6 +78,30 @@ def grpc_predict_request(
     return request
 
 
+class ServingError(RuntimeError):
+    """The server could not be reached, or it refused the request; one line, with its reason."""
+
+
+def _open(request, timeout: float, what: str):
+    """urlopen with TF Serving's answer to a bad request (its JSON `error`) or the network's
+    reason as one ServingError line."""
+    url = request if isinstance(request, str) else request.full_url
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        try:
+            reason = json.loads(error.read()).get("error", "")
+        except ValueError:
+            reason = ""
+        raise ServingError(
+            f"{what}: TF Serving answered {error.code} {error.reason} at {url}"
+            + (f": {' '.join(reason.split())[:500]}" if reason else "")
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise ServingError(f"{what}: cannot reach TF Serving at {url} ({reason})") from None
+
+
 def rest_url(host: str, port: int, model: str, verb: str = "predict") -> str:
     return f"http://{host}:{port}/v1/models/{model}:{verb}"
 
@@ -90,7 +115,7 @@ def send_rest(
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _open(request, timeout, verb) as response:
         return json.loads(response.read())
 
 
@@ -102,10 +127,51 @@ def send_grpc(
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     with grpc.insecure_channel(f"{host}:{port}") as channel:
-        response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
-            request, timeout=timeout
-        )
+        try:
+            response = prediction_service_pb2_grpc.PredictionServiceStub(channel).Predict(
+                request, timeout=timeout
+            )
+        except grpc.RpcError as error:
+            details = " ".join((error.details() or "").split())[:500]
+            raise ServingError(
+                f"gRPC Predict at {host}:{port}: {error.code().name}: {details}"
+            ) from None
     return {key: tf.make_ndarray(value) for key, value in response.outputs.items()}
+
+
+def metadata_url(host: str, port: int, model: str) -> str:
+    return f"http://{host}:{port}/v1/models/{model}/metadata"
+
+
+def fetch_metadata(host: str, port: int, model: str, timeout: float = 30.0) -> dict:
+    """TF Serving's GetModelMetadata over REST: the served version's signatures."""
+    with _open(metadata_url(host, port, model), timeout, "model metadata") as response:
+        return json.loads(response.read())
+
+
+# serving_raw's input dtypes -> the tf.Example feature each raw column becomes. An integer column
+# that may be missing is served as DT_DOUBLE (NaN = missing) but is an int64 feature.
+RAW_DTYPES = {
+    "DT_STRING": lambda: tf.io.FixedLenFeature([], tf.string),
+    "DT_INT64": lambda: tf.io.FixedLenFeature([], tf.int64),
+    "DT_FLOAT": lambda: tf.io.FixedLenFeature([], tf.float32),
+    "DT_DOUBLE": lambda: tf.io.VarLenFeature(tf.int64),
+}
+
+
+def feature_spec_from_metadata(metadata: dict) -> dict:
+    """The raw feature types, from the `serving_raw` signature in a model's metadata."""
+    signatures = metadata.get("metadata", {}).get("signature_def", {}).get("signature_def", {})
+    if names.SERVING_RAW not in signatures:
+        raise ValueError(
+            f"the served model has no {names.SERVING_RAW!r} signature "
+            f"(signatures: {', '.join(sorted(signatures)) or 'none'}); is it a twinnorm model?"
+        )
+    inputs = signatures[names.SERVING_RAW]["inputs"]
+    unknown = {k: v["dtype"] for k, v in inputs.items() if v["dtype"] not in RAW_DTYPES}
+    if unknown:
+        raise ValueError(f"unexpected input types in {names.SERVING_RAW}: {unknown}")
+    return {key: RAW_DTYPES[value["dtype"]]() for key, value in inputs.items()}
 
 
 def predictions_from_rest(response: dict) -> List[dict]:

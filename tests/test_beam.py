@@ -216,6 +216,8 @@ def test_the_kubeflow_runner_compiles_a_profile_into_every_beam_component(tmp_pa
             str(spec_path),
             "--pipeline-root",
             "gs://bucket/root",
+            "--image",
+            "registry/twinnorm:1",
             "--beam",
             "dataflow",
             *OPTIONS["dataflow"],

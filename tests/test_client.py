@@ -2,17 +2,25 @@
 published signatures to the same outputs; and the client's own send path over loopback."""
 
 import base64
+import csv
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.framework import types_pb2
 
 from twinnorm.modules import names
-from twinnorm.pipeline.config import DEFAULT_DATA
+from twinnorm.pipeline.config import DEFAULT_DATA, REPO_ROOT
+from twinnorm.serving_client import __main__ as client
 from twinnorm.serving_client import requests
 from twinnorm.serving_client.__main__ import feature_spec_of
 from twinnorm.serving_client.raw_examples import read_rows, serialize
@@ -152,8 +160,110 @@ class _RestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def do_GET(self):  # noqa: N802 (http.server's handler name)
+        """GET /v1/models/<name>/metadata as TF Serving answers it (signature defs as JSON)."""
+        name = self.path.split("/v1/models/")[-1].split("/")[0]
+        if name != names.served_model_name("twinnorm", names.COMBINED):
+            self.answer(404, {"error": f"Servable not found for request: Latest({name})"})
+            return
+        self.answer(200, metadata_of(self.model, name))
+
+    def answer(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def log_message(self, *args):
         pass
+
+
+def metadata_of(model, name: str) -> dict:
+    """GetModelMetadata's REST answer: every signature's inputs with their DataType names."""
+
+    def tensors(specs) -> dict:
+        return {
+            key: {"dtype": types_pb2.DataType.Name(spec.dtype.as_datatype_enum), "name": key}
+            for key, spec in specs.items()
+        }
+
+    signatures = {
+        key: {
+            "inputs": tensors(function.structured_input_signature[1]),
+            "outputs": tensors(function.structured_outputs),
+            "method_name": "tensorflow/serving/predict",
+        }
+        for key, function in model.signatures.items()
+    }
+    return {
+        "model_spec": {"name": name, "signature_name": "", "version": "1"},
+        "metadata": {"signature_def": {"signature_def": signatures}},
+    }
+
+
+@pytest.fixture
+def loopback(served):
+    """A loopback stand-in for TF Serving's REST API (predict and metadata) on a free port."""
+    _RestHandler.model = served["model"]
+    server = HTTPServer(("127.0.0.1", 0), _RestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port
+    server.shutdown()
+
+
+@pytest.mark.parametrize("mode", [[], ["--raw"]])
+def test_client_reads_column_types_from_the_servers_metadata(
+    served, loopback, mode, tmp_path, capsys
+):
+    """No local model files: the client asks GET /v1/models/NAME/metadata for serving_raw's types."""
+    csv_path = tmp_path / "rows.csv"
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(served["rows"][0]))
+        writer.writeheader()
+        writer.writerows(served["rows"])
+    code = client.main(
+        ["--csv", str(csv_path), "--host", "127.0.0.1", "--port", str(loopback), *mode]
+    )
+    assert code == 0
+    predictions = json.loads(capsys.readouterr().out)["predictions"]
+    np.testing.assert_allclose(
+        [p["probabilities"] for p in predictions], served["expected"]["probabilities"], atol=1e-6
+    )
+
+
+def test_client_errors_are_one_line_with_a_nonzero_exit(served, loopback, capsys):
+    rows = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins.csv")
+    code = client.main(
+        ["--csv", rows, "--host", "127.0.0.1", "--port", str(loopback), "--model", "nope"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "TF Serving answered 404" in err[0], err
+    assert "Servable not found for request: Latest(nope)" in err[0]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    code = client.main(["--csv", rows, "--host", "127.0.0.1", "--port", str(port)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "cannot reach TF Serving at" in err[0], err
+
+
+def test_client_help_answers_without_importing_tensorflow():
+    """Start-up: `--help` must not pay TensorFlow's import (seconds); -X importtime lists every
+    module the interpreter imported."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "twinnorm.serving_client", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    seconds = time.monotonic() - started
+    assert done.returncode == 0 and "--csv" in done.stdout
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert not {m for m in imported if m.split(".")[0] in ("tensorflow", "tfx", "numpy")}, seconds
+    print(f"twinnorm-client --help: {seconds:.2f} s")
 
 
 def test_client_sends_rest_to_a_loopback_server(served):

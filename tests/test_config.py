@@ -1,15 +1,19 @@
 """Configuration: validation of modes and outputs, and command-line options that fail fast."""
 
 import dataclasses
+import glob
+import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import yaml
 
 from twinnorm.modules import modes
 from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.pipeline import cli
+from twinnorm.pipeline import cli, config_file
 from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
 
@@ -175,6 +179,15 @@ def test_inference_data_must_carry_every_feature(tmp_path):
         (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
         (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
         (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
+        (["--output", "/proc/twinnorm"], "--output /proc/twinnorm: cannot create or write"),
+        (["--output", "setup.py"], "/setup.py is a file; give a folder"),
+        (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got 0"),
+        (["--train-workers", "0"], "argument --train-workers: expected a positive integer"),
+        (["--batch-size", "30", "--train-workers", "4"], "must be a multiple of train_workers 4"),
+        (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
+        (["--config", "/no/such.yaml"], "config file /no/such.yaml does not exist"),
+        (["--serving-base", "models"], "serving_base must be an absolute path or a URI"),
+        (["--verbose", "--quiet"], "argument --quiet: not allowed with argument --verbose"),
     ],
 )
 def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):
@@ -187,8 +200,65 @@ def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args,
     )
     assert result.returncode == 2
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no usage text
+    assert result.stdout == ""
     assert not (tmp_path / "pipelines").exists()  # nothing ran
+
+
+def print_config(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "local_runner.py", "--print-config", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_print_config_output_used_as_config_gives_the_same_effective_config(tmp_path):
+    first = print_config("--train-steps", "7", "--normalization", "shared", "--loss", "mse")
+    path = tmp_path / "run.yaml"
+    path.write_text(first.stdout)
+    again = print_config("--config", str(path))
+    assert again.stdout == first.stdout
+    parsed = yaml.safe_load(first.stdout)
+    assert parsed["trainer"]["train_steps"] == 7 and parsed["trainer"]["normalization"] == "shared"
+    assert config_file.read(str(path)) == config_file.read(str(path))  # a plain, stable read
+    # flags beside the file win
+    assert "train_steps: 9" in print_config("--config", str(path), "--train-steps", "9").stdout
+
+
+def test_config_file_sets_each_network_and_refuses_unknown_keys_and_wrong_types(tmp_path):
+    path = tmp_path / "nets.yaml"
+    path.write_text(
+        "trainer:\n"
+        "  network_a: {hidden_units: [64, 32], activation: gelu, dropout: 0.2, learning_rate: 0.003}\n"
+        "  network_b: {hidden_units: [16], learning_rate: 0.001}\n"
+    )
+    config = config_file.read(str(path))
+    assert config.trainer.network_a == NetworkSpec((64, 32), "gelu", 0.2, 0.003)
+    assert config.trainer.network_b == NetworkSpec((16,), "relu", 0.0, 0.001)
+    for text, message in [
+        (
+            "trainer:\n  network_a: {hidden_unitz: [3]}\n",
+            "unknown key(s) trainer.network_a.hidden_unitz",
+        ),
+        ("trainer:\n  batch_size: many\n", "trainer.batch_size must be an integer, got 'many'"),
+        ("split_buckets: [2]\n", "split_buckets must have 2 items"),
+        ("- a list\n", "the file must be a mapping"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            config_file.read(str(path))
+
+
+@pytest.mark.slow
+def test_every_run_keeps_its_effective_config_and_log_in_the_output_folder(penguin_run):
+    (folder,) = glob.glob(os.path.join(penguin_run.outputs.runs_dir, "*"))[:1]
+    saved = config_file.read(os.path.join(folder, "config.yaml"))
+    assert saved.output_dir == penguin_run.output_dir and saved.trainer.normalization == "range"
+    assert os.path.getsize(os.path.join(folder, "run.log")) > 0
 
 
 def test_empty_csv_is_named_in_the_error(tmp_path):

@@ -196,6 +196,33 @@ def test_spec_checks_catch_each_breakage(compiled, breakage, problem):
     assert any(problem in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        ([], "--target vertex needs --image REGISTRY/twinnorm:TAG"),
+        (["--image", "twinnorm:1"], "--image twinnorm:1 is not a registry path"),
+    ],
+)
+def test_vertex_needs_a_registry_image_and_says_so_in_one_line(tmp_path, image, message):
+    done = compile_cli(
+        str(tmp_path / "p.json"), "--target", "vertex", "--pipeline-root", ROOT, *image
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert message in done.stderr and not (tmp_path / "p.json").exists()
+
+
+def test_the_runner_compiles_a_config_file_as_the_local_runner_reads_it(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("name: penguins\ntrainer: {train_steps: 7, network_a: {hidden_units: [8]}}\n")
+    path = str(tmp_path / "p.yaml")
+    done = compile_cli(path, "--target", "kfp", "--pipeline-root", ROOT, "--config", str(config))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert kubeflow_spec.pipeline_spec(kubeflow_spec.load(path)).pipeline_info.name == "penguins"
+    with open(path) as handle:
+        text = handle.read()
+    assert '"hidden_units": [8]' in text and '\\"num_steps\\": 7' in text
+
+
 def test_wrong_file_type_for_the_target_fails_with_one_line(tmp_path):
     done = compile_cli(str(tmp_path / "pipeline.json"), "--target", "kfp", "--pipeline-root", ROOT)
     assert done.returncode == 2

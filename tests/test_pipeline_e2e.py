@@ -41,7 +41,7 @@ def test_every_component_ran_and_the_model_was_blessed_and_pushed(penguin_run):
     assert summary.blessed is True
     assert summary.pushed_to == os.path.join(penguin_run.serving_root, names.COMBINED, "1")
     assert os.path.isfile(os.path.join(summary.pushed_to, "saved_model.pb"))
-    assert f"pushed model: {summary.pushed_to}" in penguin_run.stdout[0]
+    assert "blessed, pushed version 1" in penguin_run.stdout[0]
     for model in names.SERVED_MODELS:
         assert versions(os.path.join(penguin_run.serving_root, model)) == [1], model
 
@@ -110,13 +110,42 @@ def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row
 @pytest.fixture(scope="module")
 def mode_runs(tmp_path_factory):
     """Every other mode end to end from local_runner.py, in one folder (upstream cached)."""
-    run = PipelineRun(str(tmp_path_factory.mktemp("modes")), [])
+    folder = tmp_path_factory.mktemp("modes")
+    run = PipelineRun(str(folder), [])
     run.summaries = {}
-    for mode in ("standardize", "shared", "population"):
+    for mode in ("standardize", "shared"):
         run.run("--normalization", mode, "--loss", "cross_entropy")
         run.summaries[mode] = summarize(run.metadata_path)
         run.summaries[mode].trainer_model = run.artifact_dir("Trainer", "model")
+    # population from a config file that sets both networks (flags could not)
+    config = folder / "population.yaml"
+    config.write_text(POPULATION_CONFIG)
+    run.run("--config", str(config))
+    run.summaries["population"] = summarize(run.metadata_path)
+    run.summaries["population"].trainer_model = run.artifact_dir("Trainer", "model")
     return run
+
+
+POPULATION_CONFIG = """
+trainer:
+  normalization: population
+  loss: cross_entropy
+  network_a: {hidden_units: [48, 24], activation: gelu, dropout: 0.1, learning_rate: 0.01}
+  network_b: {hidden_units: [40], activation: tanh, dropout: 0.0, learning_rate: 0.005}
+"""
+
+
+def test_a_config_file_sets_each_networks_layers_in_the_exported_models(mode_runs):
+    trained = mode_runs.summaries["population"].trainer_model
+    for network, widths in ((names.NETWORK_A, [48, 24]), (names.NETWORK_B, [40])):
+        loaded = tf.saved_model.load(os.path.join(trained, names.NETWORK_MODELS_DIR, network))
+        kernels = sorted(
+            (tuple(v.shape) for v in loaded.variables if len(v.shape) == 2 and "kernel" in v.name),
+            key=lambda shape: -shape[1],
+        )
+        outputs = [shape[1] for shape in kernels]
+        assert outputs[: len(widths)] == widths and outputs[-1] == 3, (network, kernels)
+        assert len(kernels) == len(widths) + 1, (network, kernels)
 
 
 @pytest.mark.parametrize("mode", ["standardize", "shared", "population"])

@@ -42,7 +42,30 @@ def test_every_model_gets_the_same_version_and_models_config_lists_them(tmp_path
         model_server_config_pb2.ModelServerConfig(),
     )
     entries = {c.name: c.base_path for c in config.model_config_list.config}
-    assert entries == {m: os.path.join(root, m) for m in ("combined", "network_a", "network_b")}
+    assert entries == {
+        f"twinnorm_{m}": os.path.join(root, m) for m in ("combined", "network_a", "network_b")
+    }
+
+
+def test_models_config_for_a_container_mount_names_the_servers_paths(tmp_path):
+    """`--serving-base /models`: the file TF Serving reads inside `docker run -v ROOT:/models`."""
+    root = str(tmp_path / "serving")
+    pusher.publish(sources(tmp_path, "run1"), root, "a-1", 3, "penguins", "/models")
+    with open(os.path.join(root, "models.config")) as handle:
+        config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
+    entries = {c.name: c for c in config.model_config_list.config}
+    assert set(entries) == {"penguins_combined", "penguins_network_a", "penguins_network_b"}
+    for name, entry in entries.items():
+        model = name.removeprefix("penguins_")
+        assert entry.base_path == f"/models/{model}" and entry.model_platform == "tensorflow"
+        assert entry.model_version_policy.WhichOneof("policy_choice") == "latest"
+        assert entry.model_version_policy.latest.num_versions == 1
+        # what the server will find under its base path once the folder is mounted there
+        assert pusher.versions(os.path.join(root, model)) == [1]
+    # a re-run of the same artifact with another base rewrites the file, adds no version
+    assert pusher.publish(sources(tmp_path, "run1"), root, "a-1", 3, "penguins", "") == 1
+    with open(os.path.join(root, "models.config")) as handle:
+        assert f'base_path: "{root}/combined"' in handle.read()
 
 
 def test_publishing_the_same_artifact_twice_adds_no_version(tmp_path):

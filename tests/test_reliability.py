@@ -167,7 +167,8 @@ def test_warn_mode_lets_the_run_go_on_with_the_anomaly_reported(served, tmp_path
         "--train-steps",
         "2",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 4, result.stderr[-3000:]  # ran, not blessed
+    assert "1 anomaly" in result.stdout or "anomalies" in result.stdout, result.stdout
     store = open_store(served.metadata_path)
     assert executions_by_component(store)["Trainer"][-1] == "COMPLETE"
     checked = max(
@@ -196,9 +197,18 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
         "--schema",
         DEFAULT_SCHEMA,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    # Ran to the end but not blessed: its own exit code, and each failed bar with bound and value.
+    assert result.returncode == 4, result.stderr[-3000:]
     summary = summarize(served.metadata_path)
     assert summary.blessed is False and summary.pushed_to is None
+    console = result.stdout.splitlines()
+    assert any("finished in" in line and "NOT blessed" in line for line in console), console
+    for network in names.NETWORKS:
+        measured = summary.metrics[network]["sparse_categorical_accuracy"]
+        assert (
+            f"  failed: {network} sparse_categorical_accuracy = {measured:.4g}, below the bar 0.9"
+            in (console)
+        ), console
     assert max(summary.metrics[n]["sparse_categorical_accuracy"] for n in names.NETWORKS) < 0.8
     assert snapshot(served.serving_root) == before
     with open(os.path.join(os.path.dirname(summary.report), JSON_FILE)) as handle:
@@ -221,9 +231,15 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
             accuracy["candidate"] - accuracy["baseline"], abs=1e-6
         )
         assert any(
-            f.startswith(f"{network} sparse_categorical_accuracy")
+            f.startswith(f"{network} sparse_categorical_accuracy = ")
+            and f.endswith("below the bar 0.9")
             for f in report["threshold_failures"]
-        )
+        ), report["threshold_failures"]
+        assert any(  # against the baseline: the measured change and the allowed one
+            f.startswith(f"{network} sparse_categorical_accuracy changed by -")
+            and f.endswith("beyond the allowed change -0.02")
+            for f in report["threshold_failures"]
+        ), report["threshold_failures"]
 
 
 def wait_for(condition, process, what: str, timeout: float = 900):

@@ -57,8 +57,8 @@ def tiny_data(task: str = "classification") -> ReportData:
         outputs[network] = collect.NetworkOutputs(raw, normalized, prediction)
     split = collect.SplitOutputs("eval", labels, outputs, outputs[names.NETWORK_A].prediction)
     curves = {
-        "train": {f"{n}_train_loss": [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
-        "eval": {f"{n}_loss": [(100, 0.3)] for n in names.NETWORKS},
+        "train": {names.scalar_tag("loss", n): [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
+        "eval": {names.scalar_tag("loss", n): [(100, 0.3)] for n in names.NETWORKS},
     }
     metrics = {"candidate": {n: {"sparse_categorical_accuracy": 0.5} for n in names.NETWORKS}}
     config = {
@@ -135,10 +135,11 @@ def test_training_curves_keep_the_value_written_last_for_a_step_logged_twice(tmp
         writer = tf.summary.create_file_writer(str(tmp_path / "train"))
         with writer.as_default():
             for step, value in values.items():
-                tf.summary.scalar("network_a_train_loss", value, step=step)
+                tf.summary.scalar("loss/network_a", value, step=step)
+                tf.summary.histogram("outputs_raw/network_a", [1.0, 2.0, 3.0], step=step)
         writer.close()
     curves = collect.training_curves(str(tmp_path))
-    assert curves["train"]["network_a_train_loss"] == [
+    assert curves["train"]["loss/network_a"] == [
         (50, 1.0),
         (100, pytest.approx(0.4)),
         (150, pytest.approx(0.3)),
@@ -155,10 +156,28 @@ def report(penguin_run):
 
 
 @pytest.mark.slow
-def test_local_runner_prints_the_report_path_last(penguin_run, report):
+def test_local_runner_prints_the_report_path(penguin_run, report):
     path, _ = report
-    assert penguin_run.stdout[0].strip().splitlines()[-1] == f"run report: {path}"
+    assert f"run report: {path}" in penguin_run.stdout[0].splitlines()
     assert os.path.isfile(path)
+
+
+@pytest.mark.slow
+def test_tensorboard_overlays_train_and_eval_and_shows_output_histograms(penguin_run):
+    tags = {}
+    for phase in ("train", "eval"):
+        pattern = os.path.join(penguin_run.first_summary.model_run, phase, "events.out.tfevents.*")
+        tags[phase] = {
+            value.tag
+            for path in tf.io.gfile.glob(pattern)
+            for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value
+        }
+    for network in names.NETWORKS:
+        loss = names.scalar_tag("loss", network)
+        assert loss in tags["train"] and loss in tags["eval"], tags  # one chart, two runs
+        for kind in ("outputs_raw", "outputs_normalized"):
+            assert names.scalar_tag(kind, network) in tags["eval"], tags
 
 
 @pytest.mark.slow
@@ -208,10 +227,12 @@ def test_report_metrics_agree_with_the_evaluator_and_the_trainer(penguin_run, re
             accuracy, abs=1e-6
         )  # confusion matrix vs TFMA
         assert values["metrics"]["candidate"][network]["sparse_categorical_accuracy"] == accuracy
-        steps = [step for step, _ in values["curves"]["train"][f"{network}_train_loss"]]
+        steps = [step for step, _ in values["curves"]["train"][names.scalar_tag("loss", network)]]
         assert steps == list(range(config.log_every, config.train_steps + 1, config.log_every))
         # The Trainer's own evaluation covers the whole eval split too (eval_steps x batch > rows).
-        (final,) = values["curves"]["eval"][f"{network}_accuracy"]
+        (final,) = values["curves"]["eval"][names.scalar_tag("accuracy", network)]
+        # train and eval share the tag, so TensorBoard overlays the two loss curves
+        assert names.scalar_tag("loss", network) in values["curves"]["eval"]
         assert final == [config.train_steps, pytest.approx(accuracy, abs=1e-6)]
     assert values["accuracy"][names.COMBINED] == pytest.approx(
         tfma[names.COMBINED]["sparse_categorical_accuracy"], abs=1e-6

@@ -90,7 +90,7 @@ def test_models_config_lists_every_model_with_integer_versions(penguin_run):
     with open(os.path.join(penguin_run.serving_root, "models.config")) as handle:
         config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
     entries = {c.name: c for c in config.model_config_list.config}
-    assert set(entries) == set(names.SERVED_MODELS)
+    assert set(entries) == {names.served_model_name("twinnorm", m) for m in names.SERVED_MODELS}
     for entry in entries.values():
         assert entry.model_platform == "tensorflow" and os.path.isabs(entry.base_path)
         found = os.listdir(entry.base_path)

@@ -99,7 +99,9 @@ def test_the_compiled_pipeline_blesses_and_pushes_every_model(kfp_run):
         assert os.path.isfile(os.path.join(serving_root, model, "1", "saved_model.pb")), model
     with open(os.path.join(serving_root, "models.config")) as handle:
         config = text_format.Parse(handle.read(), model_server_config_pb2.ModelServerConfig())
-    assert {c.name for c in config.model_config_list.config} == set(names.SERVED_MODELS)
+    assert {c.name for c in config.model_config_list.config} == {
+        names.served_model_name("twinnorm", m) for m in names.SERVED_MODELS
+    }
     report = reported(
         folder, "RunReport", "report"
     ).uri  # the custom artifact type crossed the container boundary

@@ -120,6 +120,8 @@ def training_curves(model_run_uri: str) -> Dict[str, Dict[str, Curve]]:
         for path in tf.io.gfile.glob(os.path.join(model_run_uri, phase, "events.out.tfevents.*")):
             for event in tf.compat.v1.train.summary_iterator(path):
                 for value in event.summary.value:
+                    if value.HasField("tensor") and value.tensor.tensor_shape.dim:
+                        continue  # a histogram, not a scalar
                     number = (
                         float(tf.make_ndarray(value.tensor))
                         if value.HasField("tensor")

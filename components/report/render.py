@@ -7,7 +7,6 @@ import base64
 import dataclasses
 import html
 import io
-import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -23,6 +22,7 @@ from twinnorm.modules import names
 BINS = 40
 COLORS = {names.NETWORK_A: "#1f77b4", names.NETWORK_B: "#d62728"}
 SECTIONS = (
+    ("verdict", "Verdict"),
     ("config", "Run configuration"),
     ("scales", "Output scales before and after normalization"),
     ("training", "Training curves"),
@@ -151,7 +151,7 @@ def training_figure(curves: Dict[str, Dict[str, Curve]]) -> Optional[str]:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 3.6))
     for network in names.NETWORKS:
-        points = train.get(f"{network}_train_loss", [])
+        points = train.get(names.scalar_tag("loss", network), [])
         if points:
             steps, values = zip(*points, strict=False)
             axis.plot(steps, values, marker="o", markersize=3, color=COLORS[network], label=network)
@@ -191,7 +191,9 @@ def confusion_figure(matrices: Dict[str, List[List[int]]], class_names: Sequence
 # -- page --------------------------------------------------------------------------------------
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def cell(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
+        if isinstance(value, float):
+            return f"{int(value):,}" if value.is_integer() else f"{value:.4f}"
+        return html.escape(str(value))
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
@@ -230,8 +232,51 @@ def _config_section(config: Dict[str, Any], split: str, examples: int) -> str:
                 f"dropout {spec.get('dropout')}, Adam lr {spec.get('learning_rate')}",
             )
         )
-    rows.append(("full configuration", json.dumps(config, sort_keys=True)))
-    return _table(("setting", "value"), rows)
+    everything = _table(("option", "value"), _flat(config))
+    return (
+        _table(("setting", "value"), rows)
+        + f"<details><summary>Every option (as in the run's config.yaml)</summary>{everything}"
+        "</details>"
+    )
+
+
+def _flat(values: Dict[str, Any], prefix: str = "") -> List[Tuple[str, str]]:
+    """Nested configuration -> (dotted key, readable value) rows."""
+    rows: List[Tuple[str, str]] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            rows += _flat(value, f"{prefix}{key}.")
+        elif isinstance(value, (list, tuple)):
+            rows.append((f"{prefix}{key}", ", ".join(map(str, value)) or "(none)"))
+        else:
+            rows.append((f"{prefix}{key}", "(none)" if value is None else str(value)))
+    return rows
+
+
+def _verdict_section(data: ReportData) -> str:
+    """Blessed or not, what was pushed, why not, and the headline metric of each model."""
+    pushed = data.pushed
+    if data.blessed:
+        verdict = "Blessed" + (
+            f": version <b>{pushed.get('version')}</b> of every model pushed"
+            if pushed.get("pushed")
+            else " (this model was already served; nothing new pushed)"
+        )
+    else:
+        verdict = "<b>Not blessed</b>: nothing pushed, the served versions are unchanged"
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in data.threshold_failures)
+    candidate = data.metrics.get("candidate", {})
+    headline = [
+        (output, metric, values[metric])
+        for output, values in sorted(candidate.items())
+        for metric in ("sparse_categorical_accuracy", "mean_squared_error", "mean_absolute_error")
+        if metric in values
+    ]
+    return (
+        f"<p style='font-size:1.3em'>{verdict}.</p>"
+        + (f"<p>Failed thresholds:</p><ul>{failures}</ul>" if failures else "")
+        + _table(("model", "metric", "value"), headline)
+    )
 
 
 def _scales_section(values: Dict[str, Any], mode: str) -> str:
@@ -380,6 +425,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
     mode = data.config.get("trainer", {}).get("normalization", "")
     body = "".join(
         [
+            _section("verdict", _verdict_section(data)),
             _section(
                 "config", _config_section(data.config, data.outputs.split, values["examples"])
             ),
