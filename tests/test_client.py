@@ -144,7 +144,7 @@ class _RestHandler(BaseHTTPRequestHandler):
 
     model = None
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):  # noqa: N802 (http.server's handler name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         outputs = run(self.model, body)
         predictions = [
@@ -288,7 +288,7 @@ def test_client_sends_grpc_to_a_loopback_server(served):
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
     class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):  # noqa: N802
+        def Predict(self, request, context):  # noqa: N802 (the gRPC service's method name)
             signature = served["model"].signatures[request.model_spec.signature_name]
             inputs = {k: tf.constant(tf.make_ndarray(v)) for k, v in request.inputs.items()}
             response = predict_pb2.PredictResponse()

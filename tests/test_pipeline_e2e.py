@@ -138,14 +138,16 @@ trainer:
 def test_a_config_file_sets_each_networks_layers_in_the_exported_models(mode_runs):
     trained = mode_runs.summaries["population"].trainer_model
     for network, widths in ((names.NETWORK_A, [48, 24]), (names.NETWORK_B, [40])):
-        loaded = tf.saved_model.load(os.path.join(trained, names.NETWORK_MODELS_DIR, network))
-        kernels = sorted(
-            (tuple(v.shape) for v in loaded.variables if len(v.shape) == 2 and "kernel" in v.name),
-            key=lambda shape: -shape[1],
+        checkpoint = os.path.join(
+            trained, names.NETWORK_MODELS_DIR, network, "variables", "variables"
         )
-        outputs = [shape[1] for shape in kernels]
-        assert outputs[: len(widths)] == widths and outputs[-1] == 3, (network, kernels)
-        assert len(kernels) == len(widths) + 1, (network, kernels)
+        kernels = [  # the served network's dense layers, in order
+            shape
+            for name, shape in sorted(tf.train.list_variables(checkpoint))
+            if "/kernel/" in name and len(shape) == 2
+        ]
+        assert [shape[1] for shape in kernels] == [*widths, 3], (network, kernels)
+        assert all(a[1] == b[0] for a, b in zip(kernels[:-1], kernels[1:], strict=True)), kernels
 
 
 @pytest.mark.parametrize("mode", ["standardize", "shared", "population"])
