@@ -39,7 +39,7 @@ class RunSummary:
             )
         if self.serving_root:
             out.append(f"serve: {serve_command(self.serving_root, serving_base)}")
-        if self.inference_result:
+        if self.inference_result and self.blessed:  # BulkInferrer runs on a blessed model only
             out.append(f"batch inference: {self.inference_result}")
         if self.report:
             out.append(f"run report: {self.report}")
