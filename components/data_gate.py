@@ -5,10 +5,14 @@ reads them per split and, in `fail` mode, fails its execution with one message n
 the split, each column and the kind of anomaly, so nothing downstream runs and nothing is pushed.
 In `warn` mode it logs the same message and lets the run go on. Either way its output artifact
 holds the report (`report.txt`) and the anomaly count.
+
+With `keep_schema` set (a CSV without a curated schema), data that passes has its inferred schema
+copied there, so later runs import it and new data is checked against it.
 """
 
+import json
 import os
-from typing import List
+from typing import List, Sequence
 
 from absl import logging
 from tensorflow_metadata.proto.v0 import anomalies_pb2
@@ -16,8 +20,11 @@ from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from twinnorm.components import drift
+
 MODES = ("fail", "warn")
 REPORT_FILE = "report.txt"
+DRIFT_FILE = "drift.json"  # split -> column -> measured distance and threshold
 
 
 class BadDataError(ValueError):
@@ -47,8 +54,35 @@ def describe(anomalies: anomalies_pb2.Anomalies, split: str) -> List[str]:
     return lines
 
 
+def drift_lines(drift_uri: str, split_pairs: List[str], report_dir: str) -> List[str]:
+    """DistributionValidator's findings, one line per column over its bar (the measured distance
+    and the threshold are in TFDV's description); every measured distance goes to `drift.json`."""
+    lines, measured = [], {}
+    for pair in split_pairs:
+        anomalies = anomalies_pb2.Anomalies()
+        with fileio.open(os.path.join(drift_uri, f"SplitPair-{pair}", "SchemaDiff.pb"), "rb") as f:
+            anomalies.ParseFromString(f.read())
+        split = pair.split("_")[0]
+        lines += [
+            line.replace(f"split {split}", f"split {split} vs the last blessed run", 1)
+            for line in describe(anomalies, split)
+        ]
+        measured[split] = drift.measurements(anomalies)
+    fileio.makedirs(report_dir)
+    with fileio.open(os.path.join(report_dir, DRIFT_FILE), "w") as handle:
+        json.dump(measured, handle, indent=1, sort_keys=True)
+    return lines
+
+
 def check(
-    anomalies_uri: str, splits: List[str], data: str, schema: str, on_anomaly: str, report_dir: str
+    anomalies_uri: str,
+    splits: List[str],
+    data: str,
+    schema: str,
+    on_anomaly: str,
+    report_dir: str,
+    drift_uri: str = "",
+    drift_pairs: Sequence[str] = (),
 ) -> List[str]:
     """Writes the report; raises BadDataError on anomalies in `fail` mode, else returns its lines."""
     if on_anomaly not in MODES:
@@ -56,6 +90,8 @@ def check(
     lines = [
         line for split in splits for line in describe(load_anomalies(anomalies_uri, split), split)
     ]
+    if drift_uri and drift_pairs:
+        lines += drift_lines(drift_uri, list(drift_pairs), report_dir)
     if lines:
         lines = [
             f"bad data in {data} (checked against {schema}):",
@@ -71,6 +107,19 @@ def check(
     return lines
 
 
+def keep(schema_dir: str, destination: str) -> None:
+    """Copies the inferred schema (SchemaGen's `schema.pbtxt`) to `destination`, atomically."""
+    source = os.path.join(schema_dir, "schema.pbtxt")
+    fileio.makedirs(os.path.dirname(destination))
+    partial = destination + ".partial"
+    fileio.copy(source, partial, overwrite=True)
+    fileio.rename(partial, destination, overwrite=True)
+    logging.info(
+        "schema kept: %s (read, edit and commit it; later runs check new data against it)",
+        destination,
+    )
+
+
 @tfx.dsl.components.component
 def DataGate(  # noqa: N802 (TFX component names are classes)
     anomalies: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
@@ -79,8 +128,13 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
     data: tfx.dsl.components.Parameter[str],
     schema_source: tfx.dsl.components.Parameter[str] = "",
     on_anomaly: tfx.dsl.components.Parameter[str] = "fail",
+    keep_schema: tfx.dsl.components.Parameter[str] = "",
+    drift_anomalies: tfx.dsl.components.InputArtifact[
+        tfx.types.standard_artifacts.ExampleAnomalies
+    ] = None,
 ) -> None:
-    """Fails (or warns, with on_anomaly='warn') when ExampleValidator found anomalies in any split."""
+    """Fails (or warns, with on_anomaly='warn') when ExampleValidator found anomalies in any split,
+    or DistributionValidator found a column drifted beyond its bar since the last blessed run."""
     checked.split_names = anomalies.split_names
     checked.set_string_custom_property("on_anomaly", on_anomaly)
     lines = check(
@@ -90,5 +144,12 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
         f"the schema {schema_source}" if schema_source else f"the schema inferred in {schema.uri}",
         on_anomaly,
         checked.uri,
+        drift_anomalies.uri if drift_anomalies else "",
+        artifact_utils.decode_split_names(drift_anomalies.split_names)
+        if drift_anomalies and drift_anomalies.split_names
+        else (),
     )
     checked.set_int_custom_property("anomaly_count", max(0, len(lines) - 1))
+    if keep_schema:
+        keep(schema.uri, keep_schema)
+        checked.set_string_custom_property("kept_schema", keep_schema)

@@ -27,17 +27,48 @@ def tfma_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]:
     return result
 
 
+def slice_name(slice_key) -> str:
+    """`island=Biscoe` (or `island=Biscoe, sex=male` for a crossed slice); '' for the overall."""
+    parts = []
+    for single in slice_key.single_slice_keys:
+        kind = single.WhichOneof("kind")
+        value = getattr(single, kind) if kind else ""
+        parts.append(f"{single.column}={value.decode() if isinstance(value, bytes) else value}")
+    return ", ".join(parts)
+
+
+def slice_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """Every slice but the overall one, candidate model only: slice -> output -> metric -> value."""
+    import tensorflow_model_analysis as tfma
+
+    result: Dict[str, Dict[str, Dict[str, float]]] = {}
+    for metrics in tfma.load_metrics(evaluation_uri):
+        name = slice_name(metrics.slice_key)
+        if not name:
+            continue
+        for entry in metrics.metric_keys_and_values:
+            if entry.key.is_diff or entry.key.model_name not in ("", "candidate"):
+                continue
+            if entry.value.HasField("double_value"):
+                result.setdefault(name, {}).setdefault(entry.key.output_name or "all", {})[
+                    entry.key.name
+                ] = entry.value.double_value.value
+    return dict(sorted(result.items()))
+
+
 def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
     """Whether every threshold held, and per failed one a line with the measured value and the
     bound it missed (TFMA leaves its own message empty for these thresholds)."""
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_validation_result(evaluation_uri)
-    failures = [
-        failure_line(failure)
-        for per_slice in result.metric_validations_per_slice
-        for failure in per_slice.failures
-    ]
+    failures = []
+    for per_slice in result.metric_validations_per_slice:
+        where = slice_name(per_slice.slice_key)
+        for failure in per_slice.failures:
+            failures.append(
+                f"slice {where}: {failure_line(failure)}" if where else failure_line(failure)
+            )
     return bool(result.validation_ok), failures
 
 

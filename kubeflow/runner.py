@@ -63,9 +63,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     if args.data is None:  # the embedded data: the image carries it
         config = kubeflow_spec.embedded_data_in_image(config)
-    config = kubeflow_spec.for_target(config, args.target, args.pipeline_root)
     spec_path = args.spec_path or ("pipeline.yaml" if args.target == "kfp" else "pipeline.json")
     try:
+        config = kubeflow_spec.for_target(config, args.target, args.pipeline_root)
         path = kubeflow_spec.compile_pipeline(config, args.target, args.image, spec_path)
     except ValueError as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")

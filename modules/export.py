@@ -8,7 +8,8 @@ Every model (combined, network A, network B) has the same signatures:
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
 Classification models also have `classification` (method tensorflow/serving/classify, input
 `inputs`, outputs `classes` and `scores`) for TF Serving's `:classify` API.
-The combined model also has `evaluation` (the predictions keyed by TFMA output name) and
+The combined model also has `evaluation` (the predictions keyed by TFMA output name),
+`evaluation_labels` (the labels as `transform_features` gives them, nothing else) and
 `batch_inference` (serving_default's numeric outputs, for BulkInferrer).
 The Transform layer is attached to each saved module, so its tables initialize at serving.
 Everything that loads these models (TF Serving, TFMA, BulkInferrer, the report) calls signatures
@@ -128,6 +129,15 @@ class ServingModule(tf.Module):
                 )
         return transformed
 
+    def evaluation_labels(self, examples: tf.Tensor) -> Outputs:
+        """Only the label entries of `transform_examples`: the Evaluator's labels. TFMA slices on
+        a preprocessing function's outputs before the raw features, so with every transformed
+        feature there, `--slice-by island` would slice on vocabulary ids instead of island names."""
+        transformed = self.transform_examples(examples)
+        return {
+            k: transformed[k] for k in {self.label_key, *self.label_columns} if k in transformed
+        }
+
     def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
         outputs = self.serve_examples(examples)
         evaluated = {output: outputs[key] for output, key in evaluated_outputs(self.task).items()}
@@ -164,6 +174,7 @@ class ServingModule(tf.Module):
             ).get_concrete_function(tf.TensorSpec([None], tf.string, name=names.CLASSIFY_INPUTS))
         if self.network == names.COMBINED:
             signatures[names.EVALUATION] = _examples_signature(self.evaluation_outputs)
+            signatures[names.EVALUATION_LABELS] = _examples_signature(self.evaluation_labels)
             signatures[names.BATCH_INFERENCE] = _examples_signature(self.numeric_outputs)
         return signatures
 

@@ -15,6 +15,7 @@ from twinnorm.modules import modes
 NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
 LOSSES = (modes.AUTO, *modes.LOSSES)
 TASKS = (modes.AUTO, *modes.TASKS)
+WARM_START = ("", "a", "b", "both")
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 
 
@@ -78,6 +79,8 @@ class TrainerConfig:
     # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
     # batch_size stays the global batch, split across workers.
     train_workers: int = 1
+    # Networks initialized from the latest blessed model's weights: "" (none), a, b or both.
+    warm_start: str = ""
 
     def validate(self, n_outputs: int | None = None) -> None:
         """Refuse configurations that cannot train; `n_outputs` is checked once it is known."""
@@ -86,6 +89,7 @@ class TrainerConfig:
         _one_of("normalization", self.normalization, NORMALIZATION_MODES)
         _one_of("loss", self.loss, LOSSES)
         _one_of("task", self.task, TASKS)
+        _one_of("warm_start", self.warm_start, WARM_START)
         if self.task == modes.REGRESSION and self.loss == modes.CROSS_ENTROPY:
             raise ValueError(
                 "loss 'cross_entropy' needs task 'classification'; use 'mse' for regression"
@@ -161,3 +165,28 @@ class TrainerConfig:
 def _one_of(name: str, value: str, allowed: Tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+# -- a tuning trial's values (modules/tuning.py searches them; the Trainer applies the best) ----
+def units_key(network: str) -> str:
+    return f"{network}_units"
+
+
+def learning_rate_key(network: str) -> str:
+    return f"{network}_learning_rate"
+
+
+def apply_best(config: TrainerConfig, values: Mapping[str, Any]) -> TrainerConfig:
+    """The config with a trial's sizes (units, units/2) and learning rates for each network."""
+    changes = {}
+    for network in ("network_a", "network_b"):
+        spec = getattr(config, network)
+        if units_key(network) in values:
+            units = int(values[units_key(network)])
+            spec = dataclasses.replace(spec, hidden_units=(units, max(1, units // 2)))
+        if learning_rate_key(network) in values:
+            spec = dataclasses.replace(
+                spec, learning_rate=float(values[learning_rate_key(network)])
+            )
+        changes[network] = spec
+    return dataclasses.replace(config, **changes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -18,7 +18,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging as log
 
-from twinnorm.modules import modes, names
+from twinnorm.modules import modes, names, warm_start
 from twinnorm.modules.calibration import calibrate, check_labels_known
 from twinnorm.modules.data import transformed_dataset
 from twinnorm.modules.export import save_serving_models
@@ -43,6 +43,7 @@ class TrainJob:
     label_columns: List[str] = dataclasses.field(
         default_factory=list
     )  # raw label column(s); [] = [label_key]
+    base_model: str = ""  # the blessed model's serving folder, for a warm start
 
     @property
     def raw_labels(self) -> List[str]:
@@ -83,15 +84,21 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def train_and_export(
-    job: TrainJob,
-    strategy: tf.distribute.Strategy,
-    run_dir: str,
-    serving_model_dir: str,
-    networks_dir: str,
-) -> dict:
-    """Trains under `strategy` and exports the three serving models; returns the last metrics.
-    `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
+@dataclasses.dataclass
+class Fitted:
+    """A trained twin model with what exporting it needs."""
+
+    model: TwinModel
+    trainer: JointTrainer
+    history: dict
+    evaluation: tf.data.Dataset
+    transform_output: tft.TFTransformOutput
+    config: TrainerConfig
+
+
+def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str]) -> Fitted:
+    """Builds the twin model for the job's data and trains it under `strategy` (a warm start
+    first, when configured); `run_dir` holds checkpoints and TensorBoard logs (None: neither)."""
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
     layout = feature_layout(
@@ -129,15 +136,36 @@ def train_and_export(
     with strategy.scope():
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
+    warm_start.restore(model, config.warm_start, job.base_model)
     history = trainer.fit(dataset(job.train_files, True), evaluation, run_dir)
     log.info("trained %d steps: %s", config.train_steps, history)
+    return Fitted(model, trainer, history, evaluation, tf_transform_output, config)
+
+
+def train_and_export(
+    job: TrainJob,
+    strategy: tf.distribute.Strategy,
+    run_dir: str,
+    serving_model_dir: str,
+    networks_dir: str,
+) -> dict:
+    """Trains under `strategy` and exports the three serving models; returns the last metrics.
+    `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
+    fitted = fit(job, strategy, run_dir)
+    model, history, evaluation = fitted.model, fitted.history, fitted.evaluation
     calibration = calibrate(model, evaluation)
-    trainer.save_checkpoint()
+    fitted.trainer.save_checkpoint()
     log.info("calibration: %s", calibration)
     write_json(os.path.join(run_dir, names.CALIBRATION_FILE), calibration)
-    write_json(os.path.join(run_dir, names.TRAINING_FILE), {"steps": config.train_steps, **history})
-    write_output_histograms(model, evaluation, run_dir, config.train_steps)
+    steps = fitted.config.train_steps
+    write_json(os.path.join(run_dir, names.TRAINING_FILE), {"steps": steps, **history})
+    write_output_histograms(model, evaluation, run_dir, steps)
     save_serving_models(
-        model, tf_transform_output, job.label_key, job.raw_labels, serving_model_dir, networks_dir
+        model,
+        fitted.transform_output,
+        job.label_key,
+        job.raw_labels,
+        serving_model_dir,
+        networks_dir,
     )
     return history

@@ -20,6 +20,8 @@ TRANSFORM_FEATURES = "transform_features"
 # The Evaluator's signature: TFMA looks predictions up by output name, so this one returns
 # {network_a, network_b, combined} -> probabilities (classification) or values (regression).
 EVALUATION = "evaluation"
+# The Evaluator's labels: the label entries of `transform_features` only (see export.py).
+EVALUATION_LABELS = "evaluation_labels"
 # TF Serving's Classify API: method name, input key and output keys it requires.
 CLASSIFICATION = "classification"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
@@ -36,6 +38,8 @@ CALIBRATION_FILE = "calibration.json"
 # The Trainer's final losses and evaluation, in model_run beside it (the local run prints them).
 TRAINING_FILE = "training.json"
 
+# Folder, inside the Trainer's model_run, of the training loop's checkpoints.
+CHECKPOINTS_DIR = "checkpoints"
 # Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.
 NETWORK_MODELS_DIR = "networks"
 SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)
@@ -54,6 +58,7 @@ CONFIG_TRAINER = "trainer"
 # TrainerConfig fields that reach run_fn through TrainArgs/EvalArgs, not custom_config.
 STEP_COUNTS = ("train_steps", "eval_steps")
 CONFIG_TASK = "task"
+CONFIG_TUNE_TRIALS = "tune_trials"  # the Tuner's custom_config: trials of the random search
 
 
 def label_columns(label: str) -> tuple:

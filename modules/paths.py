@@ -80,6 +80,12 @@ class OutputLayout:
         return os.path.join(self.output_dir, "serving", self.name)
 
     @property
+    def kept_schema(self) -> str:
+        """The schema inferred on the first run of a CSV without a curated one, kept for later runs
+        to check new data against: plain text, to read, edit and commit."""
+        return os.path.join(self.output_dir, "schema", self.name, "schema.pbtxt")
+
+    @property
     def runs_dir(self) -> str:
         """One folder per local run (`<UTC time>`): its log and its effective configuration."""
         return os.path.join(self.output_dir, "runs", self.name)

@@ -7,14 +7,16 @@ starts that many worker processes under MultiWorkerMirroredStrategy.
 from __future__ import annotations
 
 import tensorflow as tf
+from absl import logging as log
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules import names, resume
+from twinnorm.modules.hparams import TrainerConfig, apply_best
 from twinnorm.modules.job import TrainJob, train_and_export
 
 
-def run_fn(fn_args) -> None:
-    """TFX Trainer entry point (GenericExecutor)."""
+def job_from(fn_args) -> TrainJob:
+    """The TrainJob of TFX's fn_args (Trainer or Tuner); the Tuner's best hyperparameters, when
+    the Trainer has them, replace both networks' sizes and learning rates."""
     custom = fn_args.custom_config
     trainer = TrainerConfig.from_dict(
         {
@@ -23,19 +25,29 @@ def run_fn(fn_args) -> None:
             "eval_steps": fn_args.eval_steps,
         }
     )
+    if fn_args.hyperparameters:
+        trainer = apply_best(trainer, fn_args.hyperparameters.get("values", {}))
+        log.info("hyperparameters from the Tuner: %s", fn_args.hyperparameters.get("values"))
     trainer.validate()
-    job = TrainJob(
-        transform_output=fn_args.transform_output,
+    return TrainJob(
+        transform_output=fn_args.transform_graph_path,
         train_files=list(fn_args.train_files),
         eval_files=list(fn_args.eval_files),
-        serving_model_dir=fn_args.serving_model_dir,
-        model_run_dir=fn_args.model_run_dir,
+        serving_model_dir=fn_args.serving_model_dir or "",
+        model_run_dir=fn_args.model_run_dir or "",
         label_key=custom[names.CONFIG_LABEL],
         label_columns=list(custom[names.CONFIG_LABEL_COLUMNS]),
         feature_keys=list(custom[names.CONFIG_FEATURES]),
         trainer=trainer.to_dict(),
+        base_model=fn_args.base_model or "",
     )
-    if trainer.train_workers > 1:
+
+
+def run_fn(fn_args) -> None:
+    """TFX Trainer entry point (GenericExecutor)."""
+    job = job_from(fn_args)
+    resume.prepare(job)
+    if job.config.train_workers > 1:
         from twinnorm.modules import multiworker
 
         multiworker.run(job)

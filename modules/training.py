@@ -259,5 +259,5 @@ class JointTrainer:
             state["iterator"] = iterator
         checkpoint = tf.train.Checkpoint(**state)
         return tf.train.CheckpointManager(
-            checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep=2
+            checkpoint, os.path.join(run_dir, names.CHECKPOINTS_DIR), max_to_keep=2
         )

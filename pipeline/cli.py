@@ -55,14 +55,41 @@ def add_pipeline_options(
     data.add_argument(
         "--schema",
         metavar="PATH",
-        help="curated Schema text proto the data must satisfy; 'none' infers one from the data "
-        "(default: data/penguins.schema.pbtxt with the embedded data, else none)",
+        help="curated Schema text proto the data must satisfy; 'none' infers one from each run's "
+        "data and keeps nothing (default: data/penguins.schema.pbtxt with the embedded data; "
+        "for other data the schema kept by an earlier run, OUTPUT/schema/NAME/schema.pbtxt, else "
+        "one inferred from this run's data and kept there)",
+    )
+    data.add_argument(
+        "--reinfer-schema",
+        action="store_true",
+        default=None,
+        help="infer the schema again from this run's data and overwrite the kept one",
     )
     data.add_argument(
         "--on-anomaly",
         choices=ON_ANOMALY,
         help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
         "go on (default: fail)",
+    )
+    data.add_argument(
+        "--drift",
+        action="store_true",
+        default=None,
+        help="compare this run's statistics with the last blessed run's (DistributionValidator); "
+        "a column beyond its bar stops the run before Transform, like an anomaly",
+    )
+    data.add_argument(
+        "--max-drift-jsd",
+        type=float,
+        help="drift bar of numeric columns: approximate Jensen-Shannon divergence "
+        f"(default: {defaults.max_drift_jsd})",
+    )
+    data.add_argument(
+        "--max-drift-linf",
+        type=float,
+        help="drift bar of categorical columns: L-infinity distance of the value frequencies "
+        f"(default: {defaults.max_drift_linf})",
     )
     data.add_argument(
         "--transform-statistics",
@@ -109,6 +136,19 @@ def add_pipeline_options(
     model.add_argument(
         "--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})"
     )
+    model.add_argument(
+        "--warm-start",
+        choices=("a", "b", "both"),
+        help="initialize network A, B or both from the latest blessed model's weights (TFX's "
+        "base_model) and train jointly as usual (default: both from scratch)",
+    )
+    model.add_argument(
+        "--tune",
+        type=_positive,
+        metavar="N",
+        help="tune both networks' sizes and learning rates over N trials of the joint loop "
+        "(TFX Tuner, KerasTuner random search) before the Trainer, which takes the best",
+    )
     model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
     model.add_argument(
         "--train-workers",
@@ -139,6 +179,19 @@ def add_pipeline_options(
         type=float,
         help=f"classification blessing bar, a fraction in (0, 1], for network A, network B and the "
         f"combined prediction (default: {defaults.min_accuracy})",
+    )
+    run.add_argument(
+        "--slice-by",
+        type=_names,
+        metavar="COLUMN[,COLUMN]",
+        help="Evaluator metrics per value of each column too, for network A, network B and the "
+        "combined model (report: 'Metrics per slice')",
+    )
+    run.add_argument(
+        "--min-slice-accuracy",
+        type=float,
+        help="classification: an accuracy bar every slice of --slice-by must also meet "
+        "(default: none)",
     )
     run.add_argument(
         "--max-mse",
@@ -231,15 +284,22 @@ def config_from_args(
         split_buckets=args.split,
         inference_data="" if args.inference_data == "none" else args.inference_data,
         schema="" if args.schema == "none" else args.schema,
+        reinfer_schema=args.reinfer_schema,
         on_anomaly=args.on_anomaly,
         transform_statistics=args.transform_statistics,
+        drift=args.drift,
+        max_drift_jsd=args.max_drift_jsd,
+        max_drift_linf=args.max_drift_linf,
         output_dir=getattr(args, "output", None),
         name=args.name,
         min_accuracy=args.min_accuracy,
+        slice_by=args.slice_by,
+        min_slice_accuracy=args.min_slice_accuracy,
         max_mse=args.max_mse,
         max_mae=args.max_mae,
         max_relative_mse=args.max_relative_mse,
         enable_cache=False if args.no_cache else None,
+        tune_trials=args.tune,
         serving_base=getattr(args, "serving_base", None),
     )
     config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
@@ -254,6 +314,7 @@ def config_from_args(
         seed=args.seed,
         train_workers=args.train_workers,
         population_shared=args.population_shared,
+        warm_start=args.warm_start,
     )
     return config.resolved()
 

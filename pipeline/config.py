@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple, TypeVar
 from twinnorm.modules import modes, names, paths
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.pipeline.beam import BeamConfig
-from twinnorm.pipeline.labels import read_label
+from twinnorm.pipeline.labels import numeric_columns, read_label
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
@@ -43,16 +43,31 @@ class PipelineConfig:
     split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
     inference_data: Optional[str] = None
-    # Curated schema the data is validated against; "" infers one (SchemaGen); None: the curated
-    # penguin schema with the embedded data, else inferred.
+    # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
+    # curated penguin schema with the embedded data, else the kept schema (`kept_schema`) when an
+    # earlier run left one, else inferred and kept.
     schema: Optional[str] = None
+    # Where the DataGate writes the inferred schema once the data passes ("": keep none). Set by
+    # resolved(); a config file that names it re-uses the kept file once it exists.
+    kept_schema: str = ""
+    reinfer_schema: bool = False  # infer again from this run's data and overwrite the kept schema
     on_anomaly: str = (
         "fail"  # what the DataGate does with ExampleValidator's anomalies: fail | warn
     )
+    # Drift: this run's statistics against those of the last blessed run's data (TFX's
+    # DistributionValidator); a column over its bar stops the run like an anomaly. Bars: approximate
+    # Jensen-Shannon divergence for numeric columns, L-infinity distance for categorical ones.
+    drift: bool = False
+    max_drift_jsd: float = 0.1
+    max_drift_linf: float = 0.1
+    drift_numeric: Tuple[str, ...] = ()  # numeric columns among features and labels (resolved())
     # Transform's own TFDV statistics (pre-transform: a copy of StatisticsGen's; post-transform and
     # its anomalies: read by no component here). Off: computing them costs seconds per run.
     transform_statistics: bool = False
     trainer: TrainerConfig = TrainerConfig()
+    # >0: a Tuner (KerasTuner random search, each trial the joint loop) tries that many sizes and
+    # learning rates of both networks first; the Trainer takes the best trial's.
+    tune_trials: int = 0
     # Blessing bars, each applied to network A, network B and the combined prediction.
     min_accuracy: float = 0.9  # classification
     # Regression, in the label's units: MSE <= min(max_mse, max_relative_mse x label variance),
@@ -60,6 +75,10 @@ class PipelineConfig:
     max_mse: Optional[float] = None
     max_mae: Optional[float] = None
     max_relative_mse: float = 0.75
+    # Columns whose values slice the Evaluator's metrics (each column on its own), and an optional
+    # accuracy bar every such slice must meet (classification).
+    slice_by: Tuple[str, ...] = ()
+    min_slice_accuracy: Optional[float] = None
     # How much worse than the blessed baseline a candidate may be: absolute accuracy for
     # classification, a fraction of the baseline's MSE for regression.
     max_regression: float = 0.02
@@ -159,6 +178,13 @@ class PipelineConfig:
                 f"serving_base must be an absolute path or a URI as TF Serving sees it "
                 f"(e.g. /models), got {self.serving_base!r}"
             )
+        if (self.trainer.warm_start or self.drift) and not self.compare_to_baseline:
+            raise ValueError(
+                "warm_start and drift look up the latest blessed run, which needs the baseline "
+                "resolver (compare_to_baseline)"
+            )
+        if self.tune_trials < 0:
+            raise ValueError(f"tune trials must be >= 0, got {self.tune_trials}")
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
         if min(self.split_buckets) <= 0:
@@ -185,6 +211,13 @@ class PipelineConfig:
             raise ValueError(
                 f"feature column(s) {', '.join(unknown)} not in {self.data} (columns: {', '.join(columns)})"
             )
+        absent = [c for c in self.slice_by if c not in columns]
+        if absent:
+            raise ValueError(
+                f"slice column(s) {', '.join(absent)} not in {self.data} (columns: {', '.join(columns)})"
+            )
+        if self.min_slice_accuracy is not None and not self.slice_by:
+            raise ValueError("min_slice_accuracy needs slice_by (the columns to slice by)")
         if set(self.label_columns) & set(features):
             raise ValueError(f"label {self.label!r} cannot also be a feature")
         inference_data = self.inference_data
@@ -196,22 +229,45 @@ class PipelineConfig:
                 raise ValueError(
                     f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}"
                 )
-        schema = self.schema
-        if schema is None:
-            schema = DEFAULT_SCHEMA if self.data == DEFAULT_DATA else ""
+        schema, kept_schema = self._schema_source()
         if schema:
             schema = paths.absolute(schema)
             _check_schema(schema, (*self.label_columns, *features))
         output_dir = paths.absolute(self.output_dir)
+        drift_numeric = ()
+        if self.drift:
+            drift_numeric = tuple(
+                numeric_columns(csv_files(self.data), (*features, *self.label_columns))
+            )
         return dataclasses.replace(
             self,
+            drift_numeric=drift_numeric,
             features=tuple(features),
             output_dir=output_dir,
             inference_data=inference_data,
             schema=schema,
+            kept_schema=kept_schema,
             trainer=trainer,
             label_variances=label_variances,
         )
+
+    def _schema_source(self) -> Tuple[str, str]:
+        """(schema to import or "" to infer, path to keep the inferred one at or "")."""
+        if self.reinfer_schema and self.schema:
+            raise ValueError(
+                "reinfer_schema infers a new schema in place of the kept one; it cannot be used "
+                f"with a given schema ({self.schema})"
+            )
+        if self.schema is None and self.data == DEFAULT_DATA:
+            return DEFAULT_SCHEMA, ""
+        kept = self.kept_schema
+        if self.schema is None:
+            kept = paths.OutputLayout(paths.absolute(self.output_dir), self.name).kept_schema
+        elif self.schema:
+            return self.schema, ""
+        if kept and paths.exists(kept) and not self.reinfer_schema:
+            return kept, ""
+        return "", kept
 
     def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...]]:
         """The trainer config with task, mode and loss settled by the label column, and the
@@ -233,15 +289,20 @@ class PipelineConfig:
         return self.trainer.resolved(task, n_outputs), variances if task == modes.REGRESSION else ()
 
     def _check_bars(self) -> None:
-        if not 0.0 < self.min_accuracy <= 1.0:
-            raise ValueError(
-                f"min_accuracy is a fraction in (0, 1], got {self.min_accuracy} "
-                f"(for {self.min_accuracy:g} %, pass {self.min_accuracy / 100:g})"
-            )
+        for name in ("min_accuracy", "min_slice_accuracy"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 < value <= 1.0:
+                raise ValueError(
+                    f"{name} is a fraction in (0, 1], got {value} "
+                    f"(for {value:g} %, pass {value / 100:g})"
+                )
         for name in ("max_mse", "max_mae", "max_relative_mse"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
+        for name in ("max_drift_jsd", "max_drift_linf"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.max_regression < 0:
             raise ValueError(f"max_regression must be >= 0, got {self.max_regression}")
 

@@ -11,7 +11,7 @@ units (an MSE averaged over targets of different scales would only see the large
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 
@@ -36,16 +36,33 @@ def _threshold(
     )
 
 
-def accuracy_metrics(min_accuracy: float, max_regression: float) -> List[tfma.MetricConfig]:
-    """Accuracy >= min_accuracy, at most `max_regression` below the baseline."""
+def _overall(threshold: tfma.MetricThreshold) -> tfma.PerSliceMetricThreshold:
+    """A bar of the overall slice only: a MetricConfig's plain `threshold` would hold every slice
+    of `--slice-by` to it too, so a 4-example slice could block a blessing."""
+    return tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+
+
+def accuracy_metrics(
+    min_accuracy: float,
+    max_regression: float,
+    slice_by: Sequence[str] = (),
+    min_slice_accuracy: Optional[float] = None,
+) -> List[tfma.MetricConfig]:
+    """Accuracy >= min_accuracy, at most `max_regression` below the baseline; with
+    `min_slice_accuracy`, also >= that in every slice of each `slice_by` column."""
     change = tfma.GenericChangeThreshold(
         direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression}
     )
-    return [
-        tfma.MetricConfig(
-            class_name="SparseCategoricalAccuracy",
-            threshold=_threshold(lower=min_accuracy, change=change),
+    per_slice = [_overall(_threshold(lower=min_accuracy, change=change))]
+    if min_slice_accuracy is not None and slice_by:
+        per_slice.append(
+            tfma.PerSliceMetricThreshold(
+                slicing_specs=slicing_specs(slice_by)[1:],
+                threshold=_threshold(lower=min_slice_accuracy),
+            )
         )
+    return [
+        tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=per_slice)
     ]
 
 
@@ -57,12 +74,13 @@ def error_metrics(
     change = tfma.GenericChangeThreshold(
         direction=tfma.MetricDirection.LOWER_IS_BETTER, relative={"value": max_regression}
     )
-    mae = _threshold(upper=mae_bound) if mae_bound is not None else None
+    mae = [_overall(_threshold(upper=mae_bound))] if mae_bound is not None else []
     return [
         tfma.MetricConfig(
-            class_name="MeanSquaredError", threshold=_threshold(upper=mse_bound, change=change)
+            class_name="MeanSquaredError",
+            per_slice_thresholds=[_overall(_threshold(upper=mse_bound, change=change))],
         ),
-        tfma.MetricConfig(class_name="MeanAbsoluteError", threshold=mae),
+        tfma.MetricConfig(class_name="MeanAbsoluteError", per_slice_thresholds=mae),
     ]
 
 
@@ -71,7 +89,12 @@ def gated_specs(config: PipelineConfig) -> List[tfma.MetricsSpec]:
         return [
             tfma.MetricsSpec(
                 output_names=list(GATED_OUTPUTS),
-                metrics=accuracy_metrics(config.min_accuracy, config.max_regression),
+                metrics=accuracy_metrics(
+                    config.min_accuracy,
+                    config.max_regression,
+                    config.slice_by,
+                    config.min_slice_accuracy,
+                ),
             )
         ]
     columns = config.label_columns
@@ -98,15 +121,20 @@ def label_keys(config: PipelineConfig) -> dict:
     return {output: config.label_key for output in GATED_OUTPUTS}
 
 
+def slicing_specs(slice_by: Sequence[str]) -> List[tfma.SlicingSpec]:
+    """The overall slice, then one slice per value of each column (raw CSV values)."""
+    return [tfma.SlicingSpec(), *(tfma.SlicingSpec(feature_keys=[c]) for c in slice_by)]
+
+
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     model_spec = tfma.ModelSpec(
         signature_name=names.EVALUATION,
-        preprocessing_function_names=[names.TRANSFORM_FEATURES],
+        preprocessing_function_names=[names.EVALUATION_LABELS],
         label_keys=label_keys(config),
     )
     counts = tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="ExampleCount")])
     return tfma.EvalConfig(
         model_specs=[model_spec],
-        slicing_specs=[tfma.SlicingSpec()],
+        slicing_specs=slicing_specs(config.slice_by),
         metrics_specs=[*gated_specs(config), counts],
     )

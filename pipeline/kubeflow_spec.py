@@ -43,8 +43,22 @@ PLACEHOLDER = (
 def for_target(config: PipelineConfig, target: str, pipeline_root: str) -> PipelineConfig:
     """The config a target runs: Resolver only where the backend supports it; outputs under the root."""
     root = paths.absolute(pipeline_root)
+    if config.trainer.warm_start and not TARGETS[target].baseline_resolver:
+        raise ValueError(
+            f"--warm-start needs the latest-blessed-model resolver, which --target {target} "
+            "cannot run"
+        )
+    if config.drift:
+        raise ValueError(
+            "--drift finds the last blessed run's statistics with a custom resolver, and TFX's "
+            "Kubeflow compiler takes only its two built-in resolver strategies"
+        )
+    kept = paths.OutputLayout(root, config.name).kept_schema if config.kept_schema else ""
     return dataclasses.replace(
-        config, compare_to_baseline=TARGETS[target].baseline_resolver, output_dir=root
+        config,
+        compare_to_baseline=TARGETS[target].baseline_resolver,
+        output_dir=root,
+        kept_schema=kept,
     )
 
 

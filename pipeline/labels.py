@@ -13,6 +13,7 @@ from twinnorm.modules import modes, paths
 
 MAX_CLASS_VALUES = 20  # an integer label with more distinct values than this is taken as numeric
 SHOWN = 5
+SNIFFED_ROWS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,3 +98,23 @@ def _number(cell: str) -> Optional[float]:
 def _variance(numbers: List[float]) -> float:
     mean = math.fsum(numbers) / len(numbers)
     return math.fsum((x - mean) ** 2 for x in numbers) / len(numbers)
+
+
+def numeric_columns(files: Sequence[str], columns: Sequence[str]) -> List[str]:
+    """Columns whose non-empty cells (the first SNIFFED_ROWS rows of each file) are all numbers,
+    as CsvExampleGen would type them: drift compares these with Jensen-Shannon divergence and the
+    others with L-infinity distance."""
+    numeric = dict.fromkeys(columns, True)
+    for file in files:
+        with paths.open_text(file) as handle:
+            for index, row in enumerate(csv.DictReader(handle)):
+                if index >= SNIFFED_ROWS:
+                    break
+                for column in columns:
+                    cell = (row.get(column) or "").strip()
+                    if cell and numeric[column]:
+                        try:
+                            float(cell)
+                        except ValueError:
+                            numeric[column] = False
+    return [c for c in columns if numeric[c]]

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 from tfx import v1 as tfx
 
+from twinnorm.components import drift
 from twinnorm.components.data_gate import DataGate
 from twinnorm.components.pusher import TwinPusher
 from twinnorm.components.report.component import RunReport
@@ -17,6 +18,7 @@ from twinnorm.pipeline.evaluation import eval_config
 INFERENCE_SPLIT = "unlabelled"
 PREPROCESSING_FN = "twinnorm.modules.preprocessing.preprocessing_fn"
 RUN_FN = "twinnorm.modules.trainer.run_fn"
+TUNER_FN = "twinnorm.modules.tuning.tuner_fn"
 
 
 def example_gen(config: PipelineConfig):
@@ -98,12 +100,30 @@ def create_pipeline(
     validator = tfx.components.ExampleValidator(
         statistics=statistics.outputs["statistics"], schema=schema.outputs["schema"]
     )
+    components = [examples, statistics, schema, validator]
+    drift_anomalies = None
+    if config.drift:
+        baseline_statistics = drift.baseline_statistics_resolver()
+        distribution = drift.drift_validator(
+            statistics.outputs["statistics"],
+            baseline_statistics.outputs[drift.STATISTICS],
+            drift.validator_config(
+                (*config.features, *config.label_columns),
+                config.drift_numeric,
+                config.max_drift_jsd,
+                config.max_drift_linf,
+            ),
+        )
+        components += [baseline_statistics, distribution]
+        drift_anomalies = distribution.outputs["anomalies"]
     gate = DataGate(
         anomalies=validator.outputs["anomalies"],
+        drift_anomalies=drift_anomalies,
         schema=schema.outputs["schema"],
         data=config.data,
         schema_source=config.schema,
         on_anomaly=config.on_anomaly,
+        keep_schema=config.kept_schema,
     )
     transform = tfx.components.Transform(
         examples=examples.outputs["examples"],
@@ -113,21 +133,37 @@ def create_pipeline(
         disable_statistics=not config.transform_statistics,
     )
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
-    trainer = tfx.components.Trainer(
-        run_fn=RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=schema.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
-        custom_config=config.trainer_config(),
-    )
-    components = [examples, statistics, schema, validator, gate, transform, trainer]
+    components += [gate, transform]
     baseline = None
     if config.compare_to_baseline:
         resolver = baseline_resolver()
         components.append(resolver)
         baseline = resolver.outputs["model"]
+    hyperparameters = None
+    if config.tune_trials:
+        tuner = tfx.components.Tuner(
+            tuner_fn=TUNER_FN,
+            examples=transform.outputs["transformed_examples"],
+            transform_graph=transform.outputs["transform_graph"],
+            schema=schema.outputs["schema"],
+            train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
+            eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
+            custom_config={**config.trainer_config(), names.CONFIG_TUNE_TRIALS: config.tune_trials},
+        )
+        components.append(tuner)
+        hyperparameters = tuner.outputs["best_hyperparameters"]
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema.outputs["schema"],
+        base_model=baseline if config.trainer.warm_start else None,
+        hyperparameters=hyperparameters,
+        train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
+        custom_config=config.trainer_config(),
+    )
+    components.append(trainer)
     evaluator = tfx.components.Evaluator(
         examples=examples.outputs["examples"],
         model=trainer.outputs["model"],
@@ -150,6 +186,7 @@ def create_pipeline(
         evaluation=evaluator.outputs["evaluation"],
         blessing=evaluator.outputs["blessing"],
         pushed_model=pusher.outputs["pushed_model"],
+        checked=gate.outputs["checked"],
         run_config=config.report_config(),
     )
     components += [evaluator, pusher, report]

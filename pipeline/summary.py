@@ -147,6 +147,8 @@ def component_figure(metadata_path: str, pipeline_name: str, node: str) -> str:
     """The one figure worth a console line for a finished component ('' when it has none)."""
     state, outputs = node_outputs(open_store(metadata_path), pipeline_name, node)
     figure = FIGURES.get(node)
+    if not state and node in NOT_RUN:
+        return NOT_RUN[node]
     text = figure(outputs) if figure and outputs else ""
     cached = "cached" if state == "CACHED" else ""
     return ", ".join(part for part in (text, cached) if part)
@@ -177,7 +179,9 @@ def _rows(outputs) -> str:
 def _anomalies(outputs) -> str:
     checked = _first(outputs, "checked")
     count = checked.custom_properties["anomaly_count"].int_value if checked else 0
-    return f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomalies"
+    text = f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomalies"
+    kept = checked.custom_properties["kept_schema"].string_value if checked else ""
+    return f"{text}; schema kept: {kept}" if kept else text
 
 
 def _losses(outputs) -> str:
@@ -211,6 +215,35 @@ def _evaluation(outputs) -> str:
     return ", ".join(shown) + ("; blessed" if blessed else "; NOT blessed")
 
 
+def _drift(outputs) -> str:
+    from google.protobuf import json_format
+
+    blessed = _first(outputs, "anomalies").custom_properties["blessed"]
+    verdicts = json_format.MessageToDict(blessed.struct_value) if blessed.struct_value else {}
+    verdicts = verdicts.get("__value__", verdicts)  # TFX may wrap a JSON value
+    drifted = [pair.split("_")[0] for pair, ok in sorted(verdicts.items()) if ok == 0]
+    if drifted:
+        return f"drift beyond the bars in {', '.join(drifted)} (details: DataGate)"
+    return "compared with the last blessed run: within the bars"
+
+
+def _tuned(outputs) -> str:
+    import json
+
+    from tfx.dsl.io import fileio
+
+    results = _first(outputs, "tuner_results")
+    with fileio.open(f"{results.uri}/tuner_results.json") as handle:
+        trials = json.load(handle)
+    best = min(trials, key=lambda t: t["score"])
+    values = ", ".join(
+        f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in best.items()
+        if k not in ("trial_id", "score")
+    )
+    return f"best of {len(trials)} trials (eval loss {best['score']:.3g}): {values}"
+
+
 def _pushed(outputs) -> str:
     pushed = _first(outputs, "pushed_model")
     if pushed and pushed.custom_properties["pushed"].int_value == 1:
@@ -218,9 +251,13 @@ def _pushed(outputs) -> str:
     return "nothing pushed"
 
 
+# Nodes that do not run at all on a first run: what their console line says instead.
+NOT_RUN = {"DistributionValidator": "skipped: no blessed run to compare with yet"}
 FIGURES = {
+    "DistributionValidator": _drift,
     "StatisticsGen": _rows,
     "DataGate": _anomalies,
+    "Tuner": _tuned,
     "Trainer": _losses,
     "Evaluator": _evaluation,
     "Pusher": _pushed,

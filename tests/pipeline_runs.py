@@ -36,6 +36,12 @@ class PipelineRun:
         """Newest artifact folder of a component output."""
         return self.outputs.newest_artifact(component, output)
 
+    def newest_log(self) -> str:
+        """The text of the newest local run's log (`<output>/runs/<name>/<stamp>/run.log`)."""
+        logs = sorted(glob.glob(os.path.join(self.outputs.runs_dir, "*", "run.log")))
+        with open(logs[-1]) as handle:
+            return handle.read()
+
     def run(self, *args: str) -> str:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         result = subprocess.run(

@@ -13,6 +13,7 @@ import yaml
 
 from twinnorm.modules import modes
 from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
+from twinnorm.modules.paths import OutputLayout
 from twinnorm.pipeline import cli, config_file
 from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
@@ -126,7 +127,9 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
     )
     assert config.label_columns == ("small", "big") and config.label_key == "targets"
     bars = {
-        spec.output_names[0]: spec.metrics[0].threshold.value_threshold.upper_bound.value
+        spec.output_names[0]: spec.metrics[0]
+        .per_slice_thresholds[0]
+        .threshold.value_threshold.upper_bound.value
         for spec in eval_config(config).metrics_specs
         if spec.output_names
     }
@@ -307,3 +310,59 @@ def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path)
     config = cli.parse([*argv, "--output", str(tmp_path)], "test")
     transform = next(c for c in create_pipeline(config).components if c.id == "Transform")
     assert transform.exec_properties["disable_statistics"] == disabled
+
+
+def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path):
+    from twinnorm.pipeline.evaluation import eval_config
+
+    config = dataclasses.replace(PipelineConfig(), slice_by=("island",)).resolved()
+    evaluation = eval_config(config)
+    assert [list(s.feature_keys) for s in evaluation.slicing_specs] == [[], ["island"]]
+    (accuracy,) = evaluation.metrics_specs[0].metrics
+    assert not accuracy.HasField("threshold")  # a plain threshold would bar every slice
+    assert [len(t.slicing_specs[0].feature_keys) for t in accuracy.per_slice_thresholds] == [0]
+    barred = dataclasses.replace(config, min_slice_accuracy=0.8)
+    (accuracy,) = eval_config(barred).metrics_specs[0].metrics
+    island = accuracy.per_slice_thresholds[1]
+    assert list(island.slicing_specs[0].feature_keys) == ["island"]
+    assert island.threshold.value_threshold.lower_bound.value == pytest.approx(0.8)
+    for bad, message in (
+        (dict(slice_by=("nope",)), "slice column.s. nope not in"),
+        (dict(min_slice_accuracy=0.8), "min_slice_accuracy needs slice_by"),
+        (dict(slice_by=("island",), min_slice_accuracy=80.0), "min_slice_accuracy is a fraction"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            dataclasses.replace(PipelineConfig(), **bad).resolved()
+
+
+def test_the_first_run_infers_and_keeps_the_schema_and_later_runs_import_the_kept_one(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,y\n1,x,0\n2,z,1\n" * 5)
+    base = dataclasses.replace(
+        PipelineConfig(), data=str(data), label="y", output_dir=str(tmp_path)
+    )
+    first = base.resolved()
+    kept = OutputLayout(str(tmp_path)).kept_schema
+    assert (first.schema, first.kept_schema) == ("", kept)  # infer, and keep it there
+    os.makedirs(os.path.dirname(kept))
+    schema = 'feature { name: "a" type: INT }\nfeature { name: "b" type: BYTES }\n'
+    with open(kept, "w") as handle:
+        handle.write(schema + 'feature { name: "y" type: INT }\n')
+    later = base.resolved()
+    assert (later.schema, later.kept_schema) == (kept, "")  # import the kept one
+    again = dataclasses.replace(base, reinfer_schema=True).resolved()
+    assert (again.schema, again.kept_schema) == ("", kept)
+    every_run = dataclasses.replace(base, schema="").resolved()  # --schema none
+    assert (every_run.schema, every_run.kept_schema) == ("", "")
+    with pytest.raises(ValueError, match="reinfer_schema infers a new schema"):
+        dataclasses.replace(base, schema=kept, reinfer_schema=True).resolved()
+    assert dataclasses.replace(first, schema=None).resolved().schema == kept  # its file, re-read
+
+
+def test_drift_reads_which_columns_are_numeric_from_the_csv(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,c,y\n1,x,,0\n2.5,z,3,1\nnan,1,4,0\n")
+    config = dataclasses.replace(PipelineConfig(), data=str(data), label="y", drift=True).resolved()
+    assert config.drift_numeric == ("a", "c", "y")
+    with pytest.raises(ValueError, match="max_drift_jsd must be > 0"):
+        dataclasses.replace(config, max_drift_jsd=0.0).resolved()

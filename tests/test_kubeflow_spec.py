@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -243,3 +244,41 @@ def test_dockerfile_installs_the_locked_stack_and_the_project():
         assert f"COPY {folder} ./{folder}" in text and os.path.isdir(
             os.path.join(REPO_ROOT, folder)
         )
+
+
+def test_the_tuner_compiles_into_the_spec_ahead_of_the_trainer(tmp_path):
+    path = str(tmp_path / "p.yaml")
+    done = compile_cli(path, "--target", "kfp", "--pipeline-root", ROOT, "--tune", "3")
+    assert done.returncode == 0, done.stderr[-2000:]
+    spec = kubeflow_spec.pipeline_spec(kubeflow_spec.load(path))
+    assert "Tuner" in kubeflow_spec.dependencies(spec)["Trainer"]
+    with open(path) as handle:
+        assert re.search(r'tune_trials\\*": 3\b', handle.read())
+
+
+@pytest.mark.parametrize(
+    "target, args, message",
+    [
+        ("kfp", ["--warm-start", "a"], "--warm-start needs the latest-blessed-model resolver"),
+        ("kfp", ["--drift"], "--drift finds the last blessed run's statistics"),
+        ("vertex", ["--drift", "--image", IMAGE], "takes only its two built-in resolver"),
+    ],
+)
+def test_options_a_target_cannot_run_fail_in_one_line(tmp_path, target, args, message):
+    path = str(tmp_path / ("p.yaml" if target == "kfp" else "p.json"))
+    done = compile_cli(path, "--target", target, "--pipeline-root", ROOT, *args)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert message in done.stderr and not os.path.exists(path)
+
+
+def test_vertex_warm_start_feeds_the_resolvers_model_to_the_trainer(tmp_path):
+    path = str(tmp_path / "p.json")
+    done = compile_cli(
+        path, "--target", "vertex", "--pipeline-root", ROOT, "--image", IMAGE, "--warm-start", "b"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    spec = kubeflow_spec.pipeline_spec(kubeflow_spec.load(path))
+    trainer = spec.root.dag.tasks["Trainer"]
+    assert "base_model" in trainer.inputs.artifacts
+    needed = kubeflow_spec.dependencies(spec)["Trainer"]
+    assert any(task.startswith("latest_blessed_model_resolver") for task in needed), needed

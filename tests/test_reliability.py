@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -269,15 +270,30 @@ def kill_when(output_dir: str, condition, what: str) -> None:
             process.wait()
 
 
-def checkpoints_of_training(output_dir: str) -> bool:
-    return bool(
-        glob.glob(
-            os.path.join(
-                OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", "**", "*.index"
-            ),
-            recursive=True,
+def checkpoint_steps(output_dir: str) -> list:
+    """Steps of the Trainer's checkpoints on disk, over every execution."""
+    pattern = os.path.join(
+        OutputLayout(output_dir).component_dir("Trainer", "model_run"),
+        "*",
+        "checkpoints",
+        "*.index",
+    )
+    return [int(os.path.basename(p)[len("ckpt-") : -len(".index")]) for p in glob.glob(pattern)]
+
+
+def past_half_of_training(output_dir: str) -> bool:
+    """A checkpoint beyond half of the default 500 steps, and training not yet over."""
+    finished = glob.glob(
+        os.path.join(
+            OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.TRAINING_FILE
         )
     )
+    return not finished and any(250 < step < 500 for step in checkpoint_steps(output_dir))
+
+
+def logged_steps(log_text: str) -> list:
+    """Training steps the run's log reports (`step N: network_a_train_loss=...`)."""
+    return [int(m) for m in re.findall(r"\bstep (\d+): network_a_train_loss=", log_text)]
 
 
 def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_uninterrupted_run(
@@ -294,7 +310,8 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
         "RUNNING"
     ]  # killed inside it
 
-    kill_when(output, lambda: checkpoints_of_training(output), "trainer")
+    kill_when(output, lambda: past_half_of_training(output), "trainer")
+    killed_at = max(checkpoint_steps(output))
     after_second = executions_by_component(open_store(metadata))
     assert after_second["Trainer"] == ["RUNNING"]
     assert after_second["Transform"] == ["RUNNING", "COMPLETE"]  # the killed one is never reused
@@ -303,6 +320,10 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
 
     result = run_cli(output)
     assert result.returncode == 0, result.stderr[-3000:]
+    # The re-run continues from the killed execution's last checkpoint: only the remaining steps.
+    log_text = PipelineRun(output, []).newest_log()
+    assert f"at step {killed_at}" in log_text and "resuming the killed execution" in log_text
+    assert logged_steps(log_text) == list(range(killed_at + 50, 501, 50)), logged_steps(log_text)
     store = open_store(metadata)
     final = executions_by_component(store)
     assert final["Transform"] == ["RUNNING", "COMPLETE", "CACHED"]

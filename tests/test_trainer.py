@@ -1,17 +1,20 @@
 """run_fn's pieces on the embedded penguins: Transform's real output, read as the Trainer reads it."""
 
 import dataclasses
+import os
+import re
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_transform as tft
 from tfx.components.util import tfxio_utils
 from tfx.types import standard_artifacts
 from tfx_bsl.public import tfxio
 
-from twinnorm.modules import names
+from twinnorm.modules import names, warm_start
 from twinnorm.modules.data import transformed_dataset
-from twinnorm.modules.hparams import TrainerConfig
+from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
 from twinnorm.modules.job import seed_everything
 from twinnorm.modules.layout import feature_layout
 from twinnorm.modules.networks import TwinModel
@@ -121,3 +124,54 @@ def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_mem
         ordered
     )  # ... within the epoch: every example once, values intact
     assert first[len(ordered) : 2 * len(ordered)] != epoch  # reshuffled each epoch
+
+
+def twin_for_penguins(penguin_run, trainer_config: TrainerConfig) -> JointTrainer:
+    """A fresh twin model on the penguin run's Transform output, its variables built."""
+    config = PipelineConfig().resolved()
+    output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
+    layout = feature_layout(output, config.features, config.label, "classification")
+    return JointTrainer(TwinModel(layout, trainer_config), trainer_config)
+
+
+def stored_network(model_dir: str, network: str) -> list:
+    """A network's weights in a served SavedModel, in Keras order (kernel, bias per layer)."""
+    prefix = os.path.join(model_dir, "variables", "variables")
+    reader = tf.train.load_checkpoint(prefix)
+    found = {}
+    for key, _ in tf.train.list_variables(prefix):
+        match = re.fullmatch(
+            rf"model/{network}/layer_with_weights-(\d+)/(kernel|bias)/.ATTRIBUTES/VARIABLE_VALUE",
+            key,
+        )
+        if match:
+            found[(int(match[1]), match[2] == "bias")] = reader.get_tensor(key)
+    return [found[k] for k in sorted(found)]
+
+
+def test_a_warm_started_network_starts_equal_to_the_blessed_models_and_the_other_does_not(
+    penguin_run,
+):
+    blessed = penguin_run.first_summary.pushed_to  # the blessed, pushed combined model
+    trainer = twin_for_penguins(penguin_run, TrainerConfig(warm_start="a"))
+    warm_start.restore(trainer.model, "a", blessed)
+    for network, equal in ((names.NETWORK_A, True), (names.NETWORK_B, False)):
+        stored = stored_network(blessed, network)
+        mine = [v.numpy() for v in trainer.model.networks[network].trainable_variables]
+        assert len(stored) == len(mine) == 6, network  # 3 dense layers
+        same = [np.array_equal(a, b) for a, b in zip(mine, stored, strict=True)]
+        assert same == [equal] * 6, (network, same)
+
+
+def test_a_missing_or_misfit_base_model_fails_in_one_line(penguin_run):
+    blessed = penguin_run.first_summary.pushed_to
+    trainer = twin_for_penguins(penguin_run, TrainerConfig())
+    with pytest.raises(warm_start.WarmStartError, match="no blessed model yet"):
+        warm_start.restore(trainer.model, "both", None)
+    wider = dataclasses.replace(TrainerConfig(), network_b=NetworkSpec(hidden_units=(64, 32)))
+    trainer = twin_for_penguins(penguin_run, wider)
+    with pytest.raises(warm_start.WarmStartError) as error:
+        warm_start.restore(trainer.model, "b", blessed)
+    message = str(error.value)
+    assert "\n" not in message and "cannot warm-start network_b from the blessed model" in message
+    warm_start.restore(trainer.model, "a", blessed)  # network A still fits

@@ -151,3 +151,20 @@ def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
 def served_versions(serving_root: str) -> Dict[str, List[int]]:
     """Model name -> integer version folders in the serving root (what TF Serving would load)."""
     return {model: versions(os.path.join(serving_root, model)) for model in names.SERVED_MODELS}
+
+
+def data_checks(checked_uri: str) -> Dict[str, object]:
+    """The DataGate's report lines and, with --drift, each column's measured distance to the last
+    blessed run's data (split -> column -> comparator and `<comparator>_threshold`)."""
+    import json
+
+    from twinnorm.components.data_gate import DRIFT_FILE, REPORT_FILE
+
+    with tf.io.gfile.GFile(os.path.join(checked_uri, REPORT_FILE)) as handle:
+        lines = handle.read().splitlines()
+    drift_path = os.path.join(checked_uri, DRIFT_FILE)
+    drift = {}
+    if tf.io.gfile.exists(drift_path):
+        with tf.io.gfile.GFile(drift_path) as handle:
+            drift = json.load(handle)
+    return {"report": lines, "drift": drift}

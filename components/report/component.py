@@ -31,6 +31,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
     blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     pushed_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.PushedModel],
+    checked: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     report: tfx.dsl.components.OutputArtifact[HtmlReport],
     run_config: tfx.dsl.components.Parameter[str],
 ) -> None:
@@ -67,6 +68,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         ).label_vocabulary,
         curves=collect.training_curves(model_run.uri),
         metrics=evaluation_results.tfma_metrics(evaluation.uri),
+        slices=evaluation_results.slice_metrics(evaluation.uri),
+        data_checks=collect.data_checks(checked.uri),
         thresholds_ok=thresholds_ok,
         threshold_failures=failures,
         blessed=bool(blessing.get_int_custom_property("blessed")),

@@ -24,9 +24,11 @@ COLORS = {names.NETWORK_A: "#1f77b4", names.NETWORK_B: "#d62728"}
 SECTIONS = (
     ("verdict", "Verdict"),
     ("config", "Run configuration"),
+    ("data", "Data checks: schema and drift"),
     ("scales", "Output scales before and after normalization"),
     ("training", "Training curves"),
     ("metrics", "Evaluator metrics"),
+    ("slices", "Metrics per slice"),
     ("calibration", "Calibration of the served probabilities"),
     ("confusion", "Confusion matrices"),
     ("versions", "Pushed and served versions"),
@@ -48,6 +50,12 @@ class ReportData:
     calibration: Dict[str, Dict[str, float]] = dataclasses.field(
         default_factory=dict
     )  # prediction -> T, ECE
+    slices: Dict[str, Dict[str, Dict[str, float]]] = dataclasses.field(
+        default_factory=dict
+    )  # slice (`island=Biscoe`) -> output -> metric -> value, candidate model
+    data_checks: Dict[str, Any] = dataclasses.field(
+        default_factory=dict
+    )  # the DataGate's report lines and drift distances (collect.data_checks)
 
 
 def histograms(outputs: SplitOutputs) -> Dict[str, Dict[str, Any]]:
@@ -86,6 +94,8 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "served_versions": data.served,
         "class_names": list(data.class_names),
         "calibration": data.calibration,
+        "slices": data.slices,
+        "data_checks": data.data_checks,
     }
     if data.class_names:
         n = len(data.class_names)
@@ -347,6 +357,52 @@ def _metrics_section(data: ReportData) -> str:
     )
 
 
+def _data_section(checks: Dict[str, Any]) -> str:
+    """The DataGate's verdict, then per split and column the drift distance against its bar."""
+    lines = "<br>".join(html.escape(line) for line in checks.get("report", []))
+    rows = []
+    for split, columns in sorted(checks.get("drift", {}).items()):
+        for column, measured in sorted(columns.items()):
+            for kind, value in measured.items():
+                if not kind.endswith("_threshold"):
+                    bar = measured.get(f"{kind}_threshold", "")
+                    verdict = "over the bar" if bar != "" and value > bar else "within"
+                    rows.append((split, column, kind.replace("_", " "), value, bar, verdict))
+    drift = (
+        _table(("split", "column", "distance", "measured", "bar", ""), rows)
+        if rows
+        else "<p>No drift comparison in this run (enable it with <code>--drift</code>; the "
+        "first run has no blessed run to compare with).</p>"
+    )
+    return f"<p>{lines}</p>" + drift
+
+
+def _slices_section(slices: Dict[str, Dict[str, Dict[str, float]]]) -> str:
+    """One row per slice and output: example count and the gated metrics."""
+    if not slices:
+        return "<p>No slices: pass <code>--slice-by COLUMN</code> for metrics per value.</p>"
+    shown = (
+        "sparse_categorical_accuracy",
+        "mean_squared_error",
+        "mean_absolute_error",
+    )
+    metrics = [m for m in shown if any(m in v for o in slices.values() for v in o.values())]
+    rows = []
+    for name, outputs in slices.items():
+        count = outputs.get("all", {}).get("example_count", "")
+        for output, values in sorted(outputs.items()):
+            if output != "all":
+                rows.append(
+                    (
+                        name,
+                        output,
+                        int(count) if count != "" else "",
+                        *(values.get(m, "") for m in metrics),
+                    )
+                )
+    return _table(("slice", "output", "examples", *metrics), rows)
+
+
 def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
     if not calibration:
         return "<p>No calibration record.</p>"
@@ -429,9 +485,11 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
             _section(
                 "config", _config_section(data.config, data.outputs.split, values["examples"])
             ),
+            _section("data", _data_section(data.data_checks)),
             _section("scales", _scales_section(values, mode)),
             _section("training", _training_section(data.curves)),
             _section("metrics", _metrics_section(data)),
+            _section("slices", _slices_section(data.slices)),
             _section("calibration", _calibration_section(data.calibration)),
             _section("confusion", _confusion_section(values, data.class_names)),
             _section("versions", _versions_section(data)),
