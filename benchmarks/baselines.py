@@ -80,9 +80,12 @@ def model_inputs(layout: FeatureLayout) -> Dict[str, keras.Input]:
     return inputs
 
 
-def functional_twin(layout: FeatureLayout, config: TrainerConfig) -> keras.Model:
+def functional_twin(
+    layout: FeatureLayout, config: TrainerConfig, steps_per_execution: int = 1
+) -> keras.Model:
     """Encoder -> network A and B -> `config.normalization` per network, as a compiled two-output
-    functional model whose outputs are named after the networks."""
+    functional model whose outputs are named after the networks; `steps_per_execution` steps
+    run per `tf.function` call, as our loop runs `log_every`."""
     config = config.for_layout(layout.task, layout.width, layout.n_outputs)
     inputs = model_inputs(layout)
     encoded = FeatureEncoder(layout.numeric, layout.categorical)(inputs)
@@ -95,6 +98,7 @@ def functional_twin(layout: FeatureLayout, config: TrainerConfig) -> keras.Model
     model.compile(
         optimizer=keras.optimizers.Adam(config.network_a.learning_rate),
         loss={name: "mse" for name in names.NETWORKS},
+        steps_per_execution=steps_per_execution,
     )
     return model
 

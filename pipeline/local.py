@@ -112,14 +112,12 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
 
     from twinnorm.components.data_gate import BadDataError
     from twinnorm.pipeline.pipeline import create_pipeline
-    from twinnorm.pipeline.summary import component_figure
+    from twinnorm.pipeline.summary import FigureReader
 
     absl_logging.set_verbosity(absl_logging.INFO)
     own_info = OwnInfo()
     logging.getLogger("absl").addFilter(own_info)
-    lines = ComponentLines(
-        output, lambda node: component_figure(config.metadata_path, config.name, node)
-    )
+    lines = ComponentLines(output, FigureReader(config.metadata_path, config.name))
     logging.getLogger("absl").addHandler(lines)
     try:
         tfx.orchestration.LocalDagRunner().run(

@@ -143,9 +143,24 @@ def node_outputs(
     return state, outputs
 
 
-def component_figure(metadata_path: str, pipeline_name: str, node: str) -> str:
+class FigureReader:
+    """The one figure worth a console line for each finished component ('' when it has none),
+    read through one ML Metadata connection per run, opened at the first finished component (by
+    then TFX has created the database)."""
+
+    def __init__(self, metadata_path: str, pipeline_name: str):
+        self.metadata_path, self.pipeline_name = metadata_path, pipeline_name
+        self._store: Optional[metadata_store.MetadataStore] = None
+
+    def __call__(self, node: str) -> str:
+        if self._store is None:
+            self._store = open_store(self.metadata_path)
+        return component_figure(self._store, self.pipeline_name, node)
+
+
+def component_figure(store, pipeline_name: str, node: str) -> str:
     """The one figure worth a console line for a finished component ('' when it has none)."""
-    state, outputs = node_outputs(open_store(metadata_path), pipeline_name, node)
+    state, outputs = node_outputs(store, pipeline_name, node)
     figure = FIGURES.get(node)
     if not state and node in NOT_RUN:
         return NOT_RUN[node]

@@ -24,15 +24,14 @@ REST_PORT, GRPC_PORT = 8501, 8500
 def feature_spec_of(model_dir: str) -> dict:
     """The raw feature types a served model parses, read from its `serving_raw` signature."""
     import tensorflow as tf
+    from tensorflow.core.framework import types_pb2
 
     from twinnorm.modules import names
+    from twinnorm.serving_client.requests import RAW_DTYPES
 
     signature = tf.saved_model.load(model_dir).signatures[names.SERVING_RAW]
-    # serving_raw takes an integer column that may be missing as float64 (NaN = missing).
     return {
-        key: tf.io.VarLenFeature(tf.int64)
-        if spec.dtype == tf.float64
-        else tf.io.FixedLenFeature([], spec.dtype)
+        key: RAW_DTYPES[types_pb2.DataType.Name(spec.dtype.as_datatype_enum)]()
         for key, spec in signature.structured_input_signature[1].items()
     }
 

@@ -189,6 +189,9 @@ def test_unshifted_data_passes_drift_and_a_warm_start_begins_at_the_blessed_mode
         for key, value in measured.items()
         if not key.endswith("threshold")
     ), drifted
+    with open(os.path.join(lifecycle.artifact_dir("RunReport", "report"), JSON_FILE)) as handle:
+        reported = json.load(handle)["data_checks"]["drift"]  # the report lists every distance
+    assert reported == drifted
     log = lifecycle.newest_log()
     assert f"warm start: network_a initialized from the blessed model {blessed}" in log
     assert "warm start: network_b" not in log
