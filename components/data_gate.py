@@ -63,10 +63,7 @@ def drift_lines(drift_uri: str, split_pairs: List[str], report_dir: str) -> List
         with fileio.open(os.path.join(drift_uri, f"SplitPair-{pair}", "SchemaDiff.pb"), "rb") as f:
             anomalies.ParseFromString(f.read())
         split = pair.split("_")[0]
-        lines += [
-            line.replace(f"split {split}", f"split {split} vs the last blessed run", 1)
-            for line in describe(anomalies, split)
-        ]
+        lines += describe(anomalies, f"{split} vs the last blessed run")
         measured[split] = drift.measurements(anomalies)
     fileio.makedirs(report_dir)
     with fileio.open(os.path.join(report_dir, DRIFT_FILE), "w") as handle:

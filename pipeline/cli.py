@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from typing import Optional, Sequence, Tuple
 
-from twinnorm.modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS
+from twinnorm.modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS, WARM_START
 from twinnorm.pipeline import config_file
 from twinnorm.pipeline.beam import PROFILES, BeamConfig
 from twinnorm.pipeline.config import (
@@ -138,7 +138,7 @@ def add_pipeline_options(
     )
     model.add_argument(
         "--warm-start",
-        choices=("a", "b", "both"),
+        choices=[choice for choice in WARM_START if choice],
         help="initialize network A, B or both from the latest blessed model's weights (TFX's "
         "base_model) and train jointly as usual (default: both from scratch)",
     )
