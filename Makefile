@@ -25,8 +25,13 @@ $(STAMP): $(PY) requirements.lock setup.py
 run: $(STAMP)
 	$(PY) local_runner.py $(ARGS)
 
+# Test files run in TEST_WORKERS processes (pytest-xdist), each file whole in one process so its
+# module fixtures (pipeline runs) run once; 2 matches the CI machine's cores.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP) browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Benchmarks (not part of pytest): table, benchmarks/results/latest.json and latest.png.
 bench: $(STAMP)
@@ -38,7 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # Debian's Chromium and ChromeDriver for the run report's browser test (tests/test_report.py);
 # without root or apt-get that one test is skipped and says why.
