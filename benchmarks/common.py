@@ -3,6 +3,7 @@ ML Metadata component times. Imports no TensorFlow, so the runner stays light.""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -34,7 +35,7 @@ class Side:
 class Comparison:
     """Ours against a named baseline; `ratio` is ours / baseline, checked against `target`."""
 
-    group: str  # pipeline, train_step, trainer_e2e, scale, serving
+    group: str  # pipeline, train_step, roofline, trainer_e2e, scale, serving
     name: str
     ours: Side
     baseline: Side
@@ -74,6 +75,22 @@ class Comparison:
             d["target"],
             d.get("note", ""),
         )
+
+
+def benchmark_args(
+    description: str, add: Optional[Callable[[argparse.ArgumentParser], None]] = None
+) -> argparse.Namespace:
+    """A step benchmark's options: --quick, --json, --repeats (default 3 with --quick, else 5),
+    plus its own (`add`)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--json")
+    if add:
+        add(parser)
+    args = parser.parse_args()
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    return args
 
 
 def side(label: str, runs: Sequence[float], unit: str) -> Side:

@@ -1,5 +1,5 @@
-"""Every twinnorm benchmark in one invocation: pipeline wall time, training step, Trainer end to
-end, scale and serving, each against its named baseline. Not part of pytest.
+"""Every twinnorm benchmark in one invocation: pipeline wall time, training step, roofline,
+Trainer end to end, scale and serving, each against its named baseline. Not part of pytest.
 
     python -m benchmarks.run [--quick] [--json PATH] [--png PATH] [--only GROUP ...]
 
@@ -26,6 +26,7 @@ from benchmarks.report import chart, component_table, scale_table, table
 MODULES = {
     "pipeline": "pipeline_time",
     "train_step": "train_step",
+    "roofline": "roofline",
     "trainer_e2e": "trainer_e2e",
     "scale": "scale",
     "serving": "serving",

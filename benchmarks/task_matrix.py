@@ -167,7 +167,7 @@ def keras_baseline(output_dir: str, label: str) -> Dict[str, float]:
             trainer.seed,
             trainer.shuffle_buffer,
             training,
-            64,
+            2**26,
         )
 
     keras.utils.set_random_seed(trainer.seed)

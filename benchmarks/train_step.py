@@ -12,7 +12,6 @@ show the per-step graph on its own.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Callable, Dict
 
@@ -20,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
-from benchmarks.common import Comparison, alternate, side, write_result
+from benchmarks.common import Comparison, alternate, benchmark_args, side, write_result
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.job import seed_everything
 from twinnorm.modules.layout import FeatureLayout
@@ -130,12 +129,8 @@ def measure_batch(batch_size: int, steps: int, repeats: int) -> Dict[str, list]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--json")
-    args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 5)
+    args = benchmark_args(__doc__.splitlines()[0])
+    repeats = args.repeats
     comparisons = []
     for batch_size in BATCH_SIZES:
         steps = max(100, EXAMPLES_PER_TIMING[args.quick] // batch_size // 50 * 50)

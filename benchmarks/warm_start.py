@@ -19,7 +19,7 @@ import tensorflow_transform as tft
 
 import twinnorm  # noqa: F401 (Keras 2 before TensorFlow)
 from twinnorm.modules import names, warm_start
-from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.data import memory_budget, transformed_dataset
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.job import seed_everything
 from twinnorm.modules.layout import feature_layout
@@ -48,7 +48,7 @@ def steps_to_bar(
             trainer_config.seed,
             trainer_config.shuffle_buffer,
             training,
-            trainer_config.in_memory_mb,
+            memory_budget(trainer_config.in_memory_fraction),
         )
 
     seed_everything(trainer_config.seed)

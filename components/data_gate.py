@@ -16,11 +16,11 @@ from typing import List, Sequence
 
 from absl import logging
 from tensorflow_metadata.proto.v0 import anomalies_pb2
-from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from twinnorm.components import drift
+from twinnorm.components import tfx_api as tfx
 
 MODES = ("fail", "warn")
 REPORT_FILE = "report.txt"

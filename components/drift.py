@@ -59,7 +59,7 @@ def _statistics_of_blessed(store, blessing_id: int, statistics: Dict[int, types.
 
 
 def baseline_statistics_resolver():
-    from tfx import v1 as tfx
+    from twinnorm.components import tfx_api as tfx
 
     return tfx.dsl.Resolver(
         strategy_class=BlessedRunStatistics,

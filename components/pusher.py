@@ -22,10 +22,10 @@ from typing import Dict, List, Mapping, Optional
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
-from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils, path_utils
 
+from twinnorm.components import tfx_api as tfx
 from twinnorm.modules import names, paths
 
 CONFIG_FILE = "models.config"

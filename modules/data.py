@@ -4,15 +4,26 @@ Read with tf.data directly rather than through TFX's DataAccessor (tfxio): on th
 TFExampleRecord dataset parses batches on one thread and re-interleaves files every epoch. Reader
 alone, penguin train split, 2 cores: tfxio 53k / 88k examples/s at batch 32 / 256; this reader
 204k / 584k streaming, 291k / 1.6M with the split in memory. Every process that trains (the
-Trainer and each multi-worker process) reads through this one function.
+Trainer and each multi-worker process) reads through `training_batches`.
+
+A training split that fits the memory budget is parsed once and held as columns; batch k is then
+a function of (seed, k) alone, so a checkpoint holds the step, never the data or a shuffle
+buffer, and its cost does not grow with the split (benchmarks/trainer_e2e.py measures both).
 """
 
 from __future__ import annotations
 
-from typing import List, Mapping, Sequence
+import dataclasses
+import os
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
+from absl import logging as log
+
+PARSE_CHUNK = 65536  # records parsed per call while loading a split into memory
+GATHER_ROWS = 4096  # rows gathered per call from a split held in memory (whole batches)
 
 
 def matching_files(file_patterns: Sequence[str]) -> List[str]:
@@ -20,6 +31,117 @@ def matching_files(file_patterns: Sequence[str]) -> List[str]:
     if not files:
         raise FileNotFoundError(f"no Transform output matches {list(file_patterns)}")
     return files
+
+
+def memory_limit_bytes() -> int:
+    """This process's memory: the machine's, or its container's (cgroup v2 or v1) when lower,
+    so a Kubeflow pod's limit is honoured."""
+    limit = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as handle:
+                text = handle.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            limit = min(limit, int(text))
+    return limit
+
+
+def memory_budget(fraction: float) -> int:
+    """Bytes of parsed training data held in memory: `fraction` of `memory_limit_bytes()`."""
+    return int(fraction * memory_limit_bytes())
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingBatches:
+    """Endless shuffled (features, label) training batches, startable at any step."""
+
+    dataset_from: Callable[[int], tf.data.Dataset]  # the batches from step k on
+    # True: batch k depends on (seed, k) only, so a checkpoint needs the step and not the input
+    # iterator; False (streaming): the iterator, with its shuffle buffer, is checkpointed.
+    positioned: bool
+    description: str
+
+    def with_options(self, options: tf.data.Options) -> "TrainingBatches":
+        make = self.dataset_from
+        return dataclasses.replace(self, dataset_from=lambda step: make(step).with_options(options))
+
+
+def _records(files: Sequence[str]) -> tf.data.Dataset:
+    compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
+    return tf.data.TFRecordDataset(
+        files,
+        compression_type=compression,
+        num_parallel_reads=tf.data.AUTOTUNE if len(files) > 1 else None,
+        buffer_size=8 * 2**20,
+    )
+
+
+def _parser(spec: Mapping[str, object], label_key: str) -> Callable:
+    def parse(serialized: tf.Tensor):
+        features = tf.io.parse_example(serialized, spec)
+        return features, features.pop(label_key)
+
+    return parse
+
+
+def evaluation_dataset(
+    file_patterns: Sequence[str],
+    tf_transform_output: tft.TFTransformOutput,
+    label_key: str,
+    batch_size: int,
+) -> tf.data.Dataset:
+    """Read once, in file order, the last batch possibly short, so each example counts once."""
+    spec = tf_transform_output.transformed_feature_spec()
+    return (
+        _records(matching_files(file_patterns))
+        .batch(batch_size)
+        .map(_parser(spec, label_key), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def training_batches(
+    file_patterns: Sequence[str],
+    tf_transform_output: tft.TFTransformOutput,
+    label_key: str,
+    batch_size: int,
+    seed: int,
+    shuffle_buffer: int,
+    in_memory_bytes: int,
+) -> TrainingBatches:
+    """Batches that repeat forever, shuffled with `seed`. A split whose parsed columns fit in
+    `in_memory_bytes` is held in memory and permuted whole every epoch; a larger one (or one
+    with variable-length features) streams from disk through a `shuffle_buffer`-example buffer."""
+    files = matching_files(file_patterns)
+    spec = tf_transform_output.transformed_feature_spec()
+    columns = _load_columns(files, spec, in_memory_bytes)
+    if columns is not None:
+        rows = int(columns[label_key].shape[0])
+        return TrainingBatches(
+            lambda step: _permuted_batches(columns, label_key, batch_size, seed, step),
+            positioned=True,
+            description=f"{rows:,} examples held in memory ({_size(_nbytes(columns))})",
+        )
+
+    def streaming(_: int) -> tf.data.Dataset:
+        return (
+            _records(files)
+            .shuffle(shuffle_buffer, seed=seed)
+            .repeat()
+            .batch(batch_size, drop_remainder=True)
+            .map(_parser(spec, label_key), num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE)
+        )
+
+    return TrainingBatches(
+        streaming,
+        positioned=False,
+        description=f"streaming from {len(files)} file(s) through a {shuffle_buffer}-example "
+        f"shuffle buffer (the split is over the {_size(in_memory_bytes)} memory budget "
+        "or has variable-length features)",
+    )
 
 
 def transformed_dataset(
@@ -30,63 +152,97 @@ def transformed_dataset(
     seed: int,
     shuffle_buffer: int,
     training: bool,
-    in_memory_mb: int = 0,
+    in_memory_bytes: int = 0,
 ) -> tf.data.Dataset:
-    """(features, label) batches. Training data repeats forever, shuffled with `seed`: a split whose
-    files total at most `in_memory_mb` MB is parsed once, held in memory and shuffled whole every
-    epoch; a larger one streams from disk through a `shuffle_buffer`-example buffer. Evaluation
-    data is read once, in file order, its last batch possibly short, so each example counts once."""
-    files = matching_files(file_patterns)
-    spec = tf_transform_output.transformed_feature_spec()
-    compression = "GZIP" if all(f.endswith(".gz") for f in files) else ""
-    records = tf.data.TFRecordDataset(
-        files,
-        compression_type=compression,
-        num_parallel_reads=tf.data.AUTOTUNE if len(files) > 1 else None,
-    )
-
-    def parse(serialized: tf.Tensor):
-        features = tf.io.parse_example(serialized, spec)
-        return features, features.pop(label_key)
-
-    if training and _fits_in_memory(files, spec, in_memory_mb):
-        return _in_memory_batches(records, spec, label_key, batch_size, seed)
-    if training:
-        records = records.shuffle(shuffle_buffer, seed=seed).repeat()
-    batches = records.batch(batch_size, drop_remainder=training)
-    return batches.map(parse, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    """Training batches from step 0 (`training_batches`) or the evaluation dataset."""
+    if not training:
+        return evaluation_dataset(file_patterns, tf_transform_output, label_key, batch_size)
+    return training_batches(
+        file_patterns,
+        tf_transform_output,
+        label_key,
+        batch_size,
+        seed,
+        shuffle_buffer,
+        in_memory_bytes,
+    ).dataset_from(0)
 
 
-def _fits_in_memory(files: Sequence[str], spec: Mapping[str, object], limit_mb: int) -> bool:
-    dense = all(isinstance(s, tf.io.FixedLenFeature) for s in spec.values())
-    return (
-        dense
-        and limit_mb > 0
-        and sum(tf.io.gfile.stat(f).length for f in files) <= limit_mb * 2**20
-    )
+def _row_bytes(spec: Mapping[str, object]) -> Optional[int]:
+    """Parsed bytes per example, or None when a feature is not a fixed-size number."""
+    total = 0
+    for feature in spec.values():
+        if not isinstance(feature, tf.io.FixedLenFeature) or feature.dtype == tf.string:
+            return None
+        total += int(np.prod(feature.shape, dtype=np.int64)) * feature.dtype.size
+    return total
 
 
-def _in_memory_batches(
-    records: tf.data.Dataset, spec: Mapping[str, object], label_key: str, batch_size: int, seed: int
-) -> tf.data.Dataset:
-    """Every example parsed once into columns; each batch gathers shuffled row indices, so the
-    per-example work of streaming (read, decompress, parse) is paid once, not every epoch
-    (benchmarks/trainer_e2e.py times both against pre-built batches)."""
-    chunks = [tf.io.parse_example(chunk, spec) for chunk in records.batch(65536)]
-    columns = {key: tf.concat([chunk[key] for chunk in chunks], axis=0) for key in spec}
-    rows = int(columns[label_key].shape[0])
+def _size(count: int) -> str:
+    return f"{count / 2**20:,.1f} MiB" if count >= 2**20 else f"{count / 2**10:,.1f} KiB"
+
+
+def _nbytes(columns: Mapping[str, tf.Tensor]) -> int:
+    return sum(int(np.prod(c.shape, dtype=np.int64)) * c.dtype.size for c in columns.values())
+
+
+def _load_columns(
+    files: Sequence[str], spec: Mapping[str, object], budget: int
+) -> Optional[Dict[str, tf.Tensor]]:
+    """Every example parsed once into one tensor per feature, or None as soon as the parsed split
+    would exceed `budget` bytes (so an oversized split costs at most `budget` of parsing)."""
+    row_bytes = _row_bytes(spec)
+    if row_bytes is None or budget <= 0:
+        return None
+    chunks, rows = [], 0
+    for chunk in _records(files).batch(PARSE_CHUNK):
+        rows += int(chunk.shape[0])
+        if rows * row_bytes > budget:
+            log.info("training split over the %d-byte memory budget after %d rows", budget, rows)
+            return None
+        chunks.append(tf.io.parse_example(chunk, spec))
     if rows == 0:
-        raise ValueError("the training split is empty")
+        raise ValueError(f"the training split is empty: {list(files)}")
+    columns = {}
+    for key in spec:
+        columns[key] = tf.concat([chunk.pop(key) for chunk in chunks], axis=0)
+    return columns
 
-    def gather(indices: tf.Tensor):
-        features = {key: tf.gather(column, indices) for key, column in columns.items()}
+
+def _permuted_batches(
+    columns: Mapping[str, tf.Tensor], label_key: str, batch_size: int, seed: int, start: int
+) -> tf.data.Dataset:
+    """Batch k holds positions k*batch_size ... of an endless sequence of epochs, each epoch its
+    own stateless permutation of the rows (seeded by `seed` and the epoch number): the order is
+    a pure function of k, so resuming at step k needs nothing but k. Each map call gathers
+    `per_call` batches at once (one tf.data element per batch costs more than the gather at
+    small batch sizes)."""
+    rows = int(next(iter(columns.values())).shape[0])
+    per_call = max(1, GATHER_ROWS // batch_size)
+    size = per_call * batch_size
+    offsets = tf.range(size, dtype=tf.int64)
+    max_index = tf.fill([size], tf.constant(rows - 1, tf.int64))
+
+    def batches(call: tf.Tensor):
+        positions = call * size + offsets
+        seeds = tf.stack(
+            [tf.fill([size], tf.constant(seed, tf.int64)), positions // rows, 0 * offsets], 1
+        )
+        # The raw op: tf.random.experimental.index_shuffle pads a batched [n, 2] seed on the
+        # wrong axis in TF 2.16.
+        indices = tf.raw_ops.RandomIndexShuffle(
+            index=positions % rows, seed=seeds, max_index=max_index
+        )
+        features = {
+            key: tf.reshape(tf.gather(column, indices), [per_call, batch_size, *column.shape[1:]])
+            for key, column in columns.items()
+        }
         return features, features.pop(label_key)
 
-    indices = (
-        tf.data.Dataset.range(rows).shuffle(rows, seed=seed, reshuffle_each_iteration=True).repeat()
-    )
     return (
-        indices.batch(batch_size, drop_remainder=True)
-        .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        tf.data.Dataset.range(start // per_call, np.iinfo(np.int64).max)
+        .map(batches, num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+        .skip(start % per_call)
         .prefetch(tf.data.AUTOTUNE)
     )

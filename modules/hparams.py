@@ -72,10 +72,10 @@ class TrainerConfig:
     log_every: int = 50
     checkpoint_every: int = 100
     shuffle_buffer: int = 1024  # examples, when the training split streams from disk
-    # A training split whose Transform files total at most this many MB is parsed once and held
-    # in memory (shuffled whole every epoch); 0 always streams. Small on purpose: every checkpoint
-    # serializes the in-memory split with the input position (cost: docs/benchmarks.md).
-    in_memory_mb: int = 4
+    # A training split whose parsed columns fit in this fraction of the Trainer's memory (the
+    # machine's, or its container's limit) is parsed once and held in memory, permuted whole
+    # every epoch; a larger one streams. 0 always streams. Checkpoints hold the step, not the data.
+    in_memory_fraction: float = 0.25
     # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
     # batch_size stays the global batch, split across workers.
     train_workers: int = 1
@@ -109,8 +109,8 @@ class TrainerConfig:
                 f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
                 "(each worker takes an equal share of the global batch)"
             )
-        if self.in_memory_mb < 0:
-            raise ValueError(f"in_memory_mb must be >= 0, got {self.in_memory_mb}")
+        if not 0.0 <= self.in_memory_fraction < 1.0:
+            raise ValueError(f"in_memory_fraction must be in [0, 1), got {self.in_memory_fraction}")
         if not 0.0 < self.population_momentum < 1.0:
             raise ValueError(
                 f"population_momentum must be in (0, 1), got {self.population_momentum}"

@@ -20,7 +20,7 @@ from absl import logging as log
 
 from twinnorm.modules import modes, names, warm_start
 from twinnorm.modules.calibration import calibrate, check_labels_known
-from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.data import evaluation_dataset, memory_budget, training_batches
 from twinnorm.modules.export import save_serving_models
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.layout import feature_layout
@@ -108,26 +108,22 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     config.validate(layout.n_outputs)
     seed_everything(config.seed)
 
-    def dataset(files, training):
-        data = transformed_dataset(
-            files,
-            tf_transform_output,
-            job.label_key,
-            config.batch_size,
-            config.seed,
-            config.shuffle_buffer,
-            training,
-            config.in_memory_mb,
-        )
-        # Workers share the batches example by example: Transform writes too few files per split
-        # to give each worker its own.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA
-        )
-        return data.with_options(options)
-
-    evaluation = dataset(job.eval_files, False)
+    # Workers share the batches example by example: Transform writes too few files per split to
+    # give each worker its own.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    evaluation = evaluation_dataset(
+        job.eval_files, tf_transform_output, job.label_key, config.batch_size
+    ).with_options(options)
+    train = training_batches(
+        job.train_files,
+        tf_transform_output,
+        job.label_key,
+        config.batch_size,
+        config.seed,
+        config.shuffle_buffer,
+        memory_budget(config.in_memory_fraction),
+    ).with_options(options)
     if config.task == modes.CLASSIFICATION:
         check_labels_known(
             np.concatenate([np.reshape(labels, [-1]) for _, labels in evaluation]),
@@ -137,7 +133,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
     warm_start.restore(model, config.warm_start, job.base_model)
-    history = trainer.fit(dataset(job.train_files, True), evaluation, run_dir)
+    history = trainer.fit(train, evaluation, run_dir)
     log.info("trained %d steps: %s", config.train_steps, history)
     return Fitted(model, trainer, history, evaluation, tf_transform_output, config)
 

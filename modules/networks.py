@@ -133,6 +133,12 @@ class TwinModel(keras.Model):
                 strict=False,
             )
         )
+        if training:  # the loss needs the scores only: no softmax or argmax in the train step
+            return {
+                names.output_key(name, kind): value[name]
+                for name in names.NETWORKS
+                for kind, value in ((names.RAW, raw), (names.SCORES, scores))
+            }
         outputs = {}
         for name in names.NETWORKS:
             outputs.update(network_outputs(self, name, raw[name], scores[name]))

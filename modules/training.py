@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Dict, Iterator, Mapping, Optional
+from typing import Dict, Iterator, Mapping, Optional, Union
 
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging as log
 
 from twinnorm.modules import modes, names
+from twinnorm.modules.data import TrainingBatches
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.networks import TwinModel
 
@@ -167,17 +168,31 @@ class JointTrainer:
 
     def fit(
         self,
-        train: tf.data.Dataset,
+        train: Union[TrainingBatches, tf.data.Dataset],
         evaluation: Optional[tf.data.Dataset],
         run_dir: Optional[str] = None,
     ) -> Dict[str, float]:
-        """Trains to `config.train_steps`, resuming from the newest checkpoint in `run_dir`."""
-        iterator = iter(self.strategy.experimental_distribute_dataset(train))
+        """Trains to `config.train_steps`, resuming from the newest checkpoint in `run_dir`.
+        Positioned batches (a split held in memory) restart at the restored step; otherwise the
+        input iterator itself is checkpointed and restored."""
+        if isinstance(train, TrainingBatches):
+            log.info("training data: %s", train.description)
+        positioned = isinstance(train, TrainingBatches) and train.positioned
+        iterator = None
+        if not positioned:
+            dataset = train.dataset_from(0) if isinstance(train, TrainingBatches) else train
+            iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         manager = self.manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
             log.info("resumed from %s at step %d", manager.latest_checkpoint, self.current_step())
+        if positioned:
+            iterator = iter(
+                self.strategy.experimental_distribute_dataset(
+                    train.dataset_from(self.current_step())
+                )
+            )
         history: Dict[str, float] = {}
         while self.current_step() < self.config.train_steps:
             total = self.train_steps(iterator, tf.constant(self._steps_to_next_stop(), tf.int64))
@@ -246,7 +261,9 @@ class JointTrainer:
                             )
         return {f"eval_{k}": v for k, v in result.items()}
 
-    def _checkpoint_manager(self, run_dir: str, iterator: Iterator) -> tf.train.CheckpointManager:
+    def _checkpoint_manager(
+        self, run_dir: str, iterator: Optional[Iterator]
+    ) -> tf.train.CheckpointManager:
         state = dict(
             model=self.model,
             step=self.step,
@@ -254,8 +271,8 @@ class JointTrainer:
             optimizer_b=self.optimizers[names.NETWORK_B],
         )
         if isinstance(iterator, tf.data.Iterator):
-            # The input position too; a multi-worker DistributedIterator cannot be saved, so a
-            # resumed multi-worker run restarts its input from the first batch.
+            # A streaming input's position too; a multi-worker DistributedIterator cannot be
+            # saved, so a resumed multi-worker run that streams restarts its input.
             state["iterator"] = iterator
         checkpoint = tf.train.Checkpoint(**state)
         return tf.train.CheckpointManager(

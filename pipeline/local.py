@@ -108,8 +108,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[int]:
     """Runs the DAG; a failure becomes one console line and an exit code."""
     from absl import logging as absl_logging
-    from tfx import v1 as tfx
 
+    from twinnorm.components import tfx_api as tfx
     from twinnorm.components.data_gate import BadDataError
     from twinnorm.pipeline.pipeline import create_pipeline
     from twinnorm.pipeline.summary import FigureReader

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import List, Optional
 
-from tfx import v1 as tfx
-
 from twinnorm.components import drift
+from twinnorm.components import tfx_api as tfx
 from twinnorm.components.data_gate import DataGate
 from twinnorm.components.pusher import TwinPusher
 from twinnorm.components.report.component import RunReport

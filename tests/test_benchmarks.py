@@ -15,6 +15,7 @@ from benchmarks import generate_penguins
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
 from benchmarks.common import Comparison, Side, TreeMemory, component_times
 from benchmarks.report import chart, table
+from benchmarks.roofline import BareStep, batches, train_flops_per_example
 from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
 from twinnorm.modules import names
 from twinnorm.modules.hparams import TrainerConfig
@@ -69,6 +70,37 @@ def test_functional_fit_model_computes_the_twin_models_normalized_scores():
         )
     _, targets = fit_targets(features, labels, 3)
     np.testing.assert_array_equal(tf.argmax(targets[names.NETWORK_A], -1).numpy(), labels.numpy())
+
+
+def matmul_flops(graph: tf.Graph) -> int:
+    """2*m*k*n summed over every MatMul TensorFlow put in `graph`, from its static shapes."""
+    total = 0
+    for op in graph.get_operations():
+        if op.type == "MatMul":
+            a, b = (t.shape.as_list() for t in op.inputs)
+            m, k = a[::-1] if op.get_attr("transpose_a") else a
+            n = b[0] if op.get_attr("transpose_b") else b[1]
+            total += 2 * m * k * n
+    return total
+
+
+@pytest.mark.parametrize("inputs, hidden", [(100, (128, 64)), (256, (512, 256))])
+def test_roofline_flops_per_example_match_the_matmuls_in_a_training_steps_graph(inputs, hidden):
+    """The FLOPs the roofline divides by are the ones TensorFlow's gradient graph really runs:
+    forward, kernel gradients, and input gradients for every layer but the first."""
+    bare = BareStep(inputs, hidden, "relu", TrainerConfig())
+    network = bare.networks[0]
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(bare.normalize(network(x)))
+        return tape.gradient(loss, network.trainable_variables)
+
+    graph = step.get_concrete_function(tf.TensorSpec([64, inputs])).graph
+    assert matmul_flops(graph) == 64 * train_flops_per_example(inputs, hidden, 10)
+    iterator = iter(batches(inputs, 64))
+    assert np.isfinite(float(bare.steps(iterator, tf.constant(2, tf.int64))))
 
 
 def test_generated_penguins_keep_the_schema_categories_and_missing_cells(tmp_path):

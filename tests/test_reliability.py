@@ -281,6 +281,16 @@ def checkpoint_steps(output_dir: str) -> list:
     return [int(os.path.basename(p)[len("ckpt-") : -len(".index")]) for p in glob.glob(pattern)]
 
 
+def recorded_checkpoint_step(output_dir: str) -> int:
+    """The newest checkpoint a state file records, over every execution: what a resume may trust
+    (a kill between a checkpoint's files and its state file leaves the files unrecorded)."""
+    pattern = os.path.join(
+        OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.CHECKPOINTS_DIR
+    )
+    recorded = [tf.train.latest_checkpoint(folder) for folder in glob.glob(pattern)]
+    return max(int(path.rsplit("-", 1)[1]) for path in recorded if path)
+
+
 def past_half_of_training(output_dir: str) -> bool:
     """A checkpoint beyond half of the default 500 steps, and training not yet over."""
     finished = glob.glob(
@@ -311,7 +321,8 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
     ]  # killed inside it
 
     kill_when(output, lambda: past_half_of_training(output), "trainer")
-    killed_at = max(checkpoint_steps(output))
+    killed_at = recorded_checkpoint_step(output)
+    assert 0 < killed_at < 500, killed_at
     after_second = executions_by_component(open_store(metadata))
     assert after_second["Trainer"] == ["RUNNING"]
     assert after_second["Transform"] == ["RUNNING", "COMPLETE"]  # the killed one is never reused

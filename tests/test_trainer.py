@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
+import tf_keras as keras
 from tfx.components.util import tfxio_utils
 from tfx.types import standard_artifacts
 from tfx_bsl.public import tfxio
 
 from twinnorm.modules import names, warm_start
-from twinnorm.modules.data import transformed_dataset
+from twinnorm.modules.data import training_batches, transformed_dataset
 from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
 from twinnorm.modules.job import seed_everything
 from twinnorm.modules.layout import feature_layout
@@ -94,9 +95,9 @@ def test_our_reader_gives_the_batches_tfx_data_accessor_gives(penguin_run):
 
 
 @pytest.mark.parametrize(
-    "in_memory_mb", [0, 256]
+    "in_memory_bytes", [0, 2**28]
 )  # streaming, and the split parsed once into memory
-def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_memory_mb):
+def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_memory_bytes):
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     files = [f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"]
 
@@ -112,7 +113,9 @@ def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_mem
 
     def shuffled(seed):
         return rows(
-            transformed_dataset(files, output, "species", 32, seed, 64, True, in_memory_mb).take(20)
+            transformed_dataset(files, output, "species", 32, seed, 64, True, in_memory_bytes).take(
+                20
+            )
         )
 
     first = shuffled(7)
@@ -124,6 +127,78 @@ def test_training_batches_are_full_shuffled_and_reproducible(penguin_run, in_mem
         ordered
     )  # ... within the epoch: every example once, values intact
     assert first[len(ordered) : 2 * len(ordered)] != epoch  # reshuffled each epoch
+
+
+def replicated_split(penguin_run, directory: str, copies: int) -> str:
+    """The penguin train split's records written `copies` times into one gzipped file."""
+    records = list(
+        tf.data.TFRecordDataset(
+            tf.io.gfile.glob(
+                f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"
+            ),
+            compression_type="GZIP",
+        )
+    )
+    os.makedirs(directory)
+    path = os.path.join(directory, "train.gz")
+    with tf.io.TFRecordWriter(path, "GZIP") as writer:
+        for _ in range(copies):
+            for record in records:
+                writer.write(record.numpy())
+    return path
+
+
+def penguin_batches(penguin_run, files, config: TrainerConfig, budget: int = 2**28):
+    output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
+    return training_batches(
+        files, output, "species", config.batch_size, config.seed, config.shuffle_buffer, budget
+    )
+
+
+def test_a_split_held_in_memory_starts_at_any_step_and_one_over_budget_streams(
+    penguin_run, tmp_path
+):
+    files = [f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"]
+    batches = penguin_batches(penguin_run, files, TrainerConfig())
+    assert batches.positioned and batches.description.startswith("204 examples held in memory")
+
+    def labels(dataset, n):
+        return [label.numpy().tolist() for _, label in dataset.take(n)]
+
+    assert labels(batches.dataset_from(0), 30)[17:] == labels(batches.dataset_from(17), 13)
+    # 204 rows of 5 float32 and 3 int64 features (label included): 204 * 44 = 8,976 bytes.
+    exact = penguin_batches(penguin_run, files, TrainerConfig(), budget=8976)
+    assert exact.positioned
+    over = penguin_batches(penguin_run, files, TrainerConfig(), budget=8975)
+    assert not over.positioned and over.description.startswith("streaming from 1 file(s)")
+
+
+def test_checkpoints_do_not_grow_with_a_split_held_in_memory(penguin_run, tmp_path):
+    """A 204-row split and the same rows 500 times (102,000): the checkpoints hold the step, not
+    the data, so their tensors take the same bytes; a run resumed from one trains on the same
+    batches."""
+    config = dataclasses.replace(TrainerConfig(), train_steps=40, log_every=10, checkpoint_every=20)
+    sizes = {}
+    for copies in (1, 500):
+        files = [replicated_split(penguin_run, str(tmp_path / f"split{copies}"), copies)]
+        run_dir = str(tmp_path / f"run{copies}")
+        keras.backend.clear_session()  # the same layer names (they are in the checkpoint) twice
+        seed_everything(config.seed)
+        trainer = twin_for_penguins(penguin_run, config)
+        trainer.fit(penguin_batches(penguin_run, files, config), None, run_dir)
+        checkpoint = tf.train.latest_checkpoint(os.path.join(run_dir, names.CHECKPOINTS_DIR))
+        sizes[copies] = sum(os.path.getsize(f) for f in tf.io.gfile.glob(checkpoint + ".*"))
+    assert sizes[1] == sizes[500], sizes
+
+    files = [str(tmp_path / "split500" / "train.gz")]
+    seed_everything(config.seed)
+    half = twin_for_penguins(penguin_run, dataclasses.replace(config, train_steps=20))
+    half.fit(penguin_batches(penguin_run, files, config), None, str(tmp_path / "resumed"))
+    seed_everything(config.seed + 1)  # the resumed weights must come from the checkpoint
+    resumed = twin_for_penguins(penguin_run, config)
+    resumed.fit(penguin_batches(penguin_run, files, config), None, str(tmp_path / "resumed"))
+    for a, b in zip(trainer.model.weights, resumed.model.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def twin_for_penguins(penguin_run, trainer_config: TrainerConfig) -> JointTrainer:

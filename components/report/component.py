@@ -8,11 +8,11 @@ import datetime
 import json
 import os
 
-from tfx import v1 as tfx
 from tfx.dsl.io import fileio
 from tfx.utils import path_utils
 
 from twinnorm.components import HtmlReport, evaluation_results
+from twinnorm.components import tfx_api as tfx
 from twinnorm.components.report import collect
 from twinnorm.components.report.render import ReportData, page
 from twinnorm.modules import names
