@@ -89,7 +89,7 @@ def main() -> None:
             [r["seconds"] for r in runs["tfx_penguin_example"]],
             "s",
         ),
-        "<= 0.8",
+        "<= 0.75",
         f"{repeats} runs per side, empty output folder each",
     )
     print(

@@ -8,6 +8,8 @@ from benchmarks.common import Comparison
 
 
 def _figure(value: float, unit: str) -> str:
+    if unit == "FLOP/s":
+        return f"{value / 1e9:,.1f} GFLOP/s"
     if unit in ("s", "ms", "GiB"):
         return f"{value:,.3g} {unit}" if value < 10 else f"{value:,.1f} {unit}"
     return f"{value:,.0f} {unit}"
