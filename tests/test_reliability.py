@@ -322,7 +322,7 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
 
     kill_when(output, lambda: past_half_of_training(output), "trainer")
     killed_at = recorded_checkpoint_step(output)
-    assert 0 < killed_at < 500, killed_at
+    assert 0 < killed_at <= 500, killed_at  # 500: killed after the last save, before its record
     after_second = executions_by_component(open_store(metadata))
     assert after_second["Trainer"] == ["RUNNING"]
     assert after_second["Transform"] == ["RUNNING", "COMPLETE"]  # the killed one is never reused
