@@ -62,6 +62,7 @@ class TrainingBatches:
     # iterator; False (streaming): the iterator, with its shuffle buffer, is checkpointed.
     positioned: bool
     description: str
+    rows: int  # examples in the split: an epoch is rows / batch_size steps
 
     def with_options(self, options: tf.data.Options) -> "TrainingBatches":
         make = self.dataset_from
@@ -91,15 +92,17 @@ def evaluation_dataset(
     tf_transform_output: tft.TFTransformOutput,
     label_key: str,
     batch_size: int,
+    cache: bool = False,
 ) -> tf.data.Dataset:
-    """Read once, in file order, the last batch possibly short, so each example counts once."""
+    """Read once, in file order, the last batch possibly short, so each example counts once;
+    `cache`: parsed batches are kept after the first pass (a split validated many times)."""
     spec = tf_transform_output.transformed_feature_spec()
-    return (
+    dataset = (
         _records(matching_files(file_patterns))
         .batch(batch_size)
         .map(_parser(spec, label_key), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
     )
+    return (dataset.cache() if cache else dataset).prefetch(tf.data.AUTOTUNE)
 
 
 def training_batches(
@@ -123,6 +126,7 @@ def training_batches(
             lambda step: _permuted_batches(columns, label_key, batch_size, seed, step),
             positioned=True,
             description=f"{rows:,} examples held in memory ({_size(_nbytes(columns))})",
+            rows=rows,
         )
 
     def streaming(_: int) -> tf.data.Dataset:
@@ -135,10 +139,13 @@ def training_batches(
             .prefetch(tf.data.AUTOTUNE)
         )
 
+    rows = int(_records(files).reduce(np.int64(0), lambda count, _: count + 1))
     return TrainingBatches(
         streaming,
         positioned=False,
-        description=f"streaming from {len(files)} file(s) through a {shuffle_buffer}-example "
+        rows=rows,
+        description=f"{rows:,} examples streaming from {len(files)} file(s) through a "
+        f"{shuffle_buffer}-example "
         f"shuffle buffer (the split is over the {_size(in_memory_bytes)} memory budget "
         "or has variable-length features)",
     )

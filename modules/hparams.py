@@ -16,6 +16,7 @@ NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
 LOSSES = (modes.AUTO, *modes.LOSSES)
 TASKS = (modes.AUTO, *modes.TASKS)
 WARM_START = ("", "a", "b", "both")
+MAX_VALIDATE_EVERY = 1000  # steps: a large split is validated at least this often
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 
 
@@ -66,8 +67,19 @@ class TrainerConfig:
     loss: str = modes.AUTO  # modes.Mode.loss for classification, MSE for regression
     task: str = modes.AUTO  # from the label column: numeric with many values -> regression
     batch_size: int = 32
-    train_steps: int = 500
-    eval_steps: int = 20
+    # The training budget. 0 (default): from the data, `max_epochs` passes over the train split
+    # within [min_steps, max_steps] (`budgeted`); N > 0: at most N steps.
+    train_steps: int = 0
+    max_epochs: int = 100
+    min_steps: int = 100
+    max_steps: int = 50_000
+    # Early stopping on the validation split: stop once no network's validation loss improved
+    # for `patience` evaluations in a row (0: train to the budget), then restore the weights of
+    # the evaluation with the lowest summed validation loss. An evaluation every
+    # `validate_every` steps; 0: once per epoch, within [1, MAX_VALIDATE_EVERY].
+    patience: int = 10
+    validate_every: int = 0
+    eval_steps: int = 0  # batches per validation pass; 0: the whole validation split
     seed: int = 42
     log_every: int = 50
     checkpoint_every: int = 100
@@ -96,14 +108,22 @@ class TrainerConfig:
             )
         for field in (
             "batch_size",
-            "train_steps",
-            "eval_steps",
+            "max_epochs",
+            "min_steps",
+            "max_steps",
             "log_every",
             "checkpoint_every",
             "train_workers",
         ):
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
+        for field in ("train_steps", "eval_steps", "patience", "validate_every"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+        if self.min_steps > self.max_steps:
+            raise ValueError(
+                f"min_steps {self.min_steps} must be at most max_steps {self.max_steps}"
+            )
         if self.batch_size % self.train_workers:
             raise ValueError(
                 f"batch_size {self.batch_size} must be a multiple of train_workers {self.train_workers} "
@@ -147,6 +167,17 @@ class TrainerConfig:
             network_a=self.network_a.sized(width, n_outputs),
             network_b=self.network_b.sized(width, n_outputs),
         )
+
+    def budgeted(self, train_rows: int) -> "TrainerConfig":
+        """`train_steps` and `validate_every` for a train split of `train_rows` examples: an epoch
+        is ceil(rows / batch) steps; the budget `max_epochs` epochs within [min_steps,
+        max_steps] unless `train_steps` fixes it, one validation per epoch unless set."""
+        epoch = max(1, math.ceil(train_rows / self.batch_size))
+        steps = self.train_steps or min(
+            self.max_steps, max(self.min_steps, self.max_epochs * epoch)
+        )
+        every = self.validate_every or min(epoch, MAX_VALIDATE_EVERY)
+        return dataclasses.replace(self, train_steps=steps, validate_every=min(every, steps))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from typing import List, Optional
 
@@ -27,6 +28,8 @@ from twinnorm.modules.layout import feature_layout
 from twinnorm.modules.networks import TwinModel
 from twinnorm.modules.training import JointTrainer
 
+VALIDATION_ROWS = 256
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainJob:
@@ -34,7 +37,7 @@ class TrainJob:
 
     transform_output: str
     train_files: List[str]
-    eval_files: List[str]
+    validation_files: List[str]  # early stopping and calibration; never the Evaluator's split
     serving_model_dir: str  # the combined model; the networks go beside it
     model_run_dir: str  # checkpoints and TensorBoard logs
     label_key: str  # the label in Transform's output
@@ -64,7 +67,7 @@ def write_json(path: str, values: dict) -> None:
 
 
 def write_output_histograms(model, evaluation: tf.data.Dataset, run_dir: str, step: int) -> None:
-    """Each network's raw and normalized outputs on the eval split, as TensorBoard histograms:
+    """Each network's raw and normalized outputs on the validation split, as TensorBoard histograms:
     the scales before and after normalization, side by side in the `eval` run."""
     parts: dict = {}
     for features, _ in evaluation:
@@ -91,14 +94,22 @@ class Fitted:
     model: TwinModel
     trainer: JointTrainer
     history: dict
-    evaluation: tf.data.Dataset
+    validation: tf.data.Dataset
     transform_output: tft.TFTransformOutput
     config: TrainerConfig
+    record: dict  # steps, epochs, best step and why training stopped (JointTrainer.record)
+
+
+def validation_batch(batch_size: int) -> int:
+    """Validation batches of at least VALIDATION_ROWS rows, a multiple of the training batch (so
+    they split evenly over workers): validation runs often and its batch changes no figure."""
+    return batch_size * max(1, math.ceil(VALIDATION_ROWS / batch_size))
 
 
 def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str]) -> Fitted:
     """Builds the twin model for the job's data and trains it under `strategy` (a warm start
-    first, when configured); `run_dir` holds checkpoints and TensorBoard logs (None: neither)."""
+    first, when configured) with early stopping on the validation split; `run_dir` holds
+    checkpoints and TensorBoard logs (None: neither)."""
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
     layout = feature_layout(
@@ -112,8 +123,12 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     # give each worker its own.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    evaluation = evaluation_dataset(
-        job.eval_files, tf_transform_output, job.label_key, config.batch_size
+    validation = evaluation_dataset(
+        job.validation_files,
+        tf_transform_output,
+        job.label_key,
+        validation_batch(config.batch_size),
+        cache=True,
     ).with_options(options)
     train = training_batches(
         job.train_files,
@@ -124,18 +139,27 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         config.shuffle_buffer,
         memory_budget(config.in_memory_fraction),
     ).with_options(options)
+    config = config.budgeted(train.rows)
+    log.info(
+        "training budget: at most %d steps (%.1f epochs of %d examples), validation every %d",
+        config.train_steps,
+        config.train_steps * config.batch_size / train.rows,
+        train.rows,
+        config.validate_every,
+    )
     if config.task == modes.CLASSIFICATION:
         check_labels_known(
-            np.concatenate([np.reshape(labels, [-1]) for _, labels in evaluation]),
+            np.concatenate([np.reshape(labels, [-1]) for _, labels in validation]),
             layout.label_vocabulary,
         )
     with strategy.scope():
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
     warm_start.restore(model, config.warm_start, job.base_model)
-    history = trainer.fit(train, evaluation, run_dir)
-    log.info("trained %d steps: %s", config.train_steps, history)
-    return Fitted(model, trainer, history, evaluation, tf_transform_output, config)
+    history = trainer.fit(train, validation, run_dir)
+    record = trainer.record(train.rows)
+    log.info("trained: %s; %s", record, history)
+    return Fitted(model, trainer, history, validation, tf_transform_output, config, record)
 
 
 def train_and_export(
@@ -145,17 +169,17 @@ def train_and_export(
     serving_model_dir: str,
     networks_dir: str,
 ) -> dict:
-    """Trains under `strategy` and exports the three serving models; returns the last metrics.
-    `run_dir` and the export folders are the job's own for the chief, scratch for other workers."""
+    """Trains under `strategy`, calibrates on the validation split and exports the three
+    serving models; returns the last metrics. `run_dir` and the export folders are the job's
+    own for the chief, scratch for other workers."""
     fitted = fit(job, strategy, run_dir)
-    model, history, evaluation = fitted.model, fitted.history, fitted.evaluation
-    calibration = calibrate(model, evaluation)
+    model, history, validation = fitted.model, fitted.history, fitted.validation
+    calibration = calibrate(model, validation)
     fitted.trainer.save_checkpoint()
-    log.info("calibration: %s", calibration)
+    log.info("calibration on the validation split: %s", calibration)
     write_json(os.path.join(run_dir, names.CALIBRATION_FILE), calibration)
-    steps = fitted.config.train_steps
-    write_json(os.path.join(run_dir, names.TRAINING_FILE), {"steps": steps, **history})
-    write_output_histograms(model, evaluation, run_dir, steps)
+    write_json(os.path.join(run_dir, names.TRAINING_FILE), {**fitted.record, **history})
+    write_output_histograms(model, validation, run_dir, fitted.record["steps"])
     save_serving_models(
         model,
         fitted.transform_output,

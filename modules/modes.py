@@ -32,6 +32,9 @@ class Mode:
     per_example: bool  # statistics of each row alone (True) or of the training population (False)
     loss: str  # the loss that suits the mode for classification (regression is always MSE)
     invariant: str  # what holds between `*_raw` and `*_scores` on every served row
+    # A trainable per-output scale and shift shared by both networks follows the normalization
+    # (normalization.SharedAffine): population statistics centre every output, leaving no prior.
+    affine: bool = False
 
     def serves(self, task: str, n_outputs: int) -> bool:
         if task == REGRESSION:
@@ -71,12 +74,13 @@ MODES: Dict[str, Mode] = {
         ),
         Mode(
             "population",
-            "(x - moving_mean) / sqrt(moving_var + eps) per output",
+            "scale * (x - moving_mean) / sqrt(moving_var + eps) + shift per output",
             min_classes=2,
             regression=True,
             per_example=False,
             loss=CROSS_ENTROPY,
             invariant="frozen statistics: a row's scores do not depend on the rest of the batch",
+            affine=True,
         ),
     )
 }

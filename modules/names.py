@@ -4,6 +4,8 @@ NETWORK_A = "network_a"
 NETWORK_B = "network_b"
 COMBINED = "combined"
 NETWORKS = (NETWORK_A, NETWORK_B)
+# The trainable scale and shift that both networks' normalized scores share (`population`).
+SHARED_AFFINE = "shared_affine"
 
 # Serving output keys. `<network>_raw` is before normalization, `<network>_scores` after it.
 RAW = "raw"
@@ -43,6 +45,14 @@ CHECKPOINTS_DIR = "checkpoints"
 # Folder, inside the Trainer's Model artifact, that holds one SavedModel per network.
 NETWORK_MODELS_DIR = "networks"
 SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)
+
+# ExampleGen's splits. The Trainer fits on `train`; early stopping, calibration and tuning look at
+# `validation`; the Evaluator blesses, and the report measures, on `eval` alone, rows nothing was
+# fitted on.
+TRAIN_SPLIT = "train"
+VALIDATION_SPLIT = "validation"
+EVAL_SPLIT = "eval"
+SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
 
 # Transform's output key of several regression targets stacked into one [batch, k] label.
 TARGETS = "targets"

@@ -11,7 +11,7 @@ the label's own units (an affine map, then Transform's scaling inverted).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Mapping, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import tensorflow as tf
 import tf_keras as keras
@@ -19,7 +19,7 @@ import tf_keras as keras
 from twinnorm.modules import modes, names
 from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
 from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.normalization import build_normalization
+from twinnorm.modules.normalization import SharedAffine, build_normalization
 
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
@@ -92,6 +92,9 @@ class TwinModel(keras.Model):
             self.network_normalization = {
                 n: build_normalization(mode, **settings, name=f"{n}_{mode}") for n in names.NETWORKS
             }
+        self.shared_affine = (
+            SharedAffine(name=names.SHARED_AFFINE) if modes.MODES[mode].affine else None
+        )
 
     def get_config(self) -> dict:
         return {"layout": dataclasses.asdict(self.layout), "config": self.config.to_dict()}
@@ -103,6 +106,14 @@ class TwinModel(keras.Model):
     @property
     def networks(self) -> Dict[str, keras.Model]:
         return {names.NETWORK_A: self.network_a, names.NETWORK_B: self.network_b}
+
+    @property
+    def variable_groups(self) -> Dict[str, List[tf.Variable]]:
+        """Trainable variables by optimizer: each network's own, and the shared scale and shift."""
+        groups = {name: net.trainable_variables for name, net in self.networks.items()}
+        if self.shared_affine is not None:
+            groups[names.SHARED_AFFINE] = self.shared_affine.trainable_variables
+        return groups
 
     def example_inputs(self, batch: int = 1) -> Dict[str, tf.Tensor]:
         """Zero-valued transformed features; calling the model on them creates every variable."""
@@ -117,11 +128,11 @@ class TwinModel(keras.Model):
         self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None
     ) -> Tuple[tf.Tensor, tf.Tensor]:
         if self.pair_normalization is not None:
-            return self.pair_normalization([raw_a, raw_b], training=training)
-        return (
-            self.network_normalization[names.NETWORK_A](raw_a, training=training),
-            self.network_normalization[names.NETWORK_B](raw_b, training=training),
-        )
+            a, b = self.pair_normalization([raw_a, raw_b], training=training)
+        else:
+            a = self.network_normalization[names.NETWORK_A](raw_a, training=training)
+            b = self.network_normalization[names.NETWORK_B](raw_b, training=training)
+        return with_affine(self.shared_affine, a), with_affine(self.shared_affine, b)
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
@@ -147,15 +158,21 @@ class TwinModel(keras.Model):
         return outputs
 
 
+def with_affine(layer, scores: tf.Tensor) -> tf.Tensor:
+    """The shared scale and shift applied, for modes that have them."""
+    return scores if layer is None else layer(scores)
+
+
 def prediction(model: "TwinModel", name: str, scores: tf.Tensor) -> Tuple[str, tf.Tensor]:
     """(output kind, value) of the prediction `name` serves from its normalized scores: class
-    probabilities softmax(slope * scores) (slope = 1 / temperature), or a value in the label's
-    units, (slope * scores + intercept) * label_scale + label_mean."""
+    probabilities softmax(slope * scores + intercept) (slope = 1 / temperature, intercept a
+    per-class offset), or a value in the label's units,
+    (slope * scores + intercept) * label_scale + label_mean."""
     slope, intercept = model.calibration[name][0], model.calibration[name][1]
     if model.task == modes.REGRESSION:
         mean, scale = label_units(model.layout)
         return names.VALUES, (scores * slope + intercept) * scale + mean
-    return names.PROBABILITIES, tf.nn.softmax(scores * slope)
+    return names.PROBABILITIES, tf.nn.softmax(scores * slope + intercept)
 
 
 def label_units(layout: FeatureLayout) -> Tuple[tf.Tensor, tf.Tensor]:
@@ -184,8 +201,8 @@ def prediction_outputs(model: "TwinModel", name: str, scores: tf.Tensor) -> Dict
     """The served prediction: normalized scores, and values or class probabilities and ids."""
     kind, value = prediction(model, name, scores)
     outputs = {names.SCORES: scores, kind: value}
-    if model.task == modes.CLASSIFICATION:
-        outputs[names.CLASS_IDS] = tf.argmax(scores, axis=-1)
+    if model.task == modes.CLASSIFICATION:  # the most probable class once calibrated
+        outputs[names.CLASS_IDS] = tf.argmax(value, axis=-1)
     return outputs
 
 
@@ -210,6 +227,7 @@ class SingleNetworkModel(keras.Model):
         self.network = twin.networks[network]
         self.pair_normalization = twin.pair_normalization
         self.normalization = twin.network_normalization.get(network)
+        self.shared_affine = twin.shared_affine
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
@@ -227,10 +245,11 @@ class SingleNetworkModel(keras.Model):
             raw, scores = raw[self.network_name], scores[self.network_name]
         else:
             raw = self.network(encoded, training=False)
-            scores = (
+            scores = with_affine(
+                self.shared_affine,
                 self.pair_normalization.frozen(raw)
                 if self.pair_normalization is not None
-                else self.normalization(raw, training=False)
+                else self.normalization(raw, training=False),
             )
         return {
             **network_outputs(self, self.network_name, raw, scores),

@@ -226,6 +226,29 @@ class PopulationNormalization(_EpsilonLayer):
         return {**super().get_config(), "momentum": self.momentum}
 
 
+@keras.utils.register_keras_serializable(package=_PACKAGE)
+class SharedAffine(keras.layers.Layer):
+    """y = scale * x + shift per output unit, one (scale, shift) pair of [n] weights applied to
+    both networks' normalized scores.
+
+    Standardized scores have mean 0 and variance 1 per output over the population, so on their
+    own they can express neither a class prior (a 3 %-positive label needs an offset) nor a
+    confident logit. Batch normalization learns a shift and scale after its standardization for
+    the same reason; here one pair is shared by both networks, so their scores stay on one scale.
+    """
+
+    def build(self, input_shape) -> None:
+        units = int(input_shape[-1])
+        self.scale = self.add_weight(name="scale", shape=(units,), initializer="ones")
+        self.shift = self.add_weight(name="shift", shape=(units,), initializer="zeros")
+        super().build(input_shape)
+
+    def call(self, inputs: tf.Tensor) -> tf.Tensor:
+        return _clip_finite(
+            inputs * tf.cast(self.scale, inputs.dtype) + tf.cast(self.shift, inputs.dtype)
+        )
+
+
 def build_normalization(
     mode: str,
     epsilon: float,

@@ -21,8 +21,8 @@ def job_from(fn_args) -> TrainJob:
     trainer = TrainerConfig.from_dict(
         {
             **custom[names.CONFIG_TRAINER],
-            "train_steps": fn_args.train_steps,
-            "eval_steps": fn_args.eval_steps,
+            "train_steps": fn_args.train_steps or 0,  # TFX gives None for 0 (from the data)
+            "eval_steps": fn_args.eval_steps or 0,
         }
     )
     if fn_args.hyperparameters:
@@ -32,7 +32,7 @@ def job_from(fn_args) -> TrainJob:
     return TrainJob(
         transform_output=fn_args.transform_graph_path,
         train_files=list(fn_args.train_files),
-        eval_files=list(fn_args.eval_files),
+        validation_files=list(fn_args.eval_files),
         serving_model_dir=fn_args.serving_model_dir or "",
         model_run_dir=fn_args.model_run_dir or "",
         label_key=custom[names.CONFIG_LABEL],

@@ -19,6 +19,7 @@ from absl import logging as log
 
 from twinnorm.modules import modes, names
 from twinnorm.modules.data import TrainingBatches
+from twinnorm.modules.early_stopping import EarlyStopping
 from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.networks import TwinModel
 
@@ -41,6 +42,17 @@ def per_example_loss(scores: tf.Tensor, labels: tf.Tensor, config: TrainerConfig
     return tf.reduce_mean(tf.square(scores - target), axis=-1)
 
 
+def learning_rates(config: TrainerConfig, groups: Mapping[str, object]) -> Dict[str, float]:
+    """Each variable group's Adam learning rate: a network's own, and for the scale and shift
+    both networks share (`population`), the geometric mean of the two."""
+    own = {
+        names.NETWORK_A: config.network_a.learning_rate,
+        names.NETWORK_B: config.network_b.learning_rate,
+    }
+    shared = math.sqrt(own[names.NETWORK_A] * own[names.NETWORK_B])
+    return {name: own.get(name, shared) for name in groups}
+
+
 class JointTrainer:
     """Owns the twin model's optimizers, metrics, checkpoints and summaries."""
 
@@ -58,16 +70,16 @@ class JointTrainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.global_batch_size = config.batch_size
         self.manager: Optional[tf.train.CheckpointManager] = None
+        self.stop_reason = ""
+        self._writers: Dict[str, tf.summary.SummaryWriter] = {}
         with self.strategy.scope():
             model(model.example_inputs(), training=False)  # variables exist before the first step
             self.optimizers = {
-                names.NETWORK_A: keras.optimizers.Adam(config.network_a.learning_rate),
-                names.NETWORK_B: keras.optimizers.Adam(config.network_b.learning_rate),
+                name: keras.optimizers.Adam(rate)
+                for name, rate in learning_rates(self.config, model.variable_groups).items()
             }
             for name, optimizer in self.optimizers.items():
-                optimizer.build(
-                    model.networks[name].trainable_variables
-                )  # no variable created while tracing
+                optimizer.build(model.variable_groups[name])  # no variable created while tracing
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.train_loss = {n: keras.metrics.Mean(f"{n}_train_loss") for n in names.NETWORKS}
             self.eval_loss = {n: keras.metrics.Mean(f"{n}_eval_loss") for n in names.NETWORKS}
@@ -75,6 +87,7 @@ class JointTrainer:
                 n: keras.metrics.SparseCategoricalAccuracy(f"{n}_eval_accuracy")
                 for n in names.NETWORKS
             }
+            self.stopping = EarlyStopping(model)
 
     # -- steps -------------------------------------------------------------------------------
     def _losses(self, outputs: Mapping[str, tf.Tensor], labels: tf.Tensor) -> Dict[str, tf.Tensor]:
@@ -84,8 +97,8 @@ class JointTrainer:
         }
 
     def _replica_train_step(self, features, labels) -> tf.Tensor:
-        networks = self.model.networks
-        variables = [v for n in names.NETWORKS for v in networks[n].trainable_variables]
+        groups = self.model.variable_groups
+        variables = [v for group in groups.values() for v in group]
         with tf.GradientTape() as tape:
             outputs = self.model(features, training=True)
             # Each replica's share of the global-batch mean, so the replicas' gradients sum to the
@@ -97,13 +110,10 @@ class JointTrainer:
             total = tf.add_n(list(losses.values()))
         gradients = tape.gradient(total, variables)
         start = 0
-        for name in names.NETWORKS:
-            count = len(networks[name].trainable_variables)
-            pairs = zip(
-                gradients[start : start + count], networks[name].trainable_variables, strict=False
-            )
+        for name, group in groups.items():
+            pairs = zip(gradients[start : start + len(group)], group, strict=True)
             self.optimizers[name].apply_gradients(pairs)
-            start += count
+            start += len(group)
         for name, value in losses.items():
             # The replica's share of the global mean, scaled back to a per-example mean.
             self.train_loss[name].update_state(value * self.strategy.num_replicas_in_sync)
@@ -154,10 +164,11 @@ class JointTrainer:
         return int(self.step.read_value())  # int() of a multi-worker MirroredVariable itself fails
 
     def evaluate(self, dataset: tf.data.Dataset, steps: int) -> Dict[str, float]:
-        """Mean loss (and accuracy) per network over at most `steps` batches of a finite dataset."""
+        """Mean loss (and accuracy) per network over at most `steps` batches (0: all) of a
+        finite dataset."""
         for metric in [*self.eval_loss.values(), *self.eval_accuracy.values()]:
             metric.reset_state()
-        for batch in self.strategy.experimental_distribute_dataset(dataset.take(steps)):
+        for batch in self.strategy.experimental_distribute_dataset(dataset.take(steps or -1)):
             self.eval_step(batch)
         result = {f"{n}_loss": float(self.eval_loss[n].result()) for n in names.NETWORKS}
         if self.config.task == modes.CLASSIFICATION:
@@ -169,12 +180,17 @@ class JointTrainer:
     def fit(
         self,
         train: Union[TrainingBatches, tf.data.Dataset],
-        evaluation: Optional[tf.data.Dataset],
+        validation: Optional[tf.data.Dataset],
         run_dir: Optional[str] = None,
     ) -> Dict[str, float]:
-        """Trains to `config.train_steps`, resuming from the newest checkpoint in `run_dir`.
-        Positioned batches (a split held in memory) restart at the restored step; otherwise the
-        input iterator itself is checkpointed and restored."""
+        """Trains for at most `config.train_steps` steps, resuming from the newest checkpoint in
+        `run_dir`. With a `validation` dataset it validates every `config.validate_every` steps,
+        stops after `config.patience` validations without improvement and ends with the best
+        validation's weights. Positioned batches (a split held in memory) restart at the
+        restored step; otherwise the input iterator itself is checkpointed and restored."""
+        config = self.config
+        if config.train_steps <= 0:
+            raise ValueError("train_steps must be set (TrainerConfig.budgeted) before training")
         if isinstance(train, TrainingBatches):
             log.info("training data: %s", train.description)
         positioned = isinstance(train, TrainingBatches) and train.positioned
@@ -193,21 +209,84 @@ class JointTrainer:
                     train.dataset_from(self.current_step())
                 )
             )
+        validating = validation is not None
         history: Dict[str, float] = {}
-        while self.current_step() < self.config.train_steps:
-            total = self.train_steps(iterator, tf.constant(self._steps_to_next_stop(), tf.int64))
+        while not self._finished():
+            steps = self._steps_to_next_stop(validating)
+            total = self.train_steps(iterator, tf.constant(steps, tf.int64))
             step = self.current_step()
-            if step % self.config.log_every == 0 or step == self.config.train_steps:
+            if step % config.log_every == 0 or self._finished():
                 history = self._log_train(step, float(total), writer)
-            if manager and (
-                step % self.config.checkpoint_every == 0 or step == self.config.train_steps
-            ):
+            if validating and (step % config.validate_every == 0 or step == config.train_steps):
+                self._validate(validation, run_dir)
+            if manager and (step % config.checkpoint_every == 0 or self._finished()):
                 manager.save(checkpoint_number=step)
-        if evaluation is not None:
-            history.update(
-                self._log_eval(self.evaluate(evaluation, self.config.eval_steps), run_dir)
-            )
+        self.stop_reason = self._stop_reason(validating)
+        log.info("training stopped at step %d: %s", self.current_step(), self.stop_reason)
+        if validating:
+            self.stopping.restore_best()
+            history.update(self._log_eval(self.evaluate(validation, config.eval_steps), run_dir))
         return history
+
+    def record(self, train_rows: Optional[int] = None) -> Dict[str, object]:
+        """How training went, for training.json, the console and the report."""
+        steps = self.current_step()
+        epochs = steps * self.config.batch_size / train_rows if train_rows else None
+        return {
+            "steps": steps,
+            "epochs": round(epochs, 2) if epochs is not None else None,
+            "max_steps": self.config.train_steps,
+            "best_step": int(self.stopping.best_step.numpy()) or steps,
+            "stopped": self.stop_reason,
+            **{
+                f"{n}_hidden_units": list(getattr(self.config, n).hidden_units)
+                for n in names.NETWORKS
+            },
+        }
+
+    def _finished(self) -> bool:
+        return self.current_step() >= self.config.train_steps or self.stopping.exhausted(
+            self.config.patience
+        )
+
+    def _validate(self, validation: tf.data.Dataset, run_dir: Optional[str]) -> None:
+        result = self.evaluate(validation, self.config.eval_steps)
+        improved = self.stopping.update(
+            [result[f"{n}_loss"] for n in names.NETWORKS], self.current_step()
+        )
+        log.info(
+            "validation at step %d: %s%s",
+            self.current_step(),
+            ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
+            " (best so far)" if improved else "",
+        )
+        self._write_scalars(result, run_dir, names.VALIDATION_SPLIT)
+
+    def _write_scalars(self, result: Dict[str, float], run_dir: Optional[str], run: str) -> None:
+        """Each network's loss (and accuracy) as the TensorBoard run `run`, at the current step."""
+        if not run_dir:
+            return
+        path = os.path.join(run_dir, run)
+        if path not in self._writers:
+            self._writers[path] = tf.summary.create_file_writer(path)
+        with self._writers[path].as_default(step=self.current_step()):
+            for network in names.NETWORKS:
+                for metric in ("loss", "accuracy"):
+                    if f"{network}_{metric}" in result:
+                        tf.summary.scalar(
+                            names.scalar_tag(metric, network), result[f"{network}_{metric}"]
+                        )
+
+    def _stop_reason(self, validating: bool) -> str:
+        patience = self.config.patience
+        if validating and self.stopping.exhausted(patience):
+            return (
+                f"early stopping: no network's validation loss improved in {patience} "
+                f"validations; weights of step {int(self.stopping.best_step.numpy())} restored"
+            )
+        best = int(self.stopping.best_step.numpy())
+        restored = f"; weights of step {best} restored" if validating and best else ""
+        return f"reached the budget of {self.config.train_steps} steps{restored}"
 
     def save_checkpoint(self) -> None:
         """Saves the current state (after `fit`), e.g. once calibration has set the temperatures,
@@ -215,14 +294,14 @@ class JointTrainer:
         if self.manager:
             self.manager.save(checkpoint_number=self.current_step())
 
-    def _steps_to_next_stop(self) -> int:
-        """Steps until the next log, checkpoint or the end, where control returns to Python."""
+    def _steps_to_next_stop(self, validating: bool) -> int:
+        """Steps until the next log, checkpoint, validation or the end, where control returns
+        to Python."""
         step, config = self.current_step(), self.config
-        return min(
-            config.log_every - step % config.log_every,
-            config.checkpoint_every - step % config.checkpoint_every,
-            config.train_steps - step,
-        )
+        every = [config.log_every, config.checkpoint_every]
+        if validating:
+            every.append(config.validate_every)
+        return min(config.train_steps - step, *(n - step % n for n in every))
 
     def _log_train(self, step: int, total: float, writer) -> Dict[str, float]:
         if not math.isfinite(total):
@@ -244,21 +323,13 @@ class JointTrainer:
         return losses
 
     def _log_eval(self, result: Dict[str, float], run_dir: Optional[str]) -> Dict[str, float]:
+        """The final validation of the exported weights, as the `eval` TensorBoard run."""
         log.info(
-            "eval at step %d: %s",
+            "validation of the exported weights at step %d: %s",
             self.current_step(),
             ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
         )
-        if run_dir:
-            with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(
-                step=self.current_step()
-            ):
-                for network in names.NETWORKS:
-                    for metric in ("loss", "accuracy"):
-                        if f"{network}_{metric}" in result:
-                            tf.summary.scalar(
-                                names.scalar_tag(metric, network), result[f"{network}_{metric}"]
-                            )
+        self._write_scalars(result, run_dir, "eval")
         return {f"eval_{k}": v for k, v in result.items()}
 
     def _checkpoint_manager(
@@ -270,10 +341,13 @@ class JointTrainer:
             optimizer_a=self.optimizers[names.NETWORK_A],
             optimizer_b=self.optimizers[names.NETWORK_B],
         )
+        if names.SHARED_AFFINE in self.optimizers:
+            state["optimizer_shared"] = self.optimizers[names.SHARED_AFFINE]
         if isinstance(iterator, tf.data.Iterator):
             # A streaming input's position too; a multi-worker DistributedIterator cannot be
             # saved, so a resumed multi-worker run that streams restarts its input.
             state["iterator"] = iterator
+        state["early_stopping"] = self.stopping.checkpointed()
         checkpoint = tf.train.Checkpoint(**state)
         return tf.train.CheckpointManager(
             checkpoint, os.path.join(run_dir, names.CHECKPOINTS_DIR), max_to_keep=2

@@ -3,7 +3,8 @@ each trial trained with the joint loop.
 
 KerasTuner drives a `model.fit` by default, and our two networks train in one GradientTape loop,
 so `JointTuner` overrides `run_trial`: it builds the trial's TrainerConfig, trains it with the same
-`job.fit` the Trainer uses, and returns the summed eval loss of both networks (the objective).
+`job.fit` the Trainer uses (early stopping included), and returns the summed validation loss of
+both networks at the best validation (the objective): the Tuner never sees the eval split.
 TFX's Tuner writes the best trial's hyperparameters, which the Trainer applies
 (`hparams.apply_best`).
 """
@@ -23,7 +24,7 @@ from twinnorm.modules.hparams import apply_best, learning_rate_key, units_key
 from twinnorm.modules.job import fit
 from twinnorm.modules.trainer import job_from
 
-OBJECTIVE = "eval_loss"  # network A's plus network B's mean eval loss
+OBJECTIVE = "validation_loss"  # network A's plus network B's mean loss on the validation split
 UNITS = (16, 32, 64, 128)  # first hidden layer; the second has half as many
 LEARNING_RATES = (1e-3, 3e-2)  # log-uniform range
 

@@ -13,6 +13,7 @@ from twinnorm.pipeline.beam import PROFILES, BeamConfig
 from twinnorm.pipeline.config import (
     DEFAULT_OUTPUT,
     ON_ANOMALY,
+    SMALL_DATA_ROWS,
     PipelineConfig,
     overrides,
     with_trainer,
@@ -100,8 +101,9 @@ def add_pipeline_options(
     data.add_argument(
         "--split",
         type=_split,
-        metavar="TRAIN:EVAL",
-        help="hash buckets of the train and eval splits (default: %d:%d)" % defaults.split_buckets,
+        metavar="TRAIN:VALIDATION:EVAL",
+        help="hash buckets of the three splits (default: 14:3:3 below "
+        f"{SMALL_DATA_ROWS:,} rows, 16:2:2 from there)",
     )
     model = parser.add_argument_group("model")
     model.add_argument(
@@ -128,10 +130,22 @@ def add_pipeline_options(
         "distinct ones or any is fractional, else classification (default: auto)",
     )
     model.add_argument(
-        "--train-steps", type=_positive, help=f"(default: {defaults.trainer.train_steps})"
+        "--train-steps",
+        type=_positive,
+        help="at most this many joint steps (default: from the data, "
+        f"{defaults.trainer.max_epochs} epochs within [{defaults.trainer.min_steps}, "
+        f"{defaults.trainer.max_steps}] steps)",
     )
     model.add_argument(
-        "--eval-steps", type=_positive, help=f"(default: {defaults.trainer.eval_steps})"
+        "--patience",
+        type=_non_negative,
+        help="stop after this many validations without improvement, 0 never "
+        f"(default: {defaults.trainer.patience})",
+    )
+    model.add_argument(
+        "--eval-steps",
+        type=_positive,
+        help="batches per validation pass (default: the whole validation split)",
     )
     model.add_argument(
         "--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})"
@@ -309,6 +323,7 @@ def config_from_args(
         loss=args.loss,
         task=args.task,
         train_steps=args.train_steps,
+        patience=args.patience,
         eval_steps=args.eval_steps,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -354,12 +369,19 @@ def _names(text: str) -> tuple:
 
 def _split(text: str) -> tuple:
     try:
-        train, evaluation = (int(v) for v in text.split(":"))
+        train, validation, evaluation = (int(v) for v in text.split(":"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected TRAIN:EVAL bucket counts such as 2:1, got {text!r}"
+            f"expected TRAIN:VALIDATION:EVAL bucket counts such as 8:1:1, got {text!r}"
         ) from None
-    return train, evaluation
+    return train, validation, evaluation
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
 
 
 def _positive(text: str) -> int:

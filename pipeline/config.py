@@ -28,6 +28,9 @@ DEFAULT_SCHEMA = os.path.join(
 ON_ANOMALY = ("fail", "warn")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
+SMALL_DATA_ROWS = 10_000
+SMALL_DATA_SPLIT = (14, 3, 3)  # 70 / 15 / 15 %: a small file needs eval rows to measure on
+LARGE_DATA_SPLIT = (16, 2, 2)  # 80 / 10 / 10 %
 Config = TypeVar("Config")
 
 
@@ -40,7 +43,9 @@ class PipelineConfig:
     label: str = DEFAULT_LABEL
     features: Tuple[str, ...] = ()  # empty: every column but the label
     output_dir: str = DEFAULT_OUTPUT
-    split_buckets: Tuple[int, int] = (2, 1)  # train : eval hash buckets
+    # train : validation : eval hash buckets; empty: SMALL_DATA_SPLIT below SMALL_DATA_ROWS rows,
+    # else LARGE_DATA_SPLIT (resolved()). Nothing is fitted on eval, the Evaluator's split.
+    split_buckets: Tuple[int, ...] = ()
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
     inference_data: Optional[str] = None
     # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
@@ -187,8 +192,11 @@ class PipelineConfig:
             raise ValueError(f"tune trials must be >= 0, got {self.tune_trials}")
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
-        if min(self.split_buckets) <= 0:
-            raise ValueError(f"split buckets must be positive, got {self.split_buckets}")
+        if self.split_buckets and (len(self.split_buckets) != 3 or min(self.split_buckets) <= 0):
+            raise ValueError(
+                "split_buckets are three positive bucket counts (train, validation, eval), "
+                f"got {list(self.split_buckets)}"
+            )
         if self.on_anomaly not in ON_ANOMALY:
             raise ValueError(
                 f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {self.on_anomaly!r}"
@@ -204,7 +212,10 @@ class PipelineConfig:
                 f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
                 "rename that column"
             )
-        trainer, label_variances = self._label_settings()
+        trainer, label_variances, rows = self._label_settings()
+        split_buckets = self.split_buckets or (
+            SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT
+        )
         features = self.features or tuple(c for c in columns if c not in self.label_columns)
         unknown = [f for f in features if f not in columns]
         if unknown:
@@ -241,6 +252,7 @@ class PipelineConfig:
             )
         return dataclasses.replace(
             self,
+            split_buckets=tuple(split_buckets),
             drift_numeric=drift_numeric,
             features=tuple(features),
             output_dir=output_dir,
@@ -269,9 +281,9 @@ class PipelineConfig:
             return kept, ""
         return "", kept
 
-    def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...]]:
-        """The trainer config with task, mode and loss settled by the label column, and the
-        label's variance (the relative regression bar's unit)."""
+    def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...], int]:
+        """The trainer config with task, mode and loss settled by the label column, the
+        label's variance (the relative regression bar's unit) and the number of rows."""
         profiles = [read_label(csv_files(self.data), column) for column in self.label_columns]
         if len(profiles) > 1:  # several targets: regression, each column checked on its own
             if self.trainer.task == modes.CLASSIFICATION:
@@ -286,7 +298,11 @@ class PipelineConfig:
             profile.check(task)
         n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
         variances = self.label_variances or tuple(p.variance for p in profiles)
-        return self.trainer.resolved(task, n_outputs), variances if task == modes.REGRESSION else ()
+        return (
+            self.trainer.resolved(task, n_outputs),
+            variances if task == modes.REGRESSION else (),
+            profiles[0].rows,
+        )
 
     def _check_bars(self) -> None:
         for name in ("min_accuracy", "min_slice_accuracy"):

@@ -21,8 +21,7 @@ TUNER_FN = "twinnorm.modules.tuning.tuner_fn"
 
 
 def example_gen(config: PipelineConfig):
-    """CSV rows -> tf.Examples, hash-split into train and eval."""
-    train, evaluation = config.split_buckets
+    """CSV rows -> tf.Examples, hash-split into train, validation and eval."""
     return tfx.components.CsvExampleGen(
         input_base=config.data_dir,
         input_config=tfx.proto.Input(
@@ -31,10 +30,23 @@ def example_gen(config: PipelineConfig):
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
                 splits=[
-                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=train),
-                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=evaluation),
+                    tfx.proto.SplitConfig.Split(name=split, hash_buckets=buckets)
+                    for split, buckets in zip(names.SPLITS, config.split_buckets, strict=True)
                 ]
             )
+        ),
+    )
+
+
+def training_args(config: PipelineConfig) -> dict:
+    """TrainArgs/EvalArgs of the Trainer and the Tuner: fit on train, validate on validation
+    (never eval); num_steps 0 (TFX's None) leaves the budget to the data."""
+    return dict(
+        train_args=tfx.proto.TrainArgs(
+            splits=[names.TRAIN_SPLIT], num_steps=config.trainer.train_steps
+        ),
+        eval_args=tfx.proto.EvalArgs(
+            splits=[names.VALIDATION_SPLIT], num_steps=config.trainer.eval_steps
         ),
     )
 
@@ -145,9 +157,8 @@ def create_pipeline(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema.outputs["schema"],
-            train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
-            eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
             custom_config={**config.trainer_config(), names.CONFIG_TUNE_TRIALS: config.tune_trials},
+            **training_args(config),
         )
         components.append(tuner)
         hyperparameters = tuner.outputs["best_hyperparameters"]
@@ -158,9 +169,8 @@ def create_pipeline(
         schema=schema.outputs["schema"],
         base_model=baseline if config.trainer.warm_start else None,
         hyperparameters=hyperparameters,
-        train_args=tfx.proto.TrainArgs(num_steps=config.trainer.train_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.trainer.eval_steps),
         custom_config=config.trainer_config(),
+        **training_args(config),
     )
     components.append(trainer)
     evaluator = tfx.components.Evaluator(
@@ -168,6 +178,7 @@ def create_pipeline(
         model=trainer.outputs["model"],
         baseline_model=baseline,
         eval_config=eval_config(config),
+        example_splits=[names.EVAL_SPLIT],
     )
     pusher = TwinPusher(
         model=trainer.outputs["model"],

@@ -210,11 +210,13 @@ def _losses(outputs) -> str:
     with fileio.open(f"{model_run.uri}/{names.TRAINING_FILE}") as handle:
         history = json.load(handle)
     losses = ", ".join(
-        f"{n} {history[f'{n}_train_loss']:.3g}"
+        f"{n} {history[f'eval_{n}_loss']:.3g}"
         for n in names.NETWORKS
-        if f"{n}_train_loss" in history
+        if f"eval_{n}_loss" in history
     )
-    return f"final loss after {history['steps']} steps: {losses}"
+    epochs = f" ({history['epochs']:g} epochs)" if history.get("epochs") is not None else ""
+    stopped = history.get("stopped", "").split(";")[0]
+    return f"{history['steps']} steps{epochs}, {stopped}; validation loss: {losses}"
 
 
 def _evaluation(outputs) -> str:

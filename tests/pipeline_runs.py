@@ -56,12 +56,16 @@ class PipelineRun:
         self.stdout.append(result.stdout)
         return result.stdout
 
-    def eval_examples(self) -> List[bytes]:
-        """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
+    def split_examples(self, split: str) -> List[bytes]:
+        """ExampleGen's raw rows of one split, labels included."""
         files = glob.glob(
-            os.path.join(self.artifact_dir("CsvExampleGen", "examples"), "Split-eval", "*")
+            os.path.join(self.artifact_dir("CsvExampleGen", "examples"), f"Split-{split}", "*")
         )
         return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+    def eval_examples(self) -> List[bytes]:
+        """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
+        return self.split_examples("eval")
 
 
 def run_tf1_session(model_dir: str, signature: str, inputs: dict, tmp_dir: str) -> dict:

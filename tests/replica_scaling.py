@@ -31,9 +31,10 @@ def one_step(strategy: tf.distribute.Strategy, batch, mode: str) -> dict:
     )
     with strategy.scope():
         trainer = JointTrainer(TwinModel(layout, config), config, strategy)
-        trainer.optimizers = {n: keras.optimizers.SGD(0.5) for n in names.NETWORKS}
+        groups = trainer.model.variable_groups
+        trainer.optimizers = {name: keras.optimizers.SGD(0.5) for name in groups}
         for name, optimizer in trainer.optimizers.items():
-            optimizer.build(trainer.model.networks[name].trainable_variables)
+            optimizer.build(groups[name])
     before = [w.numpy() for w in trainer.model.trainable_weights]
     total = float(trainer.train_step(next(iter(strategy.experimental_distribute_dataset(batch)))))
     losses = {n: float(trainer.train_loss[n].result()) for n in names.NETWORKS}

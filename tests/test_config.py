@@ -150,6 +150,21 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
         ).resolved()
 
 
+def test_three_splits_sized_by_the_row_count_unless_given(tmp_path):
+    from twinnorm.pipeline.config import LARGE_DATA_SPLIT, SMALL_DATA_ROWS, SMALL_DATA_SPLIT
+
+    assert PipelineConfig().resolved().split_buckets == SMALL_DATA_SPLIT  # 344 penguins
+    path = tmp_path / "large.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(SMALL_DATA_ROWS)))
+    large = dataclasses.replace(PipelineConfig(), data=str(path), label="y", schema="")
+    assert large.resolved().split_buckets == LARGE_DATA_SPLIT
+    given = dataclasses.replace(large, split_buckets=(6, 2, 2))
+    assert given.resolved().split_buckets == (6, 2, 2)
+    for wrong in ((2, 1), (4, 0, 1)):
+        with pytest.raises(ValueError, match="three positive bucket counts"):
+            dataclasses.replace(large, split_buckets=wrong).resolved()
+
+
 def test_inference_data_must_carry_every_feature(tmp_path):
     path = tmp_path / "new.csv"
     path.write_text("island,sex\nDream,male\n")
@@ -248,7 +263,7 @@ def test_config_file_sets_each_network_and_refuses_unknown_keys_and_wrong_types(
             "unknown key(s) trainer.network_a.hidden_unitz",
         ),
         ("trainer:\n  batch_size: many\n", "trainer.batch_size must be an integer, got 'many'"),
-        ("split_buckets: [2]\n", "split_buckets must have 2 items"),
+        ("split_buckets: [2, x]\n", "split_buckets[1] must be an integer, got 'x'"),
         ("- a list\n", "the file must be a mapping"),
     ]:
         path.write_text(text)

@@ -52,7 +52,7 @@ def test_a_failing_worker_stops_every_worker_and_names_its_log(tmp_path):
     job = TrainJob(
         transform_output=str(tmp_path / "no-transform-output"),
         train_files=[],
-        eval_files=[],
+        validation_files=[],
         serving_model_dir=str(tmp_path / "model" / "Format-Serving"),
         model_run_dir=str(tmp_path / "run"),
         label_key="species",

@@ -317,12 +317,31 @@ def test_report_renders_in_headless_chromium_with_every_section_and_image(
 def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
     data = tiny_data()
     data.calibration = {
-        name: {"temperature": 0.25, "ece_before": 0.42, "ece_after": 0.01, "examples": 6}
+        name: {
+            "method": "temperature+offset",
+            "temperature": 0.25,
+            "offset": [0.0, 1.5, -2.0],
+            "ece_before": 0.42,
+            "ece_after": 0.01,
+            "examples": 6,
+        }
         for name in (*names.NETWORKS, names.COMBINED)
     }
+    # On the report's split: uncalibrated softmax(scores), and served probabilities that put
+    # 0.9 on each row's own class (ECE 0.1: always right, 0.9 confident).
+    labels = data.outputs.labels
+    for name in (*names.NETWORKS, names.COMBINED):
+        data.outputs.scores[name] = np.zeros((6, 3))  # softmax 1/3 each: ECE |1/3 - 1/3| = 0
+        served = np.full((6, 3), 0.05)
+        served[np.arange(6), labels] = 0.9
+        data.outputs.probabilities[name] = served
     document, values = page(data, "now")
     assert values["calibration"][names.COMBINED]["ece_after"] == 0.01
-    assert document.count("<td>0.4200</td>") == 3 and document.count("<td>0.0100</td>") == 3
+    on_eval = values["calibration_on_split"][names.COMBINED]
+    assert on_eval["ece_after"] == pytest.approx(0.1)
+    assert on_eval["ece_before"] == pytest.approx(abs(np.mean(labels == 0) - 1 / 3))
+    assert document.count("<td>0.4200 / 0.0100 (6 rows)</td>") == 3
+    assert document.count("<td>0.1000</td>") == 3 and "<td>0, 1.5, -2</td>" in document
     data = tiny_data("regression")
     data.calibration = {
         names.COMBINED: {

@@ -185,7 +185,7 @@ def trained(transformed, tmp_path_factory) -> dict:
         job = TrainJob(
             transform_output=folder,
             train_files=[train_file],
-            eval_files=[eval_file],
+            validation_files=[eval_file],
             serving_model_dir=os.path.join(out, "model", "Format-Serving"),
             model_run_dir=os.path.join(out, "run"),
             label_key=label,
@@ -369,11 +369,15 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(
             scores = served[
                 names.SCORES if name == names.COMBINED else names.output_key(name, names.SCORES)
             ]
-            # The served probabilities are softmax(scores / T) with the fitted T, not softmax(scores).
+            # The served probabilities are softmax(scores / T + b) with the fitted T and offset,
+            # not softmax(scores), and the map was fitted on the validation rows.
+            fitted = record[name]
             np.testing.assert_allclose(
-                served[key], softmax(scores, record[name]["temperature"]), atol=1e-5
+                served[key],
+                softmax(scores / fitted["temperature"] + np.array(fitted["offset"])),
+                atol=1e-5,
             )
-            assert 0 <= record[name]["ece_after"] <= 1
+            assert fitted["examples"] == ROWS - TRAIN_ROWS
 
 
 def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
@@ -396,14 +400,14 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
     job = TrainJob(
         transform_output=folder,
         train_files=[train_file],
-        eval_files=[str(unseen)],
+        validation_files=[str(unseen)],
         serving_model_dir=str(tmp_path / "model"),
         model_run_dir=str(tmp_path / "run"),
         label_key="kind",
         feature_keys=list(FEATURES),
         trainer=config.to_dict(),
     )
-    with pytest.raises(UnseenLabelError, match="1 eval example"):
+    with pytest.raises(UnseenLabelError, match="1 validation example"):
         train_and_export(
             job,
             tf.distribute.get_strategy(),

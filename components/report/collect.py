@@ -36,6 +36,10 @@ class SplitOutputs:
     labels: np.ndarray  # [n] class id (Transform's vocabulary order), or [n, k] values
     networks: Dict[str, NetworkOutputs]
     combined: np.ndarray  # [n] the combined model's prediction
+    # Classification: per prediction (both networks and combined), the normalized scores and the
+    # served probabilities [n, classes], to measure calibration on this split.
+    scores: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    probabilities: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 def example_files(examples_uri: str, split: str) -> List[str]:
@@ -61,6 +65,7 @@ def network_outputs(
         keys = {
             "labels": transform(examples=batch)[label_key],
             "combined": outputs[prediction_kind],
+            "combined_scores": outputs[names.SCORES],
         }
         for network in names.NETWORKS:
             for kind in (names.RAW, names.SCORES, prediction_kind):
@@ -83,8 +88,22 @@ def network_outputs(
         for n in names.NETWORKS
     }
     labels = arrays["labels"]  # [n], or [n, k] for k regression targets
-    labels = labels.reshape(-1) if task == modes.CLASSIFICATION else labels.reshape(len(labels), -1)
-    return SplitOutputs(split, labels, networks, predicted(arrays["combined"]))
+    if task != modes.CLASSIFICATION:
+        return SplitOutputs(
+            split, labels.reshape(len(labels), -1), networks, predicted(arrays["combined"])
+        )
+    scores = {n: arrays[names.output_key(n, names.SCORES)] for n in names.NETWORKS}
+    probabilities = {n: arrays[names.output_key(n, prediction_kind)] for n in names.NETWORKS}
+    scores[names.COMBINED] = arrays["combined_scores"]
+    probabilities[names.COMBINED] = arrays["combined"]
+    return SplitOutputs(
+        split,
+        labels.reshape(-1),
+        networks,
+        predicted(arrays["combined"]),
+        scores=scores,
+        probabilities=probabilities,
+    )
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, n_classes: int) -> np.ndarray:
@@ -142,6 +161,17 @@ def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
     import json
 
     path = os.path.join(model_run_uri, names.CALIBRATION_FILE)
+    if not tf.io.gfile.exists(path):
+        return {}
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def training_record(model_run_uri: str) -> Dict[str, object]:
+    """The Trainer's training.json: steps, epochs, why training stopped, the trained sizes."""
+    import json
+
+    path = os.path.join(model_run_uri, names.TRAINING_FILE)
     if not tf.io.gfile.exists(path):
         return {}
     with tf.io.gfile.GFile(path) as handle:

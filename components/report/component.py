@@ -19,7 +19,7 @@ from twinnorm.modules import names
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
-REPORT_SPLIT = "eval"
+REPORT_SPLIT = names.EVAL_SPLIT  # the Evaluator's split: nothing was fitted on it
 
 
 @tfx.dsl.components.component
@@ -80,6 +80,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         },
         served=collect.served_versions(serving_root) if serving_root else {},
         calibration=collect.calibration(model_run.uri),
+        training=collect.training_record(model_run.uri),
     )
     document, values = page(
         data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -56,6 +56,23 @@ class ReportData:
     data_checks: Dict[str, Any] = dataclasses.field(
         default_factory=dict
     )  # the DataGate's report lines and drift distances (collect.data_checks)
+    # The Trainer's training.json: steps, epochs, why it stopped, trained sizes.
+    training: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def calibration_on_split(outputs: SplitOutputs) -> Dict[str, Dict[str, float]]:
+    """Per prediction, ECE (15 bins, top label) on the report's split of softmax(scores) (no
+    calibration) and of the served probabilities: the split nothing was fitted on."""
+    from twinnorm.modules.calibration import expected_calibration_error, softmax
+
+    labels = outputs.labels.astype(np.int64)
+    return {
+        name: {
+            "ece_before": expected_calibration_error(softmax(outputs.scores[name]), labels),
+            "ece_after": expected_calibration_error(outputs.probabilities[name], labels),
+        }
+        for name in outputs.probabilities
+    }
 
 
 def histograms(outputs: SplitOutputs) -> Dict[str, Dict[str, Any]]:
@@ -94,6 +111,8 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "served_versions": data.served,
         "class_names": list(data.class_names),
         "calibration": data.calibration,
+        "calibration_on_split": calibration_on_split(outputs),
+        "training": data.training,
         "slices": data.slices,
         "data_checks": data.data_checks,
     }
@@ -219,7 +238,9 @@ def _section(key: str, body: str) -> str:
     return f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>'
 
 
-def _config_section(config: Dict[str, Any], split: str, examples: int) -> str:
+def _config_section(
+    config: Dict[str, Any], split: str, examples: int, training: Dict[str, Any]
+) -> str:
     trainer = config.get("trainer", {})
     rows = [
         ("data", config.get("data")),
@@ -228,17 +249,18 @@ def _config_section(config: Dict[str, Any], split: str, examples: int) -> str:
         ("task", trainer.get("task")),
         ("normalization", trainer.get("normalization")),
         ("loss", trainer.get("loss")),
-        ("train steps", trainer.get("train_steps")),
+        ("training", _training_summary(training)),
         ("batch size", trainer.get("batch_size")),
         ("seed", trainer.get("seed")),
         ("report split", f"{split} ({examples} examples)"),
     ]
     for network in names.NETWORKS:
         spec = trainer.get(network, {})
+        hidden = training.get(f"{network}_hidden_units", spec.get("hidden_units", []))
         rows.append(
             (
                 f"{network} architecture",
-                f"hidden {list(spec.get('hidden_units', []))}, {spec.get('activation')}, "
+                f"hidden {list(hidden)}, {spec.get('activation')}, "
                 f"dropout {spec.get('dropout')}, Adam lr {spec.get('learning_rate')}",
             )
         )
@@ -247,6 +269,16 @@ def _config_section(config: Dict[str, Any], split: str, examples: int) -> str:
         _table(("setting", "value"), rows)
         + f"<details><summary>Every option (as in the run's config.yaml)</summary>{everything}"
         "</details>"
+    )
+
+
+def _training_summary(training: Dict[str, Any]) -> str:
+    if not training:
+        return "(no training record)"
+    epochs = f", {training['epochs']:g} epochs" if training.get("epochs") is not None else ""
+    return (
+        f"{training['steps']} steps of at most {training.get('max_steps')}{epochs}; "
+        f"{training.get('stopped', '')}"
     )
 
 
@@ -403,7 +435,9 @@ def _slices_section(slices: Dict[str, Dict[str, Dict[str, float]]]) -> str:
     return _table(("slice", "output", "examples", *metrics), rows)
 
 
-def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
+def _calibration_section(
+    calibration: Dict[str, Dict[str, Any]], on_split: Dict[str, Dict[str, float]], split: str
+) -> str:
     if not calibration:
         return "<p>No calibration record.</p>"
     if "temperature" not in next(iter(calibration.values())):
@@ -423,27 +457,46 @@ def _calibration_section(calibration: Dict[str, Dict[str, float]]) -> str:
             for name, c in calibration.items()
         ]
         return (
-            "<p>Served values are (slope x scores + intercept) mapped back to the label's units, the map "
-            "fitted on the eval split after training; MSE in the label's units before and after.</p>"
+            "<p>Served values are (slope x scores + intercept) mapped back to the label's units, "
+            "the map fitted on the validation split after training; MSE in the label's units "
+            "before and after, on those validation rows.</p>"
             + _table(
-                ("prediction", "slope", "intercept", "MSE before", "MSE after", "eval examples"),
+                ("prediction", "slope", "intercept", "MSE before", "MSE after", "validation rows"),
                 rows,
             )
         )
-    rows = [
-        (
-            name,
-            f"{c['temperature']:.4g}",
-            f"{c['ece_before']:.4f}",
-            f"{c['ece_after']:.4f}",
-            c["examples"],
+    rows = []
+    for name, c in calibration.items():
+        measured = on_split.get(name, {})
+        rows.append(
+            (
+                name,
+                c.get("method", "temperature"),
+                f"{c['temperature']:.4g}",
+                ", ".join(f"{b:.3g}" for b in c.get("offset", [])) or "-",
+                f"{c['ece_before']:.4f} / {c['ece_after']:.4f} ({c['examples']} rows)",
+                f"{measured['ece_before']:.4f}" if measured else "-",
+                f"{measured['ece_after']:.4f}" if measured else "-",
+            )
         )
-        for name, c in calibration.items()
-    ]
     return (
-        "<p>Served probabilities are softmax(scores / T), T fitted on the eval split after training; "
-        "expected calibration error (15 bins, top label) before (T = 1) and after.</p>"
-        + _table(("prediction", "temperature T", "ECE before", "ECE after", "eval examples"), rows)
+        "<p>Served probabilities are softmax(scores / T + b), T (and the per-class offset b, kept "
+        "only where held-out validation rows prefer it) fitted on the validation split after "
+        f"training. Expected calibration error (15 bins, top label) before (T = 1, b = 0) and "
+        f"after: on the validation rows it was fitted on, and on the {split} split, which "
+        "nothing was fitted on.</p>"
+        + _table(
+            (
+                "prediction",
+                "map",
+                "temperature T",
+                "offset b",
+                "validation ECE before / after",
+                f"{split} ECE before",
+                f"{split} ECE after",
+            ),
+            rows,
+        )
     )
 
 
@@ -483,14 +536,20 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
         [
             _section("verdict", _verdict_section(data)),
             _section(
-                "config", _config_section(data.config, data.outputs.split, values["examples"])
+                "config",
+                _config_section(data.config, data.outputs.split, values["examples"], data.training),
             ),
             _section("data", _data_section(data.data_checks)),
             _section("scales", _scales_section(values, mode)),
             _section("training", _training_section(data.curves)),
             _section("metrics", _metrics_section(data)),
             _section("slices", _slices_section(data.slices)),
-            _section("calibration", _calibration_section(data.calibration)),
+            _section(
+                "calibration",
+                _calibration_section(
+                    data.calibration, values["calibration_on_split"], data.outputs.split
+                ),
+            ),
             _section("confusion", _confusion_section(values, data.class_names)),
             _section("versions", _versions_section(data)),
         ]

@@ -1,0 +1,78 @@
+"""Early stopping on the validation split, with the best weights kept inside the checkpoint.
+
+Each validation gives one loss per network. A network improves when its loss falls below its
+best so far (by a relative 1e-4); training stops once no network improved for `patience`
+validations in a row. The weights kept are those of the validation with the lowest summed loss
+of both networks: one model state serves both networks and the combined prediction, so the
+networks are restored from the same step.
+
+The state (best losses, best step, validations since an improvement) and a copy of every model
+variable at the best step are tf.Variables created in the strategy's scope and saved in the
+training checkpoint, so a resumed run, or every worker of a multi-worker run, decides exactly as
+an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import tensorflow as tf
+
+MIN_RELATIVE_IMPROVEMENT = 1e-4
+
+
+class EarlyStopping:
+    """Tracks validation losses of both networks and a copy of the model at the best one."""
+
+    def __init__(self, model: tf.Module):
+        self._model_variables = list(model.variables)
+        # Per network, then their sum; inf until the first validation.
+        self.best_losses = tf.Variable(
+            [float("inf")] * 3, dtype=tf.float64, trainable=False, name="best_losses"
+        )
+        self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
+        self.stale = tf.Variable(0, dtype=tf.int64, trainable=False, name="stale_validations")
+        self.best_weights = [
+            tf.Variable(v.read_value(), trainable=False, name=f"best_{i}")
+            for i, v in enumerate(self._model_variables)
+        ]
+
+    def update(self, losses: Sequence[float], step: int) -> bool:
+        """Records one validation ([network A loss, network B loss]); returns whether its summed
+        loss is the best so far (then the model's weights are copied)."""
+        best = self.best_losses.numpy()
+        values = [*losses, sum(losses)]
+        improved = [_better(v, b) for v, b in zip(values, best, strict=True)]
+        self.stale.assign(0 if any(improved[:2]) else int(self.stale.numpy()) + 1)
+        best_total = bool(improved[2])
+        self.best_losses.assign([min(v, b) for v, b in zip(values, best, strict=True)])
+        if best_total:
+            self.best_step.assign(step)
+            for copy, variable in zip(self.best_weights, self._model_variables, strict=True):
+                copy.assign(variable.read_value())
+        return best_total
+
+    def checkpointed(self) -> tf.train.Checkpoint:
+        """The state and the best weights, for the training checkpoint."""
+        return tf.train.Checkpoint(
+            best_losses=self.best_losses,
+            best_step=self.best_step,
+            stale=self.stale,
+            best_weights=self.best_weights,
+        )
+
+    def exhausted(self, patience: int) -> bool:
+        """Whether `patience` validations in a row improved neither network (0: never)."""
+        return patience > 0 and int(self.stale.numpy()) >= patience
+
+    def restore_best(self) -> None:
+        """Sets the model to the best validation's weights (no-op before any validation)."""
+        if int(self.best_step.numpy()) == 0:
+            return
+        for variable, copy in zip(self._model_variables, self.best_weights, strict=True):
+            variable.assign(copy.read_value())
+
+
+def _better(value: float, best: float) -> bool:
+    return math.isinf(best) or value < best - MIN_RELATIVE_IMPROVEMENT * abs(best)
