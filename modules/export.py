@@ -27,7 +27,7 @@ import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
 from twinnorm.modules import modes, names
-from twinnorm.modules.networks import SingleNetworkModel, TwinModel, label_units
+from twinnorm.modules.networks import SingleNetworkModel, TwinModel, in_label_units
 
 Outputs = Dict[str, tf.Tensor]
 
@@ -118,8 +118,9 @@ class ServingModule(tf.Module):
         Evaluator compares it with `values` and its bars are in the label's units."""
         transformed = dict(self.tft_layer(tf.io.parse_example(examples, self.labelled_spec)))
         if self.task == modes.REGRESSION:
-            mean, scale = label_units(self.model.layout)
-            transformed[self.label_key] = transformed[self.label_key] * scale + mean
+            transformed[self.label_key] = in_label_units(
+                self.model.layout, transformed[self.label_key]
+            )
             if len(self.label_columns) > 1:  # each target on its own too, for a bar per target
                 transformed.update(
                     {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping, Sequence, Tuple
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -88,48 +87,13 @@ def feature_layout(
 def label_scaling(
     tf_transform_output: tft.TFTransformOutput, label_key: str, label_columns: Sequence[str]
 ) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
-    """(mean, scale) per target of Transform's label scaling z = (y - mean) / scale, read from the
-    Transform graph itself: it is affine, so its values at two labels give both numbers, and
-    serving inverts exactly what Transform applied (no second copy of the statistics to drift). A
-    first probe at y = 0 and 1 is coarse (z is float32, and z(1) - z(0) = 1 / scale cancels when
-    the mean is far from 0); the second probes at mean -+ scale, where z is near -+1."""
-    k = len(label_columns)
-    specs = {column: tf_transform_output.raw_feature_spec()[column] for column in label_columns}
-    layer = (
-        tf_transform_output.transform_features_layer()
-    )  # loads the Transform graph: once for both probes
-    mean, scale = _affine_through(layer, label_key, specs, np.zeros(k), np.ones(k))
-    mean, scale = _affine_through(layer, label_key, specs, mean - scale, mean + scale)
-    return tuple(float(m) for m in mean), tuple(float(s) for s in scale)
-
-
-def _affine_through(
-    layer, label_key: str, specs: Mapping[str, object], y0: np.ndarray, y1: np.ndarray
-) -> Tuple[np.ndarray, np.ndarray]:
-    """Transform's scaling probed at labels y0 and y1 ([k] each); `specs`: label column -> raw spec."""
-    label_columns = list(specs)
-    integral = np.array([specs[c].dtype == tf.int64 for c in label_columns])
-    y0 = np.where(integral, np.round(y0), y0)
-    y1 = np.where(integral, np.maximum(np.round(y1), y0 + 1), y1)
-    examples = [
-        tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    column: _number(values[i], specs[column].dtype)
-                    for i, column in enumerate(label_columns)
-                }
-            )
-        ).SerializeToString()
-        for values in (y0, y1)
-    ]
-    raw = tf.io.parse_example(tf.constant(examples), specs)
-    z = tf.reshape(layer(raw)[label_key], [2, -1]).numpy().astype("float64")
-    scale = (y1 - y0) / (z[1] - z[0])
-    return y0 - z[0] * scale, scale
-
-
-def _number(value: float, dtype: tf.DType) -> tf.train.Feature:
-    value = float(value)
-    if dtype == tf.int64:
-        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
-    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+    """(mean, scale) per target of Transform's label scaling z = (y - mean) / scale, as Transform
+    computed them in float64 (modules/preprocessing.py writes them as an asset): serving inverts
+    exactly what Transform applied. `label_key` is Transform's key of the (stacked) label."""
+    mean, scale = [], []
+    for column in label_columns:
+        (entry,) = tf_transform_output.vocabulary_by_name(names.label_statistics_name(column))
+        column_mean, column_scale = (float(v) for v in entry.decode().split())
+        mean.append(column_mean)
+        scale.append(column_scale)
+    return tuple(mean), tuple(scale)

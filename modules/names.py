@@ -103,6 +103,11 @@ def output_key(network: str, kind: str) -> str:
     return f"{network}_{kind}"
 
 
+def label_statistics_name(column: str) -> str:
+    """Transform's one-entry vocabulary holding a regression label's float64 mean and std."""
+    return f"label_statistics_{column}"
+
+
 def vocabulary_name(feature: str) -> str:
     """File name of the Transform vocabulary of a categorical feature or the label."""
     return f"vocab_{feature}"

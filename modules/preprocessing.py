@@ -37,10 +37,10 @@ def preprocessing_fn(
     if task == modes.CLASSIFICATION:
         outputs[label_key] = label_ids(label_key, inputs[label_key])
     elif len(label_columns) == 1:
-        outputs[label_key] = scaled_label(inputs[label_key])
+        outputs[label_key] = scaled_label(label_key, inputs[label_key])
     else:  # several targets: one [batch, k] label, each column with its own statistics
         outputs[label_key] = tf.stack(
-            [scaled_label(inputs[column]) for column in label_columns], axis=1
+            [scaled_label(column, inputs[column]) for column in label_columns], axis=1
         )
     return outputs
 
@@ -59,10 +59,30 @@ def z_score_imputed(x: Input) -> tf.Tensor:
     return tf.cast((tf.where(tf.math.is_nan(dense), mean, dense) - mean) / std, tf.float32)
 
 
-def scaled_label(x: Input) -> tf.Tensor:
-    """A regression label as (y - mean) / std; a missing label stays NaN (the CLI refuses such rows)."""
+def scaled_label(column: str, x: Input) -> tf.Tensor:
+    """A regression label as (y - mean) / std; a missing label stays NaN (the CLI refuses such
+    rows). The float64 mean and std are also written as a one-entry vocabulary asset
+    (`store_label_statistics`), so serving maps predictions back with exactly these numbers."""
     dense, mean, std = _float_statistics(x)
+    store_label_statistics(column, dense, mean, std)
     return tf.cast((dense - mean) / std, tf.float32)
+
+
+def store_label_statistics(column: str, dense: tf.Tensor, mean: tf.Tensor, std: tf.Tensor) -> None:
+    """Writes "<mean> <std>" (17 significant digits: a float64 read back bit for bit) as the only
+    entry of the vocabulary `names.label_statistics_name(column)`. A vocabulary file is the asset
+    TF Transform saves beside its graph and TFTransformOutput reads by name; the schema
+    annotations it could carry instead are not built into the OSS TF Transform wheel."""
+    text = tf.strings.join(
+        [
+            tf.strings.as_string(mean, precision=17, scientific=True),
+            tf.strings.as_string(std, precision=17, scientific=True),
+        ],
+        separator=" ",
+    )
+    tft.vocabulary(
+        tf.fill(tf.shape(dense), text), vocab_filename=names.label_statistics_name(column)
+    )
 
 
 def _float_statistics(x: Input):

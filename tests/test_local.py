@@ -1,6 +1,8 @@
 """The local run's console: one line per component as it finishes, then the summary; the rest
 goes to the run's log file."""
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -50,10 +52,16 @@ def test_a_default_run_prints_one_line_per_component_then_the_summary(penguin_ru
     )
     figures = component_lines(first)
     assert tuple(figures) == COMPONENTS, figures  # every component once, in the order they ran
-    assert re.fullmatch(r"rows: train \d+, eval \d+", figures["StatisticsGen"])
+    assert re.fullmatch(r"rows: train \d+, validation \d+, eval \d+", figures["StatisticsGen"])
     assert figures["DataGate"] == "no anomalies"
-    assert re.fullmatch(
-        r"final loss after 500 steps: network_a \S+, network_b \S+", figures["Trainer"]
+    with open(os.path.join(penguin_run.first_summary.model_run, names.TRAINING_FILE)) as handle:
+        record = json.load(handle)
+    assert record["steps"] <= record["max_steps"] and 0 < record["best_step"] <= record["steps"]
+    assert figures["Trainer"] == (
+        f"{record['steps']} steps ({record['epochs']:g} epochs), "
+        f"{record['stopped'].split(';')[0]}; validation loss: "
+        f"network_a {record['eval_network_a_loss']:.3g}, "
+        f"network_b {record['eval_network_b_loss']:.3g}"
     )
     metrics = penguin_run.first_summary.metrics
     for output in (*names.NETWORKS, names.COMBINED):  # TFMA's figures, rounded, over the bar

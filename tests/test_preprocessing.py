@@ -85,15 +85,26 @@ def test_serving_time_unseen_values_map_to_oov_and_unknown_label_to_minus_one(tr
     )
 
 
-def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(tmp_path):
-    """The label's mean and std stay in the Transform graph; the layout recovers them from it."""
+@pytest.mark.parametrize(
+    "dtype, values",
+    [
+        (tf.int64, [3750, 3800, 3250, 4675, 6300]),
+        (tf.int64, [10**12 + d for d in (3750, 3800, 3250, 4675, 6300)]),
+        (tf.float32, [1.0e8 + d for d in (-96.0, 0.0, 32.0, 64.0, 128.0)]),
+    ],
+)
+def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(
+    tmp_path, dtype, values
+):
+    """The label's float64 mean and std are stored beside the Transform graph and read back bit
+    for bit, whatever the label's magnitude (a probe through float32 outputs lost them above
+    ~1e7)."""
     from tensorflow_transform.tf_metadata import metadata_io
 
     from twinnorm.modules.layout import label_scaling
 
-    spec = {"mass": tf.io.VarLenFeature(tf.float32), "grams": tf.io.FixedLenFeature([], tf.int64)}
-    grams = [3750, 3800, 3250, 4675, 6300]
-    raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(grams)]
+    spec = {"mass": tf.io.VarLenFeature(tf.float32), "grams": tf.io.FixedLenFeature([], dtype)}
+    raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(values)]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
     config = {
         names.CONFIG_FEATURES: ["mass"],
@@ -106,13 +117,13 @@ def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(tmp_
         )
         _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path))
     metadata_io.write_metadata(metadata, str(tmp_path / tft.TFTransformOutput.RAW_METADATA_DIR))
+    exact = np.array(values, np.float64)
     np.testing.assert_allclose(
-        [r["grams"] for r in rows], (np.array(grams) - np.mean(grams)) / np.std(grams), rtol=1e-6
+        [r["grams"] for r in rows], (exact - exact.mean()) / exact.std(), rtol=1e-6
     )
     mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams", ["grams"])
-    assert mean[0] == pytest.approx(np.mean(grams), rel=1e-6) and scale[0] == pytest.approx(
-        np.std(grams), rel=1e-6
-    )
+    assert mean[0] == pytest.approx(exact.mean(), rel=1e-15)
+    assert scale[0] == pytest.approx(exact.std(), rel=1e-9)
 
 
 def test_a_column_empty_in_every_row_and_huge_values_stay_finite(tmp_path):

@@ -291,14 +291,20 @@ def recorded_checkpoint_step(output_dir: str) -> int:
     return max(int(path.rsplit("-", 1)[1]) for path in recorded if path)
 
 
-def past_half_of_training(output_dir: str) -> bool:
-    """A checkpoint beyond half of the default 500 steps, and training not yet over."""
+def trained_steps(run) -> int:
+    """Steps the default run trained (its budget from the data, or fewer if it stopped early)."""
+    with open(os.path.join(run.first_summary.model_run, names.TRAINING_FILE)) as handle:
+        return json.load(handle)["steps"]
+
+
+def past_half_of_training(output_dir: str, total: int) -> bool:
+    """A checkpoint beyond half of the `total` steps, and training not yet over."""
     finished = glob.glob(
         os.path.join(
             OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.TRAINING_FILE
         )
     )
-    return not finished and any(250 < step < 500 for step in checkpoint_steps(output_dir))
+    return not finished and any(total / 2 < step < total for step in checkpoint_steps(output_dir))
 
 
 def logged_steps(log_text: str) -> list:
@@ -320,9 +326,11 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
         "RUNNING"
     ]  # killed inside it
 
-    kill_when(output, lambda: past_half_of_training(output), "trainer")
+    total = trained_steps(penguin_run)
+    kill_when(output, lambda: past_half_of_training(output, total), "trainer")
     killed_at = recorded_checkpoint_step(output)
-    assert 0 < killed_at <= 500, killed_at  # 500: killed after the last save, before its record
+    # At most `total`: killed after the last save, before its record.
+    assert 0 < killed_at <= total, killed_at
     after_second = executions_by_component(open_store(metadata))
     assert after_second["Trainer"] == ["RUNNING"]
     assert after_second["Transform"] == ["RUNNING", "COMPLETE"]  # the killed one is never reused
@@ -334,7 +342,8 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
     # The re-run continues from the killed execution's last checkpoint: only the remaining steps.
     log_text = PipelineRun(output, []).newest_log()
     assert f"at step {killed_at}" in log_text and "resuming the killed execution" in log_text
-    assert logged_steps(log_text) == list(range(killed_at + 50, 501, 50)), logged_steps(log_text)
+    remaining = list(range(killed_at + 50, total + 1, 50)) + ([total] if total % 50 else [])
+    assert logged_steps(log_text) == [s for s in remaining if s > killed_at], logged_steps(log_text)
     store = open_store(metadata)
     final = executions_by_component(store)
     assert final["Transform"] == ["RUNNING", "COMPLETE", "CACHED"]

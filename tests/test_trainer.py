@@ -160,17 +160,18 @@ def test_a_split_held_in_memory_starts_at_any_step_and_one_over_budget_streams(
 ):
     files = [f"{penguin_run.artifact_dir('Transform', 'transformed_examples')}/Split-train/*"]
     batches = penguin_batches(penguin_run, files, TrainerConfig())
-    assert batches.positioned and batches.description.startswith("204 examples held in memory")
+    assert batches.positioned and batches.description.startswith("232 examples held in memory")
 
     def labels(dataset, n):
         return [label.numpy().tolist() for _, label in dataset.take(n)]
 
     assert labels(batches.dataset_from(0), 30)[17:] == labels(batches.dataset_from(17), 13)
-    # 204 rows of 5 float32 and 3 int64 features (label included): 204 * 44 = 8,976 bytes.
-    exact = penguin_batches(penguin_run, files, TrainerConfig(), budget=8976)
+    # 232 rows of 5 float32 and 3 int64 features (label included): 232 * 44 = 10,208 bytes.
+    exact = penguin_batches(penguin_run, files, TrainerConfig(), budget=10208)
     assert exact.positioned
-    over = penguin_batches(penguin_run, files, TrainerConfig(), budget=8975)
-    assert not over.positioned and over.description.startswith("streaming from 1 file(s)")
+    over = penguin_batches(penguin_run, files, TrainerConfig(), budget=10207)
+    assert not over.positioned and over.description.startswith("232 examples streaming from 1 file")
+    assert over.rows == exact.rows == 232
 
 
 def test_checkpoints_do_not_grow_with_a_split_held_in_memory(penguin_run, tmp_path):
