@@ -13,7 +13,7 @@ from tfx.utils import path_utils
 
 from twinnorm.components import HtmlReport, evaluation_results
 from twinnorm.components import tfx_api as tfx
-from twinnorm.components.report import collect
+from twinnorm.components.report import baselines, collect
 from twinnorm.components.report.render import ReportData, page
 from twinnorm.modules import names
 
@@ -50,22 +50,24 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         "serving_dir", ""
     )
     thresholds_ok, failures = evaluation_results.validation(evaluation.uri)
+    serving_model = path_utils.serving_model_path(model.uri)
+    report_files = collect.example_files(examples.uri, REPORT_SPLIT)
+    outputs = collect.network_outputs(serving_model, report_files, REPORT_SPLIT, label, task)
+    layout = feature_layout(
+        tft.TFTransformOutput(transform_graph.uri), config["features"], label, task, label_columns
+    )
     data = ReportData(
         config=config,
-        outputs=collect.network_outputs(
-            path_utils.serving_model_path(model.uri),
-            collect.example_files(examples.uri, REPORT_SPLIT),
-            REPORT_SPLIT,
+        outputs=outputs,
+        class_names=layout.label_vocabulary,
+        baselines=baselines.scores(
+            serving_model,
+            collect.example_files(examples.uri, names.TRAIN_SPLIT),
+            outputs,
+            report_files,
+            layout,
             label,
-            task,
         ),
-        class_names=feature_layout(
-            tft.TFTransformOutput(transform_graph.uri),
-            config["features"],
-            label,
-            task,
-            label_columns,
-        ).label_vocabulary,
         curves=collect.training_curves(model_run.uri),
         metrics=evaluation_results.tfma_metrics(evaluation.uri),
         slices=evaluation_results.slice_metrics(evaluation.uri),

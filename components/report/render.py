@@ -29,6 +29,7 @@ SECTIONS = (
     ("training", "Training curves"),
     ("metrics", "Evaluator metrics"),
     ("slices", "Metrics per slice"),
+    ("baselines", "Against simple models"),
     ("calibration", "Calibration of the served probabilities"),
     ("confusion", "Confusion matrices"),
     ("versions", "Pushed and served versions"),
@@ -58,6 +59,8 @@ class ReportData:
     )  # the DataGate's report lines and drift distances (collect.data_checks)
     # The Trainer's training.json: steps, epochs, why it stopped, trained sizes.
     training: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Model (trivial, linear, both networks, combined) -> metric -> value on the report's split.
+    baselines: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
 def calibration_on_split(outputs: SplitOutputs) -> Dict[str, Dict[str, float]]:
@@ -113,6 +116,7 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "calibration": data.calibration,
         "calibration_on_split": calibration_on_split(outputs),
         "training": data.training,
+        "baselines": data.baselines,
         "slices": data.slices,
         "data_checks": data.data_checks,
     }
@@ -435,6 +439,25 @@ def _slices_section(slices: Dict[str, Dict[str, Dict[str, float]]]) -> str:
     return _table(("slice", "output", "examples", *metrics), rows)
 
 
+def _baselines_section(baselines: Dict[str, Dict[str, float]], split: str) -> str:
+    if not baselines:
+        return "<p>No comparison recorded.</p>"
+    metrics = sorted({m for figures in baselines.values() for m in figures})
+    described = {
+        "trivial": "trivial: the train split's majority class or mean label",
+        "linear": "linear: logistic regression or least squares on the same transformed train split",
+    }
+    rows = [
+        (described.get(name, name), *(f"{figures.get(m, float('nan')):.4f}" for m in metrics))
+        for name, figures in baselines.items()
+    ]
+    return (
+        f"<p>On the {split} split, which none of these models was fitted on: the simple models a "
+        "user would otherwise train, beside network A, network B and the combined model.</p>"
+        + _table(("model", *metrics), rows)
+    )
+
+
 def _calibration_section(
     calibration: Dict[str, Dict[str, Any]], on_split: Dict[str, Dict[str, float]], split: str
 ) -> str:
@@ -544,6 +567,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
             _section("training", _training_section(data.curves)),
             _section("metrics", _metrics_section(data)),
             _section("slices", _slices_section(data.slices)),
+            _section("baselines", _baselines_section(data.baselines, data.outputs.split)),
             _section(
                 "calibration",
                 _calibration_section(

@@ -1,0 +1,79 @@
+"""The report's simple models: the trivial predictor and a linear model, scored on the report's
+split beside the networks, fitted only on the train split."""
+
+import collections
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from twinnorm.components.report import baselines, collect
+from twinnorm.modules import names
+from twinnorm.modules.layout import FeatureLayout
+
+
+def split(labels, predictions, probabilities=None) -> collect.SplitOutputs:
+    networks = {
+        n: collect.NetworkOutputs(np.zeros_like(predictions), np.zeros_like(predictions), p)
+        for n, p in zip(names.NETWORKS, (predictions, predictions), strict=True)
+    }
+    outputs = collect.SplitOutputs("eval", labels, networks, predictions)
+    if probabilities is not None:
+        outputs.probabilities.update({n: probabilities for n in (*names.NETWORKS, names.COMBINED)})
+    return outputs
+
+
+def test_regression_figures_against_hand_computed_values():
+    x_train = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y_train = np.array([[1.0], [3.0], [5.0], [7.0]])  # y = 2x + 1, mean 4
+    x_eval = np.array([[4.0], [5.0]])
+    labels = np.array([[9.0], [11.0]])
+    outputs = split(labels, np.array([9.0, 12.0]))  # errors 0 and 1: MSE 0.5
+    result = baselines._regression(x_train, y_train, x_eval, outputs)
+    assert result["trivial"]["mse"] == pytest.approx((25 + 49) / 2)  # predicts 4
+    assert result["linear"]["mse"] == pytest.approx(0.0, abs=1e-12)
+    assert result["linear"]["r2"] == pytest.approx(1.0)
+    assert result[names.NETWORK_A]["mse"] == pytest.approx(0.5)
+    assert result[names.COMBINED]["r2"] == pytest.approx(1 - 0.5 / 1.0)  # eval variance 1
+
+
+def test_classification_uses_the_train_split_majority_and_its_prior():
+    rng = np.random.default_rng(0)
+    y_train = (rng.random(400) < 0.2).astype(np.int64)  # class 0 is the majority
+    x_train = (y_train[:, None] * 2.0 + rng.normal(size=(400, 1))).astype(np.float64)
+    labels = np.array([1, 1, 1, 0])  # class 1 is the majority of these eval rows
+    x_eval = np.array([[2.0], [2.5], [3.0], [-1.0]])
+    served = np.array([[0.1, 0.9], [0.2, 0.8], [0.6, 0.4], [0.9, 0.1]])
+    layout = FeatureLayout(numeric=("x",), categorical={}, n_outputs=2)
+    result = baselines._classification(
+        x_train, y_train, x_eval, split(labels, served.argmax(1), served), layout
+    )
+    assert result["trivial"] == {"accuracy": 0.25, "auc": 0.5}  # always class 0, constant score
+    assert result["linear"]["accuracy"] == 1.0 and result["linear"]["auc"] == 1.0
+    assert result[names.COMBINED] == {"accuracy": 0.75, "auc": 1.0}
+
+
+@pytest.mark.slow
+def test_the_penguin_report_compares_with_the_simple_models(penguin_run):
+    import json
+    import os
+
+    from twinnorm.components.report.component import JSON_FILE
+
+    with open(os.path.join(os.path.dirname(penguin_run.first_summary.report), JSON_FILE)) as f:
+        values = json.load(f)
+    figures = values["baselines"]
+    assert set(figures) == {"trivial", "linear", *names.NETWORKS, names.COMBINED}
+
+    def species(split):
+        examples = [tf.train.Example.FromString(r) for r in penguin_run.split_examples(split)]
+        return [e.features.feature["species"].bytes_list.value[0].decode() for e in examples]
+
+    majority = collections.Counter(species(names.TRAIN_SPLIT)).most_common(1)[0][0]
+    evaluation = species(names.EVAL_SPLIT)
+    assert figures["trivial"]["accuracy"] == pytest.approx(
+        evaluation.count(majority) / len(evaluation)
+    )
+    for name in (*names.NETWORKS, names.COMBINED):
+        assert figures[name]["accuracy"] == pytest.approx(values["accuracy"][name])
+    assert figures["linear"]["accuracy"] > 0.9
