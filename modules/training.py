@@ -215,10 +215,10 @@ class JointTrainer:
             steps = self._steps_to_next_stop(validating)
             total = self.train_steps(iterator, tf.constant(steps, tf.int64))
             step = self.current_step()
-            if step % config.log_every == 0 or self._finished():
-                history = self._log_train(step, float(total), writer)
             if validating and (step % config.validate_every == 0 or step == config.train_steps):
                 self._validate(validation, run_dir)
+            if step % config.log_every == 0 or self._finished():  # the last step always logged
+                history = self._log_train(step, float(total), writer)
             if manager and (step % config.checkpoint_every == 0 or self._finished()):
                 manager.save(checkpoint_number=step)
         self.stop_reason = self._stop_reason(validating)
