@@ -116,25 +116,40 @@ def fit_temperature_offset(scores: np.ndarray, labels: np.ndarray) -> Tuple[floa
     return float(np.exp(result.x[0])), np.concatenate([[0.0], result.x[1:]])
 
 
+NONE, TEMPERATURE, TEMPERATURE_OFFSET = "none", "temperature", "temperature+offset"
+
+
+def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> Tuple[float, np.ndarray]:
+    """(T, b) of one map fitted on these rows; "none" is the identity (T = 1, b = 0)."""
+    if method == TEMPERATURE_OFFSET:
+        return fit_temperature_offset(scores, labels)
+    if method == TEMPERATURE:
+        return fit_temperature(scores, labels), np.zeros(scores.shape[-1])
+    return 1.0, np.zeros(scores.shape[-1])
+
+
 def choose_map(
     scores: np.ndarray, labels: np.ndarray, seed: int = 0
 ) -> Tuple[str, float, np.ndarray]:
-    """("temperature" | "temperature+offset", T, b): the offset's extra parameters are kept only
-    when, fitted on one half of the rows and scored on the other (both ways), they give a lower
-    NLL than the temperature alone; the chosen map is then refitted on every row."""
+    """(method, T, b) of the map with the lowest NLL on held-out rows: each candidate (none, a
+    temperature, a temperature and offsets) is fitted on one half of the rows and scored on the
+    other, both ways, and charged 1/N of NLL per parameter (AIC's rate), so extra parameters (or
+    any map at all: a network trained with cross-entropy may be calibrated already) are kept only
+    where rows they were not fitted on clearly prefer them; the chosen map is then refitted on
+    every row. Ties keep the simpler map."""
     order = np.random.default_rng(seed).permutation(len(labels))
     halves = (order[: len(order) // 2], order[len(order) // 2 :])
-    held_out = {"temperature": 0.0, "temperature+offset": 0.0}
-    for fit_rows, score_rows in (halves, halves[::-1]):
-        if len(fit_rows) == 0 or len(score_rows) == 0:
-            return "temperature", fit_temperature(scores, labels), np.zeros(scores.shape[-1])
-        t = fit_temperature(scores[fit_rows], labels[fit_rows])
-        held_out["temperature"] += nll(scores[score_rows], labels[score_rows], t)
-        t, b = fit_temperature_offset(scores[fit_rows], labels[fit_rows])
-        held_out["temperature+offset"] += nll(scores[score_rows], labels[score_rows], t, b)
-    if held_out["temperature+offset"] < held_out["temperature"]:
-        return ("temperature+offset", *fit_temperature_offset(scores, labels))
-    return "temperature", fit_temperature(scores, labels), np.zeros(scores.shape[-1])
+    if min(len(h) for h in halves) == 0:
+        return (TEMPERATURE, *_fit(TEMPERATURE, scores, labels))
+    parameters = {NONE: 0, TEMPERATURE: 1, TEMPERATURE_OFFSET: scores.shape[-1]}
+    held_out = {}
+    for method, count in parameters.items():
+        held_out[method] = sum(
+            nll(scores[score_rows], labels[score_rows], *_fit(method, scores[fit], labels[fit]))
+            for fit, score_rows in (halves, halves[::-1])
+        ) / 2 + count / len(labels)  # mean held-out NLL, plus 1/N a parameter (as AIC / 2N)
+    method = min(held_out, key=held_out.get)  # the first (simplest) of equal ones
+    return (method, *_fit(method, scores, labels))
 
 
 def fit_affine(scores: np.ndarray, targets: np.ndarray) -> Tuple[float, float]:

@@ -116,3 +116,13 @@ def test_affine_fit_is_least_squares():
     assert slope == pytest.approx(2.0) and intercept == pytest.approx(1.0)
     slope, intercept = calibration.fit_affine(np.ones(4), x)  # constant scores: the mean
     assert slope == 1.0 and intercept == pytest.approx(x.mean() - 1.0)
+
+
+def test_scores_that_are_calibrated_already_keep_the_identity():
+    # Labels drawn from softmax(scores) itself: no map can help rows it was not fitted on.
+    rng = np.random.default_rng(8)
+    scores = rng.normal(scale=2.0, size=(6000, 3))
+    p = probabilities(scores, 1.0)
+    labels = np.array([rng.choice(3, p=row) for row in p])
+    method, t, b = calibration.choose_map(scores, labels)
+    assert method == "none" and t == 1.0 and not b.any()
