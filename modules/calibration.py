@@ -5,8 +5,9 @@ model, so every serving signature applies it.
 - Classification: temperature scaling (Guo et al., 2017), softmax(scores / T), and where it helps
   a per-class offset too, softmax(scores / T + b) (a bias-corrected temperature scaling): scores
   are not logits (`range` scores lie in [0, 1], so softmax(scores) can never be confident), and a
-  temperature alone cannot move a class prior. The offset is kept only when its NLL on held-out
-  validation rows (2-fold cross-fitting) beats the temperature alone.
+  temperature alone cannot move a class prior. `choose_map` keeps no map, a temperature, or a
+  temperature and offsets, whichever has the lowest NLL on held-out validation rows (2-fold
+  cross-fitting, 1/N charged per parameter).
 - Regression, an affine map (least squares of the standardized label on the scores):
   `population` training forces each output to unit variance over the batch, while the best
   prediction of a label it cannot explain fully has less spread (variance R^2); the slope
@@ -52,8 +53,9 @@ def expected_calibration_error(
     return float(error)
 
 
-def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    return np.exp(log_softmax(scores.astype(np.float64) / temperature, axis=-1))
+def softmax(scores: np.ndarray, temperature: float = 1.0, offset=0.0) -> np.ndarray:
+    """softmax(scores / T + offset): the served probabilities of a calibration map."""
+    return np.exp(log_softmax(scores.astype(np.float64) / temperature + offset, axis=-1))
 
 
 def platt_targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -215,9 +217,7 @@ def _calibrate_probabilities(
         "nll_before": nll(scores, labels, 1.0),
         "nll_after": nll(scores, labels, temperature, offset),
         "ece_before": expected_calibration_error(softmax(scores), labels),
-        "ece_after": expected_calibration_error(
-            np.exp(log_softmax(scores.astype(np.float64) / temperature + offset, axis=-1)), labels
-        ),
+        "ece_after": expected_calibration_error(softmax(scores, temperature, offset), labels),
     }
 
 

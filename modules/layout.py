@@ -60,9 +60,7 @@ def feature_layout(
         and spec[k].shape[0] > 1
     }
     if task == modes.REGRESSION:
-        mean, scale = label_scaling(
-            tf_transform_output, label_key, tuple(label_columns) or (label_key,)
-        )
+        mean, scale = label_scaling(tf_transform_output, tuple(label_columns) or (label_key,))
         return FeatureLayout(
             numeric,
             categorical,
@@ -85,11 +83,11 @@ def feature_layout(
 
 
 def label_scaling(
-    tf_transform_output: tft.TFTransformOutput, label_key: str, label_columns: Sequence[str]
+    tf_transform_output: tft.TFTransformOutput, label_columns: Sequence[str]
 ) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
     """(mean, scale) per target of Transform's label scaling z = (y - mean) / scale, as Transform
     computed them in float64 (modules/preprocessing.py writes them as an asset): serving inverts
-    exactly what Transform applied. `label_key` is Transform's key of the (stacked) label."""
+    exactly what Transform applied."""
     mean, scale = [], []
     for column in label_columns:
         (entry,) = tf_transform_output.vocabulary_by_name(names.label_statistics_name(column))

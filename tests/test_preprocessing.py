@@ -121,7 +121,7 @@ def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(
     np.testing.assert_allclose(
         [r["grams"] for r in rows], (exact - exact.mean()) / exact.std(), rtol=1e-6
     )
-    mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), "grams", ["grams"])
+    mean, scale = label_scaling(tft.TFTransformOutput(str(tmp_path)), ["grams"])
     assert mean[0] == pytest.approx(exact.mean(), rel=1e-15)
     assert scale[0] == pytest.approx(exact.std(), rel=1e-9)
 

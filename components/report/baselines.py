@@ -27,11 +27,11 @@ LINEAR = "linear"
 
 
 def transformed_matrix(
-    serving_model_dir: str, files: List[str], layout: FeatureLayout, label_key: str, limit: int
+    transform, files: List[str], layout: FeatureLayout, label_key: str, limit: int
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """(X [rows, width], labels) of at most `limit` raw examples: Transform's output encoded as
-    the networks' FeatureEncoder does (numbers as they are, ids one-hot, sorted by name)."""
-    transform = tf.saved_model.load(serving_model_dir).signatures[names.TRANSFORM_FEATURES]
+    """(X [rows, width], labels) of at most `limit` raw examples, through `transform` (the served
+    model's `transform_features` signature): Transform's output encoded as the networks'
+    FeatureEncoder does (numbers as they are, ids one-hot, sorted by name)."""
     columns: Dict[str, List[np.ndarray]] = {}
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit).batch(BATCH)
     for batch in dataset:
@@ -55,11 +55,10 @@ def scores(
     label_key: str,
 ) -> Dict[str, Dict[str, float]]:
     """Model -> metric -> value on the report's split: trivial, linear, both networks, combined."""
-    x_train, y_train = transformed_matrix(
-        serving_model_dir, train_files, layout, label_key, MAX_TRAIN_ROWS
-    )
+    transform = tf.saved_model.load(serving_model_dir).signatures[names.TRANSFORM_FEATURES]
+    x_train, y_train = transformed_matrix(transform, train_files, layout, label_key, MAX_TRAIN_ROWS)
     x_eval, _ = transformed_matrix(
-        serving_model_dir, evaluation_files, layout, label_key, len(outputs.labels)
+        transform, evaluation_files, layout, label_key, len(outputs.labels)
     )
     if layout.task == modes.REGRESSION:
         return _regression(x_train, y_train.reshape(len(y_train), -1), x_eval, outputs)

@@ -157,21 +157,20 @@ def training_curves(model_run_uri: str) -> Dict[str, Dict[str, Curve]]:
 
 
 def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
-    """The Trainer's calibration record (temperatures, ECE before and after); {} for regression."""
-    import json
-
-    path = os.path.join(model_run_uri, names.CALIBRATION_FILE)
-    if not tf.io.gfile.exists(path):
-        return {}
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle)
+    """The Trainer's calibration record (the map, NLL and ECE before and after on validation)."""
+    return _trainer_record(model_run_uri, names.CALIBRATION_FILE)
 
 
 def training_record(model_run_uri: str) -> Dict[str, object]:
     """The Trainer's training.json: steps, epochs, why training stopped, the trained sizes."""
+    return _trainer_record(model_run_uri, names.TRAINING_FILE)
+
+
+def _trainer_record(model_run_uri: str, file_name: str) -> dict:
+    """A JSON file the Trainer wrote into its model_run folder; {} when it wrote none."""
     import json
 
-    path = os.path.join(model_run_uri, names.TRAINING_FILE)
+    path = os.path.join(model_run_uri, file_name)
     if not tf.io.gfile.exists(path):
         return {}
     with tf.io.gfile.GFile(path) as handle:

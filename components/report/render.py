@@ -503,9 +503,10 @@ def _calibration_section(
             )
         )
     return (
-        "<p>Served probabilities are softmax(scores / T + b), T (and the per-class offset b, kept "
-        "only where held-out validation rows prefer it) fitted on the validation split after "
-        f"training. Expected calibration error (15 bins, top label) before (T = 1, b = 0) and "
+        "<p>Served probabilities are softmax(scores / T + b): no map (T = 1, b = 0), a "
+        "temperature T, or T and a per-class offset b, whichever held-out validation rows prefer, "
+        "fitted on the validation split after training. Expected calibration error (15 bins, "
+        "top label) before (T = 1, b = 0) and "
         f"after: on the validation rows it was fitted on, and on the {split} split, which "
         "nothing was fitted on.</p>"
         + _table(
