@@ -20,7 +20,6 @@ import tensorflow_transform as tft
 import twinnorm  # noqa: F401 (Keras 2 before TensorFlow)
 from twinnorm.modules import names, warm_start
 from twinnorm.modules.data import memory_budget, transformed_dataset
-from twinnorm.modules.hparams import TrainerConfig
 from twinnorm.modules.job import seed_everything
 from twinnorm.modules.layout import feature_layout
 from twinnorm.modules.networks import TwinModel
@@ -72,9 +71,9 @@ def main() -> int:
     parser.add_argument("--run", required=True, help="--output folder of a blessed, pushed run")
     parser.add_argument("--data", help="the run's --data (default: the embedded penguins)")
     parser.add_argument("--label", help="the run's --label")
-    parser.add_argument("--bar", type=float, default=PipelineConfig().min_accuracy)
+    parser.add_argument("--bar", type=float, default=0.9, help="accuracy network A must reach")
     parser.add_argument("--every", type=int, default=5)
-    parser.add_argument("--max-steps", type=int, default=TrainerConfig().train_steps)
+    parser.add_argument("--max-steps", type=int, default=500)
     args = parser.parse_args()
     blessed = summarize(OutputLayout(args.run).metadata_path).pushed_to
     if not blessed:

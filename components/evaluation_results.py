@@ -63,18 +63,39 @@ def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
 
     result = tfma.load_validation_result(evaluation_uri)
     failures = []
+    candidate = (
+        tfma_metrics(evaluation_uri).get("candidate", {}) if not result.validation_ok else {}
+    )
     for per_slice in result.metric_validations_per_slice:
         where = slice_name(per_slice.slice_key)
         for failure in per_slice.failures:
-            failures.append(
-                f"slice {where}: {failure_line(failure)}" if where else failure_line(failure)
-            )
+            line = failure_line(failure)
+            if not where:
+                line += against_trivial(failure, candidate)
+            failures.append(f"slice {where}: {line}" if where else line)
     return bool(result.validation_ok), failures
 
 
+def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
+    """For a missed skill bar, our figure beside the best constant predictor's on the same rows:
+    `: auc 0.52, the best constant predictor's 0.5` ('' for any other bar)."""
+    from twinnorm.modules import names
+
+    if failure.metric_key.name != names.SKILL or failure.metric_threshold.HasField(
+        "change_threshold"
+    ):
+        return ""
+    values = candidate.get(failure.metric_key.output_name or "all", {})
+    for measure, ours in names.MEASURED_BY.items():
+        trivial = values.get(names.trivial_metric(measure))
+        if trivial is not None and ours in values:
+            return f": {measure} {values[ours]:.4g}, the best constant predictor's {trivial:.4g}"
+    return ""
+
+
 def failure_line(failure) -> str:
-    """`network_a sparse_categorical_accuracy = 0.8125, below the bar 0.9`, or for a change
-    against the baseline `... changed by -0.031 vs the baseline, beyond the allowed -0.02`."""
+    """`network_a skill = 0.0312, below the bar 0.1`, or for a change against the baseline
+    `... changed by -0.031 vs the baseline, beyond the allowed change -0.02`."""
     key, threshold = failure.metric_key, failure.metric_threshold
     value = failure.metric_value.double_value.value
     name = f"{key.output_name or 'all'} {key.name}"

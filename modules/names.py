@@ -35,6 +35,20 @@ CLASSIFY_SCORES = "scores"
 BATCH_INFERENCE = "batch_inference"
 EXAMPLES_INPUT = "examples"
 
+# The Evaluator's default bar (modules/skill.py): skill over the best constant predictor on the
+# eval rows, measured on AUC (two classes), accuracy (more) or MSE (regression);
+# `trivial_<measure>` is that constant predictor's figure.
+SKILL = "skill"
+AUC, ACCURACY, MSE = "auc", "accuracy", "mse"
+SKILL_MEASURES = (AUC, ACCURACY, MSE)
+# The TFMA metric key of our own figure for each measure (accuracy and MSE are TFMA's metrics).
+MEASURED_BY = {AUC: AUC, ACCURACY: "sparse_categorical_accuracy", MSE: "mean_squared_error"}
+
+
+def trivial_metric(measure: str) -> str:
+    return f"trivial_{measure}"
+
+
 # In the Trainer's model_run: each prediction's fitted calibration map and what it changed.
 CALIBRATION_FILE = "calibration.json"
 # The Trainer's final losses and evaluation, in model_run beside it (the local run prints them).

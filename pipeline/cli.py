@@ -189,10 +189,17 @@ def add_pipeline_options(
         )
     run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
     run.add_argument(
+        "--min-skill",
+        type=float,
+        help="the default blessing bar for network A, network B and the combined prediction: the "
+        "fraction in [0, 1) of the way from the best constant predictor on the eval rows to a "
+        "perfect one (AUC >= 0.5 + F/2 for two classes, accuracy over the majority class for more, "
+        f"R^2 >= F for regression; default: {defaults.min_skill})",
+    )
+    run.add_argument(
         "--min-accuracy",
         type=float,
-        help=f"classification blessing bar, a fraction in (0, 1], for network A, network B and the "
-        f"combined prediction (default: {defaults.min_accuracy})",
+        help="classification: an absolute accuracy bar in (0, 1] as well (default: none)",
     )
     run.add_argument(
         "--slice-by",
@@ -210,18 +217,12 @@ def add_pipeline_options(
     run.add_argument(
         "--max-mse",
         type=float,
-        help="regression blessing bar: MSE in the label's units (default: none)",
+        help="regression: an absolute MSE bar in the label's units as well (default: none)",
     )
     run.add_argument(
         "--max-mae",
         type=float,
-        help="regression blessing bar: MAE in the label's units (default: none)",
-    )
-    run.add_argument(
-        "--max-relative-mse",
-        type=float,
-        help="regression blessing bar: MSE as a fraction of the label's variance, i.e. 1 - R^2 "
-        f"(default: {defaults.max_relative_mse})",
+        help="regression: an absolute MAE bar in the label's units as well (default: none)",
     )
     run.add_argument(
         "--serving-base",
@@ -306,12 +307,12 @@ def config_from_args(
         max_drift_linf=args.max_drift_linf,
         output_dir=getattr(args, "output", None),
         name=args.name,
+        min_skill=args.min_skill,
         min_accuracy=args.min_accuracy,
         slice_by=args.slice_by,
         min_slice_accuracy=args.min_slice_accuracy,
         max_mse=args.max_mse,
         max_mae=args.max_mae,
-        max_relative_mse=args.max_relative_mse,
         enable_cache=False if args.no_cache else None,
         tune_trials=args.tune,
         serving_base=getattr(args, "serving_base", None),

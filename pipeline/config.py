@@ -10,7 +10,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import os
 from typing import List, Optional, Tuple, TypeVar
 
@@ -73,23 +72,22 @@ class PipelineConfig:
     # >0: a Tuner (KerasTuner random search, each trial the joint loop) tries that many sizes and
     # learning rates of both networks first; the Trainer takes the best trial's.
     tune_trials: int = 0
-    # Blessing bars, each applied to network A, network B and the combined prediction.
-    min_accuracy: float = 0.9  # classification
-    # Regression, in the label's units: MSE <= min(max_mse, max_relative_mse x label variance),
-    # and MAE <= max_mae when set. The relative bar (1 - R^2) works for any label's scale.
+    # Blessing bars, each applied to network A, network B and the combined prediction. The default
+    # one is data-relative: skill over the best constant predictor on the eval rows (AUC for two
+    # classes, accuracy over the majority class for more, R^2 for regression; modules/skill.py).
+    min_skill: float = 0.2
+    # Absolute bars, off unless given: accuracy (classification); MSE and MAE in the label's units
+    # (regression).
+    min_accuracy: Optional[float] = None
     max_mse: Optional[float] = None
     max_mae: Optional[float] = None
-    max_relative_mse: float = 0.75
     # Columns whose values slice the Evaluator's metrics (each column on its own), and an optional
     # accuracy bar every such slice must meet (classification).
     slice_by: Tuple[str, ...] = ()
     min_slice_accuracy: Optional[float] = None
-    # How much worse than the blessed baseline a candidate may be: absolute accuracy for
-    # classification, a fraction of the baseline's MSE for regression.
+    # How much lower than the blessed baseline's skill a candidate's may be (absolute).
     max_regression: float = 0.02
-    label_variances: Tuple[
-        float, ...
-    ] = ()  # per label column, set by resolved() from the CSV (regression)
+    label_classes: int = 0  # classes of a classification label, set by resolved()
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     keep_versions: int = 3  # served versions kept per model
     # The serving root as TF Serving sees it, written into models.config ("": this host's path;
@@ -157,13 +155,6 @@ class PipelineConfig:
         }
         return {**self.transform_config(), names.CONFIG_TRAINER: trainer}
 
-    def regression_bounds(self, target: int = 0) -> Tuple[float, Optional[float]]:
-        """(MSE bound, MAE bound or None) of one target, in its own units."""
-        variance = self.label_variances[target] if self.label_variances else math.inf
-        return min(
-            self.max_relative_mse * variance, self.max_mse if self.max_mse is not None else math.inf
-        ), self.max_mae
-
     def report_config(self) -> str:
         """The whole configuration as JSON, for the run report (which shows it and reads the
         serving root from it when nothing was pushed)."""
@@ -212,7 +203,7 @@ class PipelineConfig:
                 f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
                 "rename that column"
             )
-        trainer, label_variances, rows = self._label_settings()
+        trainer, label_classes, rows = self._label_settings()
         split_buckets = self.split_buckets or (
             SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT
         )
@@ -260,7 +251,7 @@ class PipelineConfig:
             schema=schema,
             kept_schema=kept_schema,
             trainer=trainer,
-            label_variances=label_variances,
+            label_classes=label_classes,
         )
 
     def _schema_source(self) -> Tuple[str, str]:
@@ -282,8 +273,8 @@ class PipelineConfig:
         return "", kept
 
     def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...], int]:
-        """The trainer config with task, mode and loss settled by the label column, the
-        label's variance (the relative regression bar's unit) and the number of rows."""
+        """The trainer config with task, mode and loss settled by the label column, the number of
+        classes (0 for regression) and the number of rows."""
         profiles = [read_label(csv_files(self.data), column) for column in self.label_columns]
         if len(profiles) > 1:  # several targets: regression, each column checked on its own
             if self.trainer.task == modes.CLASSIFICATION:
@@ -297,12 +288,8 @@ class PipelineConfig:
         for profile in profiles:
             profile.check(task)
         n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
-        variances = self.label_variances or tuple(p.variance for p in profiles)
-        return (
-            self.trainer.resolved(task, n_outputs),
-            variances if task == modes.REGRESSION else (),
-            profiles[0].rows,
-        )
+        classes = n_outputs if task == modes.CLASSIFICATION else 0
+        return self.trainer.resolved(task, n_outputs), classes, profiles[0].rows
 
     def _check_bars(self) -> None:
         for name in ("min_accuracy", "min_slice_accuracy"):
@@ -312,7 +299,12 @@ class PipelineConfig:
                     f"{name} is a fraction in (0, 1], got {value} "
                     f"(for {value:g} %, pass {value / 100:g})"
                 )
-        for name in ("max_mse", "max_mae", "max_relative_mse"):
+        if not 0.0 <= self.min_skill < 1.0:
+            raise ValueError(
+                f"min_skill is a fraction in [0, 1) of the way from the best constant predictor "
+                f"to a perfect one, got {self.min_skill}"
+            )
+        for name in ("max_mse", "max_mae"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")

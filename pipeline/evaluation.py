@@ -1,21 +1,24 @@
 """TFMA configuration: each network and the combined prediction evaluated as one model output.
 
-The TFX Evaluator takes a single candidate model; the networks are its outputs, each with an
-absolute bar and a change bar against the blessed baseline, and blessing needs all three
-(network A, network B, combined) to pass. The label is read from the `transform_features`
-signature (class ids for classification, the label in its own units for regression) and the
-predictions from the `evaluation` signature, whose outputs are named after TFMA's outputs. With
-several regression targets every output is split per target, each with its own bar in its own
-units (an MSE averaged over targets of different scales would only see the largest).
+The TFX Evaluator takes a single candidate model; the networks are its outputs, each held to the
+default bar (skill over the best constant predictor on the eval rows, `modules/skill.py`), to a
+change bar against the blessed baseline's skill, and to any absolute bar the user gives (accuracy,
+MSE, MAE); blessing needs all three (network A, network B, combined) to pass. The label is read
+from the `transform_features` signature (class ids for classification, the label in its own
+units for regression) and the predictions from the `evaluation` signature, whose outputs are
+named after TFMA's outputs. With several regression targets every output is split per target,
+each with its own bars in its own units (an MSE averaged over targets of different scales would
+only see the largest).
 """
 
 from __future__ import annotations
 
+import json
 from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 
-from twinnorm.modules import modes, names
+from twinnorm.modules import modes, names, skill
 from twinnorm.pipeline.config import PipelineConfig
 
 GATED_OUTPUTS = (*names.NETWORKS, names.COMBINED)
@@ -42,18 +45,30 @@ def _overall(threshold: tfma.MetricThreshold) -> tfma.PerSliceMetricThreshold:
     return tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
 
 
-def accuracy_metrics(
-    min_accuracy: float,
-    max_regression: float,
-    slice_by: Sequence[str] = (),
-    min_slice_accuracy: Optional[float] = None,
-) -> List[tfma.MetricConfig]:
-    """Accuracy >= min_accuracy, at most `max_regression` below the baseline; with
-    `min_slice_accuracy`, also >= that in every slice of each `slice_by` column."""
+def skill_metrics(measure: str, min_skill: float, max_regression: float) -> List[tfma.MetricConfig]:
+    """The default bar: skill over the best constant predictor on the eval rows >= `min_skill`, and
+    at most `max_regression` below the blessed baseline's (see `modules/skill.py`)."""
     change = tfma.GenericChangeThreshold(
         direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression}
     )
-    per_slice = [_overall(_threshold(lower=min_accuracy, change=change))]
+    return [
+        tfma.MetricConfig(
+            class_name=skill.Skill.__name__,
+            module=skill.__name__,
+            config=json.dumps({"measure": measure}),
+            per_slice_thresholds=[_overall(_threshold(lower=min_skill, change=change))],
+        )
+    ]
+
+
+def accuracy_metrics(
+    min_accuracy: Optional[float],
+    slice_by: Sequence[str] = (),
+    min_slice_accuracy: Optional[float] = None,
+) -> List[tfma.MetricConfig]:
+    """Accuracy, shown always and held to `min_accuracy` when one is given; with
+    `min_slice_accuracy`, also >= that in every slice of each `slice_by` column."""
+    per_slice = [] if min_accuracy is None else [_overall(_threshold(lower=min_accuracy))]
     if min_slice_accuracy is not None and slice_by:
         per_slice.append(
             tfma.PerSliceMetricThreshold(
@@ -67,50 +82,40 @@ def accuracy_metrics(
 
 
 def error_metrics(
-    mse_bound: float, mae_bound: Optional[float], max_regression: float
+    mse_bound: Optional[float], mae_bound: Optional[float]
 ) -> List[tfma.MetricConfig]:
-    """MSE (and MAE) under their bounds in label units, MSE at most `max_regression` times the
-    baseline's above it (relative, so it means the same for any label scale)."""
-    change = tfma.GenericChangeThreshold(
-        direction=tfma.MetricDirection.LOWER_IS_BETTER, relative={"value": max_regression}
-    )
-    mae = [_overall(_threshold(upper=mae_bound))] if mae_bound is not None else []
+    """MSE and MAE in label units, each held to its bound when one is given."""
     return [
         tfma.MetricConfig(
-            class_name="MeanSquaredError",
-            per_slice_thresholds=[_overall(_threshold(upper=mse_bound, change=change))],
-        ),
-        tfma.MetricConfig(class_name="MeanAbsoluteError", per_slice_thresholds=mae),
+            class_name=class_name,
+            per_slice_thresholds=[_overall(_threshold(upper=bound))] if bound is not None else [],
+        )
+        for class_name, bound in (("MeanSquaredError", mse_bound), ("MeanAbsoluteError", mae_bound))
     ]
 
 
+def skill_measure(config: PipelineConfig) -> str:
+    """AUC for two classes, accuracy for more, MSE for regression."""
+    if config.trainer.task == modes.REGRESSION:
+        return names.MSE
+    return names.AUC if config.label_classes == 2 else names.ACCURACY
+
+
 def gated_specs(config: PipelineConfig) -> List[tfma.MetricsSpec]:
+    bars = skill_metrics(skill_measure(config), config.min_skill, config.max_regression)
     if config.trainer.task == modes.CLASSIFICATION:
-        return [
-            tfma.MetricsSpec(
-                output_names=list(GATED_OUTPUTS),
-                metrics=accuracy_metrics(
-                    config.min_accuracy,
-                    config.max_regression,
-                    config.slice_by,
-                    config.min_slice_accuracy,
-                ),
-            )
-        ]
+        metrics = accuracy_metrics(config.min_accuracy, config.slice_by, config.min_slice_accuracy)
+        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *metrics])]
+    errors = error_metrics(config.max_mse, config.max_mae)
     columns = config.label_columns
     if len(columns) == 1:
-        return [
-            tfma.MetricsSpec(
-                output_names=list(GATED_OUTPUTS),
-                metrics=error_metrics(*config.regression_bounds(), config.max_regression),
-            )
-        ]
+        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *errors])]
     return [
         tfma.MetricsSpec(
             output_names=[names.target_output(o, column) for o in GATED_OUTPUTS],
-            metrics=error_metrics(*config.regression_bounds(j), config.max_regression),
+            metrics=[*bars, *errors],
         )
-        for j, column in enumerate(columns)
+        for column in columns
     ]
 
 

@@ -23,7 +23,6 @@ class LabelProfile:
     distinct: Tuple[str, ...]  # sorted distinct non-empty values
     missing: Tuple[str, ...]  # "file:line" of each row whose label cell is empty
     non_numeric: Tuple[str, ...]  # "file:line (value)" of cells that are not numbers
-    variance: Optional[float]  # of the values, when all are numbers
 
     @property
     def numeric(self) -> bool:
@@ -62,7 +61,6 @@ class LabelProfile:
 def read_label(files: Sequence[str], column: str) -> LabelProfile:
     """Profiles `column` over every data row of `files` (CSV files with a header line)."""
     rows, values, missing, non_numeric = 0, set(), [], []
-    numbers: List[float] = []
     for path in files:
         with paths.open_text(path) as handle:
             reader = csv.reader(handle)
@@ -76,15 +74,9 @@ def read_label(files: Sequence[str], column: str) -> LabelProfile:
                     missing.append(f"{path}:{line}")
                     continue
                 values.add(cell)
-                number = _number(cell)
-                if number is None:
+                if _number(cell) is None:
                     non_numeric.append(f"{path}:{line} ({cell!r})")
-                else:
-                    numbers.append(number)
-    variance = _variance(numbers) if numbers and not non_numeric else None
-    return LabelProfile(
-        column, rows, tuple(sorted(values)), tuple(missing), tuple(non_numeric), variance
-    )
+    return LabelProfile(column, rows, tuple(sorted(values)), tuple(missing), tuple(non_numeric))
 
 
 def _number(cell: str) -> Optional[float]:
@@ -93,11 +85,6 @@ def _number(cell: str) -> Optional[float]:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-def _variance(numbers: List[float]) -> float:
-    mean = math.fsum(numbers) / len(numbers)
-    return math.fsum((x - mean) ** 2 for x in numbers) / len(numbers)
 
 
 def numeric_columns(files: Sequence[str], columns: Sequence[str]) -> List[str]:

@@ -220,16 +220,20 @@ def _losses(outputs) -> str:
 
 
 def _evaluation(outputs) -> str:
+    """`combined auc 0.991, network_a auc 0.99, ... (best constant predictor 0.5); blessed`: the
+    figure each output's skill bar is measured on, beside the trivial predictor's."""
+    from twinnorm.modules import names
+
     evaluation, blessing = _first(outputs, "evaluation"), _first(outputs, "blessing")
-    metrics = evaluation_metrics(evaluation.uri)
-    shown = []
-    for output, values in sorted(metrics.items()):
-        for name in ("sparse_categorical_accuracy", "mean_squared_error"):
-            if name in values:
-                short = "accuracy" if name.startswith("sparse") else "mse"
-                shown.append(f"{output} {short} {values[name]:.4g}")
+    shown, trivial = [], set()
+    for output, values in sorted(evaluation_metrics(evaluation.uri).items()):
+        for measure, name in names.MEASURED_BY.items():
+            if names.trivial_metric(measure) in values and name in values:
+                shown.append(f"{output} {measure} {values[name]:.4g}")
+                trivial.add(f"{values[names.trivial_metric(measure)]:.4g}")
+    against = f" (best constant predictor {', '.join(sorted(trivial))})" if trivial else ""
     blessed = blessing and blessing.custom_properties["blessed"].int_value == 1
-    return ", ".join(shown) + ("; blessed" if blessed else "; NOT blessed")
+    return ", ".join(shown) + against + ("; blessed" if blessed else "; NOT blessed")
 
 
 def _drift(outputs) -> str:

@@ -197,6 +197,10 @@ def test_inference_data_must_carry_every_feature(tmp_path):
         (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
         (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
         (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
+        (
+            ["--min-skill", "1"],
+            "min_skill is a fraction in [0, 1) of the way from the best constant",
+        ),
         (["--output", "/proc/twinnorm"], "--output /proc/twinnorm: cannot create or write"),
         (["--output", "setup.py"], "/setup.py is a file; give a folder"),
         (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got 0"),

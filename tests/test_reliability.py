@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -204,13 +205,20 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
     assert summary.blessed is False and summary.pushed_to is None
     console = result.stdout.splitlines()
     assert any("finished in" in line and "NOT blessed" in line for line in console), console
+    eval_labels = [
+        tf.train.Example.FromString(e).features.feature["species"].bytes_list.value[0]
+        for e in served.eval_examples()
+    ]
     for network in names.NETWORKS:
-        measured = summary.metrics[network]["sparse_categorical_accuracy"]
-        assert (
-            f"  failed: {network} sparse_categorical_accuracy = {measured:.4g}, below the bar 0.9"
-            in (console)
-        ), console
-    assert max(summary.metrics[n]["sparse_categorical_accuracy"] for n in names.NETWORKS) < 0.8
+        values = summary.metrics[network]
+        skill, accuracy = values[names.SKILL], values["sparse_categorical_accuracy"]
+        majority = values[names.trivial_metric(names.ACCURACY)]
+        assert skill < 0.2
+        assert majority == pytest.approx(max(Counter(eval_labels).values()) / len(eval_labels))
+        assert (  # the default bar, with our figure beside the majority class's on those rows
+            f"  failed: {network} skill = {skill:.4g}, below the bar 0.2: accuracy "
+            f"{accuracy:.4g}, the best constant predictor's {majority:.4g}"
+        ) in console, console
     assert snapshot(served.serving_root) == before
     with open(os.path.join(os.path.dirname(summary.report), JSON_FILE)) as handle:
         report = json.load(handle)  # the run's report says why, against the baseline
@@ -221,23 +229,17 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
     )
     assert report["served_versions"] == {m: [1] for m in names.SERVED_MODELS}
     for network in names.NETWORKS:
-        accuracy = {
-            m: report["metrics"][m][network]["sparse_categorical_accuracy"]
-            for m in ("candidate", "baseline", "diff")
+        skill = {
+            m: report["metrics"][m][network][names.SKILL] for m in ("candidate", "baseline", "diff")
         }
-        assert (
-            accuracy["candidate"] < 0.8
-        )  # (the baseline is scored on the same shuffled eval rows)
-        assert accuracy["diff"] == pytest.approx(
-            accuracy["candidate"] - accuracy["baseline"], abs=1e-6
-        )
+        assert skill["baseline"] > 0.9  # (the baseline is scored on the same shuffled eval rows)
+        assert skill["diff"] == pytest.approx(skill["candidate"] - skill["baseline"], abs=1e-6)
         assert any(
-            f.startswith(f"{network} sparse_categorical_accuracy = ")
-            and f.endswith("below the bar 0.9")
+            f.startswith(f"{network} skill = ") and "below the bar 0.2: accuracy" in f
             for f in report["threshold_failures"]
         ), report["threshold_failures"]
         assert any(  # against the baseline: the measured change and the allowed one
-            f.startswith(f"{network} sparse_categorical_accuracy changed by -")
+            f.startswith(f"{network} skill changed by -")
             and f.endswith("beyond the allowed change -0.02")
             for f in report["threshold_failures"]
         ), report["threshold_failures"]

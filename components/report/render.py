@@ -299,6 +299,18 @@ def _flat(values: Dict[str, Any], prefix: str = "") -> List[Tuple[str, str]]:
     return rows
 
 
+# The skill bar's figures first (modules/skill.py: skill over the best constant predictor on the
+# eval rows, our AUC for two classes, the constant predictor's figure), then the absolute ones.
+HEADLINE_METRICS = (
+    names.SKILL,
+    names.AUC,
+    *(names.trivial_metric(m) for m in names.SKILL_MEASURES),
+    "sparse_categorical_accuracy",
+    "mean_squared_error",
+    "mean_absolute_error",
+)
+
+
 def _verdict_section(data: ReportData) -> str:
     """Blessed or not, what was pushed, why not, and the headline metric of each model."""
     pushed = data.pushed
@@ -315,7 +327,7 @@ def _verdict_section(data: ReportData) -> str:
     headline = [
         (output, metric, values[metric])
         for output, values in sorted(candidate.items())
-        for metric in ("sparse_categorical_accuracy", "mean_squared_error", "mean_absolute_error")
+        for metric in HEADLINE_METRICS
         if metric in values
     ]
     return (

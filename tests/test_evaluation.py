@@ -1,0 +1,68 @@
+"""The Evaluator's configuration: the data-relative default bar for each task, absolute bars only
+when given."""
+
+import json
+
+import pytest
+
+from twinnorm.modules import names
+from twinnorm.pipeline import evaluation
+from twinnorm.pipeline.config import PipelineConfig
+
+TASKS = (
+    ("data/penguins.csv", "species", names.ACCURACY),
+    ("data/binary/breast_cancer.csv", "malignant", names.AUC),
+    ("data/regression/diabetes.csv", "progression", names.MSE),
+)
+
+
+def bars(config: PipelineConfig) -> dict:
+    """class name -> (config, [(lower, upper, change) of each threshold])."""
+    (spec,) = evaluation.gated_specs(config)
+    found = {}
+    for metric in spec.metrics:
+        found[metric.class_name] = (
+            metric.config,
+            [
+                (
+                    t.threshold.value_threshold.lower_bound.value
+                    if t.threshold.value_threshold.HasField("lower_bound")
+                    else None,
+                    t.threshold.value_threshold.upper_bound.value
+                    if t.threshold.value_threshold.HasField("upper_bound")
+                    else None,
+                    t.threshold.change_threshold.absolute.value
+                    if t.threshold.HasField("change_threshold")
+                    else None,
+                )
+                for t in metric.per_slice_thresholds
+            ],
+        )
+    return found
+
+
+@pytest.mark.parametrize("data,label,measure", TASKS)
+def test_by_default_only_the_skill_bar_gates(data, label, measure):
+    config = PipelineConfig(data=data, label=label, output_dir="/tmp/unused").resolved()
+    found = bars(config)
+    skill_config, thresholds = found["Skill"]
+    assert json.loads(skill_config) == {"measure": measure}
+    assert thresholds == [(0.2, None, -0.02)]  # skill >= 0.2, at most 0.02 below the baseline's
+    assert all(not t for name, (_, t) in found.items() if name != "Skill"), found
+
+
+def test_absolute_bars_apply_when_given():
+    config = PipelineConfig(
+        data="data/regression/diabetes.csv",
+        label="progression",
+        output_dir="/tmp/unused",
+        max_mse=4000.0,
+        max_mae=50.0,
+        min_skill=0.3,
+    ).resolved()
+    found = bars(config)
+    assert found["Skill"][1] == [(0.3, None, -0.02)]
+    assert found["MeanSquaredError"][1] == [(None, 4000.0, None)]
+    assert found["MeanAbsoluteError"][1] == [(None, 50.0, None)]
+    penguins = PipelineConfig(min_accuracy=0.95, output_dir="/tmp/unused").resolved()
+    assert bars(penguins)["SparseCategoricalAccuracy"][1] == [(0.95, None, None)]
