@@ -126,12 +126,15 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
     schema_source: tfx.dsl.components.Parameter[str] = "",
     on_anomaly: tfx.dsl.components.Parameter[str] = "fail",
     keep_schema: tfx.dsl.components.Parameter[str] = "",
+    code: tfx.dsl.components.Parameter[str] = "",
     drift_anomalies: tfx.dsl.components.InputArtifact[
         tfx.types.standard_artifacts.ExampleAnomalies
     ] = None,
 ) -> None:
     """Fails (or warns, with on_anomaly='warn') when ExampleValidator found anomalies in any split,
-    or DistributionValidator found a column drifted beyond its bar since the last blessed run."""
+    or DistributionValidator found a column drifted beyond its bar since the last blessed run.
+    `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
+    del code
     checked.split_names = anomalies.split_names
     checked.set_string_custom_property("on_anomaly", on_anomaly)
     lines = check(

@@ -19,6 +19,7 @@ from tfx.types import standard_artifacts
 
 STATISTICS = "statistics"
 BLESSING = "model_blessing"
+STATISTICS_GEN_OUTPUT = "statistics"  # StatisticsGen's output key (Transform's differ)
 
 
 class BlessedRunStatistics(resolver.ResolverStrategy):
@@ -50,10 +51,13 @@ def _statistics_of_blessed(store, blessing_id: int, statistics: Dict[int, types.
     readers = [
         e.execution_id for e in store.get_events_by_artifact_ids(examples) if e.type == e.INPUT
     ]
-    produced = [
+    produced = [  # StatisticsGen's `statistics`, not Transform's pre-/post-transform statistics
         e.artifact_id
         for e in store.get_events_by_execution_ids(readers)
-        if e.type == e.OUTPUT and e.artifact_id in statistics
+        if e.type == e.OUTPUT
+        and e.artifact_id in statistics
+        and e.path.steps
+        and e.path.steps[0].key == STATISTICS_GEN_OUTPUT
     ]
     return statistics[max(produced)] if produced else None
 

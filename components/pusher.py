@@ -166,8 +166,11 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
     keep_versions: tfx.dsl.components.Parameter[int] = 3,
     pipeline_name: tfx.dsl.components.Parameter[str] = paths.DEFAULT_PIPELINE_NAME,
     serving_base: tfx.dsl.components.Parameter[str] = "",
+    code: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
-    """Publishes the combined model and both networks when the Evaluator blessed the model."""
+    """Publishes the combined model and both networks when the Evaluator blessed the model.
+    `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
+    del code
     if not model_blessing.get_int_custom_property("blessed"):
         pushed_model.set_int_custom_property("pushed", 0)
         return

@@ -47,6 +47,7 @@ class TrainJob:
         default_factory=list
     )  # raw label column(s); [] = [label_key]
     base_model: str = ""  # the blessed model's serving folder, for a warm start
+    code: str = ""  # fingerprint of the code (pipeline/code_version.py): part of the resume key
 
     @property
     def raw_labels(self) -> List[str]:

@@ -82,6 +82,9 @@ CONFIG_TRAINER = "trainer"
 # TrainerConfig fields that reach run_fn through TrainArgs/EvalArgs, not custom_config.
 STEP_COUNTS = ("train_steps", "eval_steps")
 CONFIG_TASK = "task"
+# The fingerprint of the code a component runs (pipeline/code_version.py): in its execution
+# properties, so TFX's cache re-runs it after an edit; the Trainer's also joins its resume key.
+CONFIG_CODE = "code"
 CONFIG_TUNE_TRIALS = "tune_trials"  # the Tuner's custom_config: trials of the random search
 
 

@@ -36,7 +36,10 @@ class Skill(metric_types.Metric):
     """Skill of `measure` (auc | accuracy | mse) over the best constant predictor, with the
     trivial predictor's figure (and AUC itself, which no other configured metric gives)."""
 
-    def __init__(self, name: str = SKILL, measure: str = ACCURACY):
+    def __init__(self, name: str = SKILL, measure: str = ACCURACY, code: str = ""):
+        """`code` is the fingerprint of this module (pipeline/code_version.py), carried in the
+        Evaluator's config only so an edit here re-runs the Evaluator; it changes nothing."""
+        del code
         if measure not in SKILL_MEASURES:
             raise ValueError(f"measure is one of {', '.join(SKILL_MEASURES)}, got {measure!r}")
         super().__init__(

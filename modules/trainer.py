@@ -40,6 +40,7 @@ def job_from(fn_args) -> TrainJob:
         feature_keys=list(custom[names.CONFIG_FEATURES]),
         trainer=trainer.to_dict(),
         base_model=fn_args.base_model or "",
+        code=custom.get(names.CONFIG_CODE, ""),
     )
 
 

@@ -201,7 +201,7 @@ class JointTrainer:
         manager = self.manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
-            manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+            restore_strictly(manager.checkpoint, manager.latest_checkpoint)
             log.info("resumed from %s at step %d", manager.latest_checkpoint, self.current_step())
         if positioned:
             iterator = iter(
@@ -352,3 +352,19 @@ class JointTrainer:
         return tf.train.CheckpointManager(
             checkpoint, os.path.join(run_dir, names.CHECKPOINTS_DIR), max_to_keep=2
         )
+
+
+def restore_strictly(checkpoint: tf.train.Checkpoint, path: str) -> None:
+    """Restores `path` into every variable that exists, or fails in one line naming the first
+    that the checkpoint does not hold: a partial restore would resume the step counter with some
+    weights or optimizer slots left at their initial values."""
+    status = checkpoint.restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as error:
+        missing = str(error).strip().splitlines()[0][:300]
+        raise ValueError(
+            f"checkpoint {path} does not match this model ({missing}); it was written by other "
+            "code or another configuration: train into a new --output or delete that checkpoint"
+        ) from None
+    status.expect_partial()  # the checkpoint may hold more (e.g. the input iterator's state)

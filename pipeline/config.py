@@ -6,6 +6,7 @@ Penguin defaults live here and nowhere else; any CSV works by overriding `data` 
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import io
@@ -89,6 +90,9 @@ class PipelineConfig:
     max_regression: float = 0.02
     label_classes: int = 0  # classes of a classification label, set by resolved()
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
+    # Why this run is not compared with the blessed model although compare_to_baseline asked for
+    # it (set by the local runner: that model reads columns this data lacks); "" otherwise.
+    baseline_note: str = ""
     keep_versions: int = 3  # served versions kept per model
     # The serving root as TF Serving sees it, written into models.config ("": this host's path;
     # "/models" for `docker run -v <serving root>:/models tensorflow/serving`).
@@ -336,12 +340,39 @@ def read_header(path: str) -> List[str]:
                 raise ValueError(f"{file} is empty: expected a header line")
             if not any(line.strip() for line in handle):
                 raise ValueError(f"{file} has a header but no data rows")
-        headers[file] = next(csv.reader(io.StringIO(first)))
+        header = next(csv.reader(io.StringIO(first)))
+        _check_header(file, header)
+        headers[file] = header
     reference = headers[files[0]]
     for file, header in headers.items():
         if header != reference:
             raise ValueError(f"{file} has columns {header}, but {files[0]} has {reference}")
     return reference
+
+
+def _check_header(file: str, header: List[str]) -> None:
+    """Refuses what spreadsheets, R and pandas exports put in a header that CsvExampleGen would
+    take silently: a byte-order mark (read into the first column's name), an unnamed column (a
+    pandas index written by `to_csv`), a name given twice (one column would shadow the other)."""
+    if header and header[0].startswith("\ufeff"):
+        raise ValueError(
+            f"{file} starts with a UTF-8 byte-order mark (what a spreadsheet's 'CSV UTF-8' export "
+            f"writes); the first column would be named {header[0]!r}: save it as plain CSV or "
+            "strip the first 3 bytes"
+        )
+    unnamed = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if unnamed:
+        raise ValueError(
+            f"{file}: column {unnamed[0]} of the header has no name (a pandas index written by "
+            "to_csv? write it with index=False, or name the column)"
+        )
+    counts = collections.Counter(header)
+    repeated = [f"{name!r} ({n} times)" for name, n in counts.items() if n > 1]
+    if repeated:
+        raise ValueError(
+            f"{file}: the header repeats column name(s) {', '.join(repeated)}; every column "
+            "needs its own name"
+        )
 
 
 def _check_schema(path: str, columns: Tuple[str, ...]) -> None:

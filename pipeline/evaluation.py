@@ -45,7 +45,9 @@ def _overall(threshold: tfma.MetricThreshold) -> tfma.PerSliceMetricThreshold:
     return tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
 
 
-def skill_metrics(measure: str, min_skill: float, max_regression: float) -> List[tfma.MetricConfig]:
+def skill_metrics(
+    measure: str, min_skill: float, max_regression: float, code: str = ""
+) -> List[tfma.MetricConfig]:
     """The default bar: skill over the best constant predictor on the eval rows >= `min_skill`, and
     at most `max_regression` below the blessed baseline's (see `modules/skill.py`)."""
     change = tfma.GenericChangeThreshold(
@@ -55,7 +57,7 @@ def skill_metrics(measure: str, min_skill: float, max_regression: float) -> List
         tfma.MetricConfig(
             class_name=skill.Skill.__name__,
             module=skill.__name__,
-            config=json.dumps({"measure": measure}),
+            config=json.dumps({"measure": measure, **({"code": code} if code else {})}),
             per_slice_thresholds=[_overall(_threshold(lower=min_skill, change=change))],
         )
     ]
@@ -101,8 +103,10 @@ def skill_measure(config: PipelineConfig) -> str:
     return names.AUC if config.label_classes == 2 else names.ACCURACY
 
 
-def gated_specs(config: PipelineConfig) -> List[tfma.MetricsSpec]:
-    bars = skill_metrics(skill_measure(config), config.min_skill, config.max_regression)
+def gated_specs(config: PipelineConfig, code: str = "") -> List[tfma.MetricsSpec]:
+    """`code`: the fingerprint of the metric's module (pipeline/code_version.py), in its config
+    so that the Evaluator's properties change, and it re-runs, when that code does."""
+    bars = skill_metrics(skill_measure(config), config.min_skill, config.max_regression, code)
     if config.trainer.task == modes.CLASSIFICATION:
         metrics = accuracy_metrics(config.min_accuracy, config.slice_by, config.min_slice_accuracy)
         return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *metrics])]
@@ -131,7 +135,7 @@ def slicing_specs(slice_by: Sequence[str]) -> List[tfma.SlicingSpec]:
     return [tfma.SlicingSpec(), *(tfma.SlicingSpec(feature_keys=[c]) for c in slice_by)]
 
 
-def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+def eval_config(config: PipelineConfig, code: str = "") -> tfma.EvalConfig:
     model_spec = tfma.ModelSpec(
         signature_name=names.EVALUATION,
         preprocessing_function_names=[names.EVALUATION_LABELS],
@@ -141,5 +145,5 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     return tfma.EvalConfig(
         model_specs=[model_spec],
         slicing_specs=slicing_specs(config.slice_by),
-        metrics_specs=[*gated_specs(config), counts],
+        metrics_specs=[*gated_specs(config, code), counts],
     )

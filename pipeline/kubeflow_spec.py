@@ -21,6 +21,7 @@ from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from twinnorm.modules import paths
+from twinnorm.pipeline import code_version
 from twinnorm.pipeline.config import REPO_ROOT, PipelineConfig
 
 
@@ -187,8 +188,9 @@ def spec_problems(
 
 
 def normalized(compiled) -> dict:
-    """The compiled pipeline as a dict without what changes with the SDK or TFX version."""
-    data = json_format.MessageToDict(compiled)
+    """The compiled pipeline as a dict without what changes with the SDK or TFX version, or with
+    any edit of the project's code (its fingerprint in the execution properties)."""
+    data = json.loads(code_version.masked(json.dumps(json_format.MessageToDict(compiled))))
     spec = data.get("pipelineSpec", data)
     spec["sdkVersion"] = "tfx-<version>"
     data.pop("labels", None)

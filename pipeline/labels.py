@@ -4,6 +4,7 @@ file and line. Reading one column of 15k rows takes a few tens of milliseconds."
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import math
@@ -12,6 +13,10 @@ from typing import List, Optional, Sequence, Tuple
 from twinnorm.modules import modes, paths
 
 MAX_CLASS_VALUES = 20  # an integer label with more distinct values than this is taken as numeric
+# Fewer rows than this and a class is likely to miss the train split of ExampleGen's hash split
+# (each row lands in train with probability ~0.7: all of 5 rows elsewhere has odds 0.3^5 = 0.2 %),
+# and the Trainer cannot map a class its train split never had.
+MIN_CLASS_ROWS = 5
 SHOWN = 5
 SNIFFED_ROWS = 10_000
 
@@ -23,6 +28,7 @@ class LabelProfile:
     distinct: Tuple[str, ...]  # sorted distinct non-empty values
     missing: Tuple[str, ...]  # "file:line" of each row whose label cell is empty
     non_numeric: Tuple[str, ...]  # "file:line (value)" of cells that are not numbers
+    counts: Tuple[int, ...] = ()  # rows of each distinct value, in `distinct`'s order
 
     @property
     def numeric(self) -> bool:
@@ -56,11 +62,22 @@ class LabelProfile:
                 f"regression label {self.column!r} has {len(self.non_numeric)} non-numeric value(s), "
                 f"first at {', '.join(self.non_numeric[:SHOWN])}"
             )
+        rare = [
+            f"{value!r} ({count} row{'s' if count > 1 else ''})"
+            for value, count in zip(self.distinct, self.counts, strict=True)
+            if count < MIN_CLASS_ROWS
+        ]
+        if task == modes.CLASSIFICATION and rare:
+            raise ValueError(
+                f"label {self.column!r} has class(es) with fewer than {MIN_CLASS_ROWS} rows: "
+                f"{', '.join(rare[:SHOWN])}; the hash split would likely leave them out of the "
+                "train split, and no model learns a class it never saw: drop or merge those rows"
+            )
 
 
 def read_label(files: Sequence[str], column: str) -> LabelProfile:
     """Profiles `column` over every data row of `files` (CSV files with a header line)."""
-    rows, values, missing, non_numeric = 0, set(), [], []
+    rows, values, missing, non_numeric = 0, collections.Counter(), [], []
     for path in files:
         with paths.open_text(path) as handle:
             reader = csv.reader(handle)
@@ -73,10 +90,18 @@ def read_label(files: Sequence[str], column: str) -> LabelProfile:
                 if not cell:
                     missing.append(f"{path}:{line}")
                     continue
-                values.add(cell)
+                values[cell] += 1
                 if _number(cell) is None:
                     non_numeric.append(f"{path}:{line} ({cell!r})")
-    return LabelProfile(column, rows, tuple(sorted(values)), tuple(missing), tuple(non_numeric))
+    distinct = tuple(sorted(values))
+    return LabelProfile(
+        column,
+        rows,
+        distinct,
+        tuple(missing),
+        tuple(non_numeric),
+        tuple(values[v] for v in distinct),
+    )
 
 
 def _number(cell: str) -> Optional[float]:

@@ -9,6 +9,7 @@ Exit codes: 0 blessed (and pushed unless the model was already served), 1 a comp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.util
 import logging
@@ -119,6 +120,7 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
     logging.getLogger("absl").addFilter(own_info)
     lines = ComponentLines(output, FigureReader(config.metadata_path, config.name))
     logging.getLogger("absl").addHandler(lines)
+    config = _without_unfed_baseline(config, output)
     try:
         tfx.orchestration.LocalDagRunner().run(
             create_pipeline(
@@ -141,6 +143,25 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
         logging.getLogger("absl").removeHandler(lines)
         logging.getLogger("absl").removeFilter(own_info)
     return None
+
+
+def _without_unfed_baseline(config: PipelineConfig, output: RunOutput) -> PipelineConfig:
+    """A blessed model that parses a column this data lacks cannot be evaluated on it (the
+    Evaluator would fail run after run): this run is blessed on its own bars, and says so."""
+    from twinnorm.pipeline.config import read_header
+    from twinnorm.pipeline.summary import unfed_baseline_columns
+
+    if not config.compare_to_baseline or config.trainer.warm_start:
+        return config  # (a warm start needs that model: its restore names the mismatch)
+    missing = unfed_baseline_columns(config.metadata_path, read_header(config.data))
+    if not missing:
+        return config
+    note = (
+        f"the blessed model reads column(s) {', '.join(missing)}, which this data lacks: this "
+        "run is not compared with it (only its own bars apply)"
+    )
+    output.say(f"twinnorm: {note}")
+    return dataclasses.replace(config, compare_to_baseline=False, baseline_note=note)
 
 
 class OwnInfo(logging.Filter):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from twinnorm.components import drift
+from twinnorm.components import data_gate, drift, pusher
 from twinnorm.components import tfx_api as tfx
 from twinnorm.components.data_gate import DataGate
 from twinnorm.components.pusher import TwinPusher
+from twinnorm.components.report import component as report_component
 from twinnorm.components.report.component import RunReport
-from twinnorm.modules import names
+from twinnorm.modules import names, skill
+from twinnorm.pipeline import code_version
 from twinnorm.pipeline.config import PipelineConfig
 from twinnorm.pipeline.evaluation import eval_config
 
@@ -98,6 +100,21 @@ def baseline_resolver():
     ).with_id("latest_blessed_model_resolver")
 
 
+def code_fingerprints() -> Dict[str, str]:
+    """Component id -> the fingerprint of the project code it runs (pipeline/code_version.py):
+    in its execution properties, so an edit of that code re-runs it and nothing else."""
+    entries = {
+        "Transform": PREPROCESSING_FN.rpartition(".")[0],
+        "Tuner": TUNER_FN.rpartition(".")[0],
+        "Trainer": RUN_FN.rpartition(".")[0],
+        "Evaluator": skill.__name__,  # the TFMA metric it loads
+        "DataGate": data_gate.__name__,
+        "Pusher": pusher.__name__,
+        "RunReport": report_component.__name__,
+    }
+    return {c: code_version.fingerprint(module) for c, module in entries.items()}
+
+
 def create_pipeline(
     config: PipelineConfig,
     metadata_connection_config=None,
@@ -105,6 +122,7 @@ def create_pipeline(
     pipeline_root: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """Returns the TFX pipeline; `config` must be `resolved()` (features known)."""
+    code = code_fingerprints()
     examples = example_gen(config)
     statistics = tfx.components.StatisticsGen(examples=examples.outputs["examples"])
     schema = schema_gen(config, statistics)
@@ -135,12 +153,13 @@ def create_pipeline(
         schema_source=config.schema,
         on_anomaly=config.on_anomaly,
         keep_schema=config.kept_schema,
+        code=code["DataGate"],
     )
     transform = tfx.components.Transform(
         examples=examples.outputs["examples"],
         schema=schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=config.transform_config(),
+        custom_config={**config.transform_config(), names.CONFIG_CODE: code["Transform"]},
         disable_statistics=not config.transform_statistics,
     )
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
@@ -157,7 +176,11 @@ def create_pipeline(
             examples=transform.outputs["transformed_examples"],
             transform_graph=transform.outputs["transform_graph"],
             schema=schema.outputs["schema"],
-            custom_config={**config.trainer_config(), names.CONFIG_TUNE_TRIALS: config.tune_trials},
+            custom_config={
+                **config.trainer_config(),
+                names.CONFIG_TUNE_TRIALS: config.tune_trials,
+                names.CONFIG_CODE: code["Tuner"],
+            },
             **training_args(config),
         )
         components.append(tuner)
@@ -169,7 +192,7 @@ def create_pipeline(
         schema=schema.outputs["schema"],
         base_model=baseline if config.trainer.warm_start else None,
         hyperparameters=hyperparameters,
-        custom_config=config.trainer_config(),
+        custom_config={**config.trainer_config(), names.CONFIG_CODE: code["Trainer"]},
         **training_args(config),
     )
     components.append(trainer)
@@ -177,7 +200,7 @@ def create_pipeline(
         examples=examples.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline,
-        eval_config=eval_config(config),
+        eval_config=eval_config(config, code["Evaluator"]),
         example_splits=[names.EVAL_SPLIT],
     )
     pusher = TwinPusher(
@@ -187,6 +210,7 @@ def create_pipeline(
         keep_versions=config.keep_versions,
         pipeline_name=config.name,
         serving_base=config.serving_base,
+        code=code["Pusher"],
     ).with_id("Pusher")
     report = RunReport(
         examples=examples.outputs["examples"],
@@ -198,6 +222,7 @@ def create_pipeline(
         pushed_model=pusher.outputs["pushed_model"],
         checked=gate.outputs["checked"],
         run_config=config.report_config(),
+        code=code["RunReport"],
     )
     components += [evaluator, pusher, report]
     components += batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])

@@ -82,6 +82,49 @@ def evaluation_metrics(uri: str) -> Dict[str, Dict[str, float]]:
     return tfma_metrics(uri).get("candidate", {})
 
 
+def unfed_baseline_columns(metadata_path: str, columns: List[str]) -> List[str]:
+    """Columns the latest blessed model parses that `columns` (this run's CSV header) lacks: the
+    Evaluator could not feed this run's examples to it. Read from the raw schema of the
+    Transform output that model was trained on; [] when nothing is blessed yet."""
+    import os
+
+    if not os.path.exists(metadata_path):
+        return []
+    store = open_store(metadata_path)
+    blessings = [
+        b
+        for b in store.get_artifacts_by_type("ModelBlessing")
+        if b.custom_properties["blessed"].int_value == 1
+    ]
+    if not blessings:
+        return []
+    blessing = max(blessings, key=lambda b: b.id)
+
+    def linked(artifact_ids: List[int], kind: int, key: str) -> List[int]:
+        """Executions (kind OUTPUT: that produced them) -> their `key` inputs."""
+        executions = [
+            e.execution_id for e in store.get_events_by_artifact_ids(artifact_ids) if e.type == kind
+        ]
+        return [
+            e.artifact_id
+            for e in store.get_events_by_execution_ids(executions)
+            if e.type == metadata_store_pb2.Event.INPUT
+            and e.path.steps
+            and e.path.steps[0].key == key
+        ]
+
+    output = metadata_store_pb2.Event.OUTPUT
+    models = linked([blessing.id], output, "model")
+    graphs = linked(models, output, "transform_graph")
+    if not graphs:
+        return []
+    import tensorflow_transform as tft
+
+    uri = store.get_artifacts_by_id([max(graphs)])[0].uri
+    parsed = tft.TFTransformOutput(uri).raw_feature_spec()
+    return sorted(c for c in parsed if c not in columns)
+
+
 def executions_by_component(store) -> Dict[str, List[str]]:
     """Component id -> the state (COMPLETE, CACHED, FAILED, ...) of each of its executions."""
     states = metadata_store_pb2.Execution.State
@@ -165,8 +208,55 @@ def component_figure(store, pipeline_name: str, node: str) -> str:
     if not state and node in NOT_RUN:
         return NOT_RUN[node]
     text = figure(outputs) if figure and outputs else ""
-    cached = "cached" if state == "CACHED" else ""
+    cached = "cached" if state == "CACHED" else rerun_reason(store, pipeline_name, node)
     return ", ".join(part for part in (text, cached) if part)
+
+
+DATA_FINGERPRINT = "input_fingerprint"  # ExampleGen's property: the input files' sizes and times
+
+
+def rerun_reason(store, pipeline_name: str, node: str) -> str:
+    """Why the newest execution ran instead of reusing the one before it: `code changed`
+    (the fingerprint in its properties, pipeline/code_version.py), `inputs changed` (other
+    input artifacts), `data changed` (ExampleGen's files), `options changed` (other
+    properties); '' for a first execution."""
+    from twinnorm.pipeline import code_version
+
+    context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node}")
+    executions = sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
+    states = metadata_store_pb2.Execution.State
+    done = [e for e in executions[:-1] if e.last_known_state in (states.COMPLETE, states.CACHED)]
+    if len(executions) < 2 or not done:
+        return ""
+    newest, before = executions[-1], done[-1]
+
+    def properties(execution) -> Dict[str, str]:
+        return {
+            k: str(v.string_value or v.int_value or v.double_value)
+            for k, v in execution.custom_properties.items()
+            if not k.startswith("__")
+        }
+
+    def inputs(execution) -> List[int]:
+        events = store.get_events_by_execution_ids([execution.id])
+        return sorted(e.artifact_id for e in events if e.type == metadata_store_pb2.Event.INPUT)
+
+    new, old = properties(newest), properties(before)
+
+    def fingerprints(values: Dict[str, str]) -> set:
+        return {f for v in values.values() for f in code_version.PATTERN.findall(v)}
+
+    reasons = []
+    if fingerprints(new) != fingerprints(old):
+        reasons.append("code changed")
+    if inputs(newest) != inputs(before):
+        reasons.append("inputs changed")
+    if new.pop(DATA_FINGERPRINT, None) != old.pop(DATA_FINGERPRINT, None):
+        reasons.append("data changed")
+    masked = {k: code_version.masked(v) for k, v in new.items()}
+    if masked != {k: code_version.masked(v) for k, v in old.items()}:
+        reasons.append("options changed")
+    return " and ".join(reasons)
 
 
 def _first(outputs, key: str) -> Optional[metadata_store_pb2.Artifact]:

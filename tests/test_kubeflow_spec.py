@@ -153,6 +153,23 @@ def test_golden_normalization_hides_only_versions(compiled):
     assert kubeflow_spec.normalized(job) != kubeflow_spec.normalized(compiled["vertex"][1])
 
 
+@pytest.mark.parametrize("target", ["kfp", "vertex"])
+def test_the_compiled_spec_carries_the_code_fingerprint_and_the_golden_hides_it(compiled, target):
+    from google.protobuf import json_format
+
+    from twinnorm.pipeline import code_version
+    from twinnorm.pipeline.pipeline import code_fingerprints
+
+    text = json.dumps(json_format.MessageToDict(compiled[target][1]))
+    fingerprints = set(code_version.PATTERN.findall(text))
+    expected = {c: f for c, f in code_fingerprints().items() if c != "Tuner"}  # no --tune here
+    assert fingerprints == set(expected.values())  # each component that runs our code has its own
+    assert len(fingerprints) == len(expected)
+    assert not code_version.PATTERN.findall(
+        json.dumps(kubeflow_spec.normalized(compiled[target][1]))
+    )
+
+
 @pytest.mark.parametrize(
     "breakage, problem",
     [

@@ -22,7 +22,18 @@ from twinnorm.pipeline.config import DEFAULT_DATA
 from twinnorm.pipeline.summary import executions_by_component, open_store
 
 pytestmark = pytest.mark.slow
-FLAGS = ("--slice-by", "island", "--tune", "3", "--drift", "--inference-data", "none")
+# --transform-statistics: Transform writes statistics of the same examples too; the drift baseline
+# must stay StatisticsGen's.
+FLAGS = (
+    "--slice-by",
+    "island",
+    "--tune",
+    "3",
+    "--drift",
+    "--transform-statistics",
+    "--inference-data",
+    "none",
+)
 ISLANDS = ("Biscoe", "Dream", "Torgersen")
 
 
@@ -138,6 +149,19 @@ def validator_distances(run) -> dict:
     return result
 
 
+def baseline_statistics_uri(run) -> str:
+    """The statistics the newest DistributionValidator execution compared against."""
+    store = open_store(run.metadata_path)
+    context = store.get_context_by_type_and_name("node", "twinnorm.DistributionValidator")
+    execution = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
+    (baseline,) = [
+        e.artifact_id
+        for e in store.get_events_by_execution_ids([execution.id])
+        if e.type == e.INPUT and e.path.steps[0].key == "baseline_statistics"
+    ]
+    return store.get_artifacts_by_id([baseline])[0].uri
+
+
 def newest_gate_file(run) -> str:
     return os.path.join(run.artifact_dir("DataGate", "checked"), DRIFT_FILE)
 
@@ -199,7 +223,24 @@ def test_unshifted_data_passes_drift_and_a_warm_start_begins_at_the_blessed_mode
     with open(os.path.join(lifecycle.artifact_dir("RunReport", "report"), JSON_FILE)) as handle:
         reported = json.load(handle)["data_checks"]["drift"]  # the report lists every distance
     assert reported == drifted
+    assert "/StatisticsGen/" in baseline_statistics_uri(lifecycle)
     log = lifecycle.newest_log()
     assert f"warm start: network_a initialized from the blessed model {blessed}" in log
     assert "warm start: network_b" not in log
     assert "blessed, pushed version 2" in lifecycle.stdout[-1]
+
+
+def test_a_dropped_column_accepted_by_reinferring_the_schema_is_blessed_without_the_baseline(
+    lifecycle, tmp_path
+):
+    """Runs last: it replaces the kept schema. The blessed model parses `sex`, which the new data
+    lacks, so the Evaluator could not feed it; the run says so and uses its own bars."""
+    rows = read_rows(lifecycle.data)
+    column = rows[0].index("sex")
+    data = write_rows(str(tmp_path / "no_sex.csv"), [r[:column] + r[column + 1 :] for r in rows])
+    stdout = lifecycle.run("--data", data, "--reinfer-schema", "--inference-data", "none")
+    assert "the blessed model reads column(s) sex, which this data lacks" in stdout, stdout
+    assert "blessed, pushed version 3" in stdout, stdout
+    with open(os.path.join(lifecycle.artifact_dir("RunReport", "report"), JSON_FILE)) as handle:
+        report = json.load(handle)
+    assert "baseline" not in report["metrics"] and "sex" in report["config"]["baseline_note"]

@@ -34,9 +34,12 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     checked: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ExampleAnomalies],
     report: tfx.dsl.components.OutputArtifact[HtmlReport],
     run_config: tfx.dsl.components.Parameter[str],
+    code: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
     """Histograms of both networks' outputs before/after normalization, training curves, TFMA
-    metrics (against the baseline when there is one), confusion matrices, config and versions."""
+    metrics (against the baseline when there is one), confusion matrices, config and versions.
+    `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
+    del code
     import tensorflow_transform as tft
 
     from twinnorm.modules.layout import (

@@ -393,10 +393,11 @@ def _metrics_section(data: ReportData) -> str:
         + "".join(f"<li>{html.escape(f)}</li>" for f in data.threshold_failures)
         + "</ul>"
     )
+    note = data.config.get("baseline_note") or "no blessed baseline yet"
     baseline = (
         ""
         if "baseline" in data.metrics
-        else "<p>No blessed baseline yet: absolute thresholds only.</p>"
+        else f"<p>Not compared with a blessed model: {html.escape(note)}.</p>"
     )
     return (
         f"<p>Blessed: <b>{'yes' if data.blessed else 'no'}</b>; {verdict}</p>"
