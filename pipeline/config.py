@@ -86,8 +86,10 @@ class PipelineConfig:
     # accuracy bar every such slice must meet (classification).
     slice_by: Tuple[str, ...] = ()
     min_slice_accuracy: Optional[float] = None
-    # How much lower than the blessed baseline's skill a candidate's may be (absolute).
-    max_regression: float = 0.02
+    # How much lower than the blessed baseline's skill a candidate's may be (absolute). 0.05: on
+    # the penguins' 58 eval rows one more wrong row costs 0.03 skill, eval noise and not a worse
+    # model; two cost 0.06.
+    max_regression: float = 0.05
     label_classes: int = 0  # classes of a classification label, set by resolved()
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     # Why this run is not compared with the blessed model although compare_to_baseline asked for

@@ -47,7 +47,7 @@ def test_by_default_only_the_skill_bar_gates(data, label, measure):
     found = bars(config)
     skill_config, thresholds = found["Skill"]
     assert json.loads(skill_config) == {"measure": measure}
-    assert thresholds == [(0.2, None, -0.02)]  # skill >= 0.2, at most 0.02 below the baseline's
+    assert thresholds == [(0.2, None, -0.05)]  # skill >= 0.2, at most 0.05 below the baseline's
     assert all(not t for name, (_, t) in found.items() if name != "Skill"), found
 
 
@@ -61,7 +61,7 @@ def test_absolute_bars_apply_when_given():
         min_skill=0.3,
     ).resolved()
     found = bars(config)
-    assert found["Skill"][1] == [(0.3, None, -0.02)]
+    assert found["Skill"][1] == [(0.3, None, -0.05)]
     assert found["MeanSquaredError"][1] == [(None, 4000.0, None)]
     assert found["MeanAbsoluteError"][1] == [(None, 50.0, None)]
     penguins = PipelineConfig(min_accuracy=0.95, output_dir="/tmp/unused").resolved()

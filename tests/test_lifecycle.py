@@ -150,16 +150,19 @@ def validator_distances(run) -> dict:
 
 
 def baseline_statistics_uri(run) -> str:
-    """The statistics the newest DistributionValidator execution compared against."""
+    """The statistics the newest DistributionValidator execution that read a baseline compared
+    against (a cached execution records no inputs)."""
     store = open_store(run.metadata_path)
     context = store.get_context_by_type_and_name("node", "twinnorm.DistributionValidator")
-    execution = max(store.get_executions_by_context(context.id), key=lambda e: e.id)
-    (baseline,) = [
-        e.artifact_id
-        for e in store.get_events_by_execution_ids([execution.id])
-        if e.type == e.INPUT and e.path.steps[0].key == "baseline_statistics"
-    ]
-    return store.get_artifacts_by_id([baseline])[0].uri
+    for execution in sorted(store.get_executions_by_context(context.id), key=lambda e: -e.id):
+        baseline = [
+            e.artifact_id
+            for e in store.get_events_by_execution_ids([execution.id])
+            if e.type == e.INPUT and e.path.steps[0].key == "baseline_statistics"
+        ]
+        if baseline:
+            return store.get_artifacts_by_id(baseline)[0].uri
+    raise AssertionError("no DistributionValidator execution read a baseline")
 
 
 def newest_gate_file(run) -> str:

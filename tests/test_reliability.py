@@ -48,6 +48,13 @@ def penguin_rows() -> list:
         return list(csv.reader(handle))
 
 
+def emperors(rows, count: int):
+    """`count` rows of a species the curated schema does not list."""
+    for row in range(50, 50 + count):
+        rows = set_cell(rows, row, "species", "Emperor")
+    return rows
+
+
 def write_csv(path, rows) -> str:
     with open(path, "w", newline="") as handle:
         csv.writer(handle).writerows(rows)
@@ -124,7 +131,7 @@ BAD_DATA = [
     ),
     (
         "unseen_label",
-        lambda r: set_cell(r, 50, "species", "Emperor"),
+        lambda r: emperors(r, 5),  # 5 rows: over the up-front rare-class bar (test_config)
         3,
         ["column 'species'", "Unexpected string values", "Emperor"],
     ),
@@ -232,7 +239,7 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
         skill = {
             m: report["metrics"][m][network][names.SKILL] for m in ("candidate", "baseline", "diff")
         }
-        assert skill["baseline"] > 0.9  # (the baseline is scored on the same shuffled eval rows)
+        # (the baseline is scored on the same shuffled eval rows, so its skill is low too)
         assert skill["diff"] == pytest.approx(skill["candidate"] - skill["baseline"], abs=1e-6)
         assert any(
             f.startswith(f"{network} skill = ") and "below the bar 0.2: accuracy" in f
@@ -240,7 +247,7 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
         ), report["threshold_failures"]
         assert any(  # against the baseline: the measured change and the allowed one
             f.startswith(f"{network} skill changed by -")
-            and f.endswith("beyond the allowed change -0.02")
+            and f.endswith("beyond the allowed change -0.05")
             for f in report["threshold_failures"]
         ), report["threshold_failures"]
 
