@@ -20,7 +20,6 @@ import datetime
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from benchmarks import common
 from benchmarks.common import REPO_ROOT, newest_artifact
 
 SEED = 20261201
@@ -237,26 +237,20 @@ def served_model(output: str) -> str:
 
 
 def served_outputs(model_dir: str, test: str, folder: str) -> Dict[str, np.ndarray]:
-    """`serving_default` on the test rows through a TF1 session in a fresh process."""
-    import tensorflow as tf
-
+    """`serving_default` on the test rows through a TF1 session in a fresh process, fed
+    serialized tf.Examples typed as the client types them (the tests' TF1 runner)."""
+    from tests.pipeline_runs import run_tf1_session
     from twinnorm.modules import names
     from twinnorm.serving_client.__main__ import feature_spec_of
     from twinnorm.serving_client.raw_examples import read_rows, serialize
 
-    inputs = tempfile.mkdtemp(dir=folder)
-    with tf.io.TFRecordWriter(os.path.join(inputs, f"{names.EXAMPLES_INPUT}.tfrecord")) as writer:
-        for example in serialize(read_rows(test), feature_spec_of(model_dir)):
-            writer.write(example)
-    np.savez(os.path.join(inputs, "numeric.npz"))
-    out = os.path.join(inputs, "out.npz")
-    subprocess.run(
-        [sys.executable, os.path.join(REPO_ROOT, "tests", "tf1_session.py"), model_dir]
-        + [names.SERVING_DEFAULT, inputs, out],
-        check=True,
-        capture_output=True,
+    examples = serialize(read_rows(test), feature_spec_of(model_dir))
+    return run_tf1_session(
+        model_dir,
+        names.SERVING_DEFAULT,
+        {names.EXAMPLES_INPUT: examples},
+        tempfile.mkdtemp(dir=folder),
     )
-    return dict(np.load(out))
 
 
 def class_names(output: str, label: str) -> List[str]:
@@ -406,12 +400,9 @@ def verdicts(row: dict) -> Dict[str, bool]:
 
 
 def machine() -> str:
-    import psutil
-
-    return (
-        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-        f"{psutil.virtual_memory().total / 1024**3:.1f} GiB, CPU only"
-    )
+    """The machine line of the table: benchmarks.common's description, as one string."""
+    m = common.machine()
+    return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"
 
 
 def table(results: Sequence[dict]) -> str:

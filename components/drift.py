@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
+from ml_metadata.proto import metadata_store_pb2
 from tfx import types
 from tfx.dsl.components.common import resolver
 from tfx.proto import distribution_validator_pb2
@@ -37,28 +38,26 @@ class BlessedRunStatistics(resolver.ResolverStrategy):
         return {STATISTICS: [found] if found else [], BLESSING: [blessing]}
 
 
+def linked_artifacts(store, artifact_ids: List[int], via: int, to: int, key: str) -> List[int]:
+    """One lineage hop in ML Metadata: the executions that have `artifact_ids` as `via` events
+    (Event.OUTPUT: that produced them; Event.INPUT: that read them), then those executions'
+    `to` artifacts under `key`."""
+    executions = [
+        e.execution_id for e in store.get_events_by_artifact_ids(artifact_ids) if e.type == via
+    ]
+    return [
+        e.artifact_id
+        for e in store.get_events_by_execution_ids(executions)
+        if e.type == to and e.path.steps and e.path.steps[0].key == key
+    ]
+
+
 def _statistics_of_blessed(store, blessing_id: int, statistics: Dict[int, types.Artifact]):
-    evaluator = [
-        e.execution_id
-        for e in store.get_events_by_artifact_ids([blessing_id])
-        if e.type == e.OUTPUT
-    ]
-    examples = [
-        e.artifact_id
-        for e in store.get_events_by_execution_ids(evaluator)
-        if e.type == e.INPUT and e.path.steps and e.path.steps[0].key == "examples"
-    ]
-    readers = [
-        e.execution_id for e in store.get_events_by_artifact_ids(examples) if e.type == e.INPUT
-    ]
-    produced = [  # StatisticsGen's `statistics`, not Transform's pre-/post-transform statistics
-        e.artifact_id
-        for e in store.get_events_by_execution_ids(readers)
-        if e.type == e.OUTPUT
-        and e.artifact_id in statistics
-        and e.path.steps
-        and e.path.steps[0].key == STATISTICS_GEN_OUTPUT
-    ]
+    output, read = metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT
+    examples = linked_artifacts(store, [blessing_id], output, read, "examples")  # the Evaluator's
+    # StatisticsGen's `statistics` of those examples, not Transform's pre-/post-transform ones
+    produced = linked_artifacts(store, examples, read, output, STATISTICS_GEN_OUTPUT)
+    produced = [a for a in produced if a in statistics]
     return statistics[max(produced)] if produced else None
 
 

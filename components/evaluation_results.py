@@ -5,7 +5,7 @@ The run report and the local run's console summary both read the evaluation thro
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 
 def tfma_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]:
@@ -56,16 +56,18 @@ def slice_metrics(evaluation_uri: str) -> Dict[str, Dict[str, Dict[str, float]]]
     return dict(sorted(result.items()))
 
 
-def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
+def validation(
+    evaluation_uri: str, candidate: Optional[Dict[str, Dict[str, float]]] = None
+) -> Tuple[bool, List[str]]:
     """Whether every threshold held, and per failed one a line with the measured value and the
-    bound it missed (TFMA leaves its own message empty for these thresholds)."""
+    bound it missed (TFMA leaves its own message empty for these thresholds). `candidate`: the
+    candidate's overall metrics when the caller has read them already (else read here)."""
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_validation_result(evaluation_uri)
     failures = []
-    candidate = (
-        tfma_metrics(evaluation_uri).get("candidate", {}) if not result.validation_ok else {}
-    )
+    if candidate is None and not result.validation_ok:
+        candidate = tfma_metrics(evaluation_uri).get("candidate", {})
     for per_slice in result.metric_validations_per_slice:
         where = slice_name(per_slice.slice_key)
         for failure in per_slice.failures:
@@ -74,6 +76,18 @@ def validation(evaluation_uri: str) -> Tuple[bool, List[str]]:
                 line += against_trivial(failure, candidate)
             failures.append(f"slice {where}: {line}" if where else line)
     return bool(result.validation_ok), failures
+
+
+def skill_figures(values: Dict[str, float]) -> Optional[Tuple[str, float, float]]:
+    """(measure, ours, the best constant predictor's) behind one output's skill bar
+    (`modules/skill.py`), or None when its metrics hold no skill figures."""
+    from twinnorm.modules import names
+
+    for measure, ours in names.MEASURED_BY.items():
+        trivial = values.get(names.trivial_metric(measure))
+        if trivial is not None and ours in values:
+            return measure, values[ours], trivial
+    return None
 
 
 def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
@@ -85,12 +99,11 @@ def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
         "change_threshold"
     ):
         return ""
-    values = candidate.get(failure.metric_key.output_name or "all", {})
-    for measure, ours in names.MEASURED_BY.items():
-        trivial = values.get(names.trivial_metric(measure))
-        if trivial is not None and ours in values:
-            return f": {measure} {values[ours]:.4g}, the best constant predictor's {trivial:.4g}"
-    return ""
+    found = skill_figures(candidate.get(failure.metric_key.output_name or "all", {}))
+    if found is None:
+        return ""
+    measure, ours, trivial = found
+    return f": {measure} {ours:.4g}, the best constant predictor's {trivial:.4g}"
 
 
 def failure_line(failure) -> str:

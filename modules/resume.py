@@ -3,9 +3,10 @@
 TFX gives a re-run Trainer a new execution and with it a new `model_run` folder, so the training
 loop's own resume (newest checkpoint in its folder) never sees what the killed execution saved.
 Each execution therefore writes its job's fingerprint (inputs, configuration and the code's
-fingerprint, not its own output folders) beside its checkpoints; an execution starting with no checkpoint of its own
-copies those of the newest sibling execution with the same fingerprint that never finished
-training, and the loop continues from there: same step, same input position, same optimizer state.
+fingerprint, not its own output folders) beside its checkpoints; an execution starting with no
+checkpoint of its own copies those of the newest sibling execution with the same fingerprint that
+never finished training and whose process is gone, and the loop continues from there: same step,
+same input position, same optimizer state.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Optional
 import tensorflow as tf
 from absl import logging as log
 
-from twinnorm.modules import names
+from twinnorm.modules import names, paths
 
 FINGERPRINT_FILE = "job_fingerprint.txt"
 # Held (flock) by the execution training in the folder for as long as its process lives: the
@@ -109,7 +110,7 @@ def copy_checkpoints(source: str, destination: str) -> None:
 
 def hold_lock(run_dir: str) -> None:
     """Takes this execution's lock (local folders; object stores have no locks: see `running`)."""
-    if "://" in run_dir:
+    if paths.is_uri(run_dir):
         return
     import fcntl
 
@@ -122,7 +123,7 @@ def running(folder: str) -> bool:
     """Whether another process holds the folder's lock. On an object store (gs://, s3://) this
     cannot be known and is taken as not running."""
     path = os.path.join(folder, LOCK_FILE)
-    if "://" in folder or not os.path.exists(path):
+    if paths.is_uri(folder) or not os.path.exists(path):
         return False
     import fcntl
 

@@ -86,8 +86,8 @@ class _Accumulator:
     # accuracy: label weight per class and weight of correct answers
     classes: Dict[int, float] = dataclasses.field(default_factory=dict)
     correct: float = 0.0
-    # mse: weight, mean and M2 of the label (Chan et al.; exact for labels near 1e12), and the
-    # weighted squared error
+    # mse: weight, mean and M2 of the label (Chan et al.: no raw sums of squares, so labels near
+    # 1e12 keep their variance to ~1e-7 relative), and the weighted squared error
     weight: float = 0.0
     mean: float = 0.0
     m2: float = 0.0

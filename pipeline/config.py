@@ -278,7 +278,7 @@ class PipelineConfig:
             return kept, ""
         return "", kept
 
-    def _label_settings(self) -> Tuple[TrainerConfig, Tuple[float, ...], int]:
+    def _label_settings(self) -> Tuple[TrainerConfig, int, int]:
         """The trainer config with task, mode and loss settled by the label column, the number of
         classes (0 for regression) and the number of rows."""
         profiles = [read_label(csv_files(self.data), column) for column in self.label_columns]

@@ -28,7 +28,7 @@ class LabelProfile:
     distinct: Tuple[str, ...]  # sorted distinct non-empty values
     missing: Tuple[str, ...]  # "file:line" of each row whose label cell is empty
     non_numeric: Tuple[str, ...]  # "file:line (value)" of cells that are not numbers
-    counts: Tuple[int, ...] = ()  # rows of each distinct value, in `distinct`'s order
+    counts: Tuple[int, ...]  # rows of each distinct value, in `distinct`'s order
 
     @property
     def numeric(self) -> bool:

@@ -10,7 +10,8 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
 from twinnorm.components import HtmlReport
-from twinnorm.components.evaluation_results import tfma_metrics, validation
+from twinnorm.components.drift import linked_artifacts
+from twinnorm.components.evaluation_results import skill_figures, tfma_metrics, validation
 
 
 @dataclasses.dataclass
@@ -99,23 +100,9 @@ def unfed_baseline_columns(metadata_path: str, columns: List[str]) -> List[str]:
     if not blessings:
         return []
     blessing = max(blessings, key=lambda b: b.id)
-
-    def linked(artifact_ids: List[int], kind: int, key: str) -> List[int]:
-        """Executions (kind OUTPUT: that produced them) -> their `key` inputs."""
-        executions = [
-            e.execution_id for e in store.get_events_by_artifact_ids(artifact_ids) if e.type == kind
-        ]
-        return [
-            e.artifact_id
-            for e in store.get_events_by_execution_ids(executions)
-            if e.type == metadata_store_pb2.Event.INPUT
-            and e.path.steps
-            and e.path.steps[0].key == key
-        ]
-
-    output = metadata_store_pb2.Event.OUTPUT
-    models = linked([blessing.id], output, "model")
-    graphs = linked(models, output, "transform_graph")
+    output, read = metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT
+    models = linked_artifacts(store, [blessing.id], output, read, "model")  # the Evaluator's
+    graphs = linked_artifacts(store, models, output, read, "transform_graph")  # the Trainer's
     if not graphs:
         return []
     import tensorflow_transform as tft
@@ -149,16 +136,19 @@ def summarize(metadata_path: str) -> RunSummary:
         serving_root = pushed.custom_properties["serving_root"].string_value
         version = pushed.custom_properties["pushed_version"].int_value
     blessed = bool(blessing.custom_properties["blessed"].int_value) if blessing else None
+    metrics = evaluation_metrics(evaluation.uri) if evaluation else {}
     return RunSummary(
         blessed=blessed,
         pushed_to=pushed_to,
         serving_root=serving_root,
-        metrics=evaluation_metrics(evaluation.uri) if evaluation else {},
+        metrics=metrics,
         executions=executions_by_component(store),
         inference_result=inference.uri if inference else None,
         report=report.custom_properties["html"].string_value if report else None,
         model_run=model_run.uri if model_run else None,
-        failed_thresholds=validation(evaluation.uri)[1] if evaluation and not blessed else [],
+        failed_thresholds=validation(evaluation.uri, metrics)[1]
+        if evaluation and not blessed
+        else [],
         pushed_version=version,
     )
 
@@ -226,7 +216,7 @@ def rerun_reason(store, pipeline_name: str, node: str) -> str:
     executions = sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
     states = metadata_store_pb2.Execution.State
     done = [e for e in executions[:-1] if e.last_known_state in (states.COMPLETE, states.CACHED)]
-    if len(executions) < 2 or not done:
+    if not done:  # a first execution (or only killed ones before it)
         return ""
     newest, before = executions[-1], done[-1]
 
@@ -312,15 +302,13 @@ def _losses(outputs) -> str:
 def _evaluation(outputs) -> str:
     """`combined auc 0.991, network_a auc 0.99, ... (best constant predictor 0.5); blessed`: the
     figure each output's skill bar is measured on, beside the trivial predictor's."""
-    from twinnorm.modules import names
-
     evaluation, blessing = _first(outputs, "evaluation"), _first(outputs, "blessing")
     shown, trivial = [], set()
     for output, values in sorted(evaluation_metrics(evaluation.uri).items()):
-        for measure, name in names.MEASURED_BY.items():
-            if names.trivial_metric(measure) in values and name in values:
-                shown.append(f"{output} {measure} {values[name]:.4g}")
-                trivial.add(f"{values[names.trivial_metric(measure)]:.4g}")
+        found = skill_figures(values)
+        if found:
+            shown.append(f"{output} {found[0]} {found[1]:.4g}")
+            trivial.add(f"{found[2]:.4g}")
     against = f" (best constant predictor {', '.join(sorted(trivial))})" if trivial else ""
     blessed = blessing and blessing.custom_properties["blessed"].int_value == 1
     return ", ".join(shown) + against + ("; blessed" if blessed else "; NOT blessed")

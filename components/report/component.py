@@ -52,7 +52,10 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     serving_root = pushed_model.get_string_custom_property("serving_root") or config.get(
         "serving_dir", ""
     )
-    thresholds_ok, failures = evaluation_results.validation(evaluation.uri)
+    metrics = evaluation_results.tfma_metrics(evaluation.uri)
+    thresholds_ok, failures = evaluation_results.validation(
+        evaluation.uri, metrics.get("candidate", {})
+    )
     serving_model = path_utils.serving_model_path(model.uri)
     report_files = collect.example_files(examples.uri, REPORT_SPLIT)
     outputs = collect.network_outputs(serving_model, report_files, REPORT_SPLIT, label, task)
@@ -72,7 +75,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
             label,
         ),
         curves=collect.training_curves(model_run.uri),
-        metrics=evaluation_results.tfma_metrics(evaluation.uri),
+        metrics=metrics,
         slices=evaluation_results.slice_metrics(evaluation.uri),
         data_checks=collect.data_checks(checked.uri),
         thresholds_ok=thresholds_ok,
