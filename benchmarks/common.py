@@ -154,6 +154,19 @@ def machine() -> dict:
     }
 
 
+def machine_line(m: dict) -> str:
+    """One line for a table's heading: cores, CPU, memory, CPU only."""
+    return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"
+
+
+def commit() -> str:
+    """The short commit the figures were measured at, `-dirty` when the checkout had changes ("" outside
+    a git checkout)."""
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+
+
 # -- processes ---------------------------------------------------------------------------------
 class TreeMemory:
     """Samples the summed RSS and CPU time of a process and all its descendants (Beam workers,

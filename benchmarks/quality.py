@@ -34,7 +34,8 @@ from benchmarks.common import REPO_ROOT, newest_artifact
 
 SEED = 20261201
 TEST_FRACTION = 0.2
-RESULTS = os.path.join(REPO_ROOT, "benchmarks", "results", "quality.json")
+RESULTS_NAME = "benchmarks/results/quality.json"
+RESULTS = os.path.join(REPO_ROOT, RESULTS_NAME)
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "twinnorm-benchmarks")
 BINARY, MULTICLASS, REGRESSION = "binary", "multi-class", "regression"
 SITE, REPO = "site-packages", "repository"
@@ -399,12 +400,6 @@ def verdicts(row: dict) -> Dict[str, bool]:
     return result
 
 
-def machine() -> str:
-    """The machine line of the table: benchmarks.common's description, as one string."""
-    m = common.machine()
-    return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"
-
-
 def table(results: Sequence[dict]) -> str:
     from twinnorm.modules import names
 
@@ -440,18 +435,11 @@ def section(payload: dict) -> str:
     )
 
 
-BEGIN, END = "<!-- quality table: benchmarks/quality.py -->", "<!-- end of quality table -->"
+def write_docs() -> None:
+    """Rewrites the quality tables in README.md and docs/benchmarks.md from RESULTS."""
+    from benchmarks import docs
 
-
-def write_docs(payload: dict) -> None:
-    """Replaces the text between the markers in README.md and docs/benchmarks.md."""
-    for doc in ("README.md", os.path.join("docs", "benchmarks.md")):
-        path = os.path.join(REPO_ROOT, doc)
-        with open(path) as handle:
-            text = handle.read()
-        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-        with open(path, "w") as handle:
-            handle.write(text[:start] + "\n" + section(payload) + "\n" + text[end:])
+    docs.write(tuple(s for s in docs.SECTIONS if s.json == RESULTS_NAME))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -461,9 +449,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", default=RESULTS, help=f"result file (default: {RESULTS})")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the tables from --json")
     args = parser.parse_args(argv)
+    if args.write_docs and os.path.abspath(args.json) != RESULTS:
+        parser.error(f"--write-docs writes the docs from {RESULTS_NAME}, the file they cite")
     if args.write_docs and not args.only and args.output is None and os.path.exists(args.json):
-        with open(args.json) as handle:
-            write_docs(json.load(handle))
+        write_docs()
         return 0
     folder = args.output or tempfile.mkdtemp(prefix="quality_")
     os.makedirs(folder, exist_ok=True)
@@ -486,13 +475,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         row["verdicts"] = verdicts(row)
         results.append(row)
         print(json.dumps(row), flush=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
-    ).stdout.strip()
     payload = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
-        "commit": commit,
+        "machine": common.machine_line(common.machine()),
+        "commit": common.commit(),
         "seconds": time.monotonic() - started,
         "results": results,
     }
@@ -500,7 +486,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     with open(args.json, "w") as handle:
         json.dump(payload, handle, indent=1)
     if args.write_docs:
-        write_docs(payload)
+        write_docs()
     return 0
 
 

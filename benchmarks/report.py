@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import List, Sequence
 
-from benchmarks.common import Comparison
+from benchmarks.common import Comparison, machine_line
+
+RESULTS_NAME = "benchmarks/results/latest.json"
 
 
 def _figure(value: float, unit: str) -> str:
@@ -126,6 +128,47 @@ def scale_table(details: dict) -> str:
                 f"| {label} | " + " | ".join(fmt.format(by_mode[m][key]) for m in modes) + " |"
             )
     return "\n".join(lines)
+
+
+def _heading(payload: dict) -> str:
+    m = payload["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    command = "python -m benchmarks.run" + (" --quick" if payload["quick"] else "")
+    if payload.get("groups"):
+        command += " --only " + " ".join(payload["groups"])
+    commit = f", commit {payload['commit']}" if payload.get("commit") else ""
+    return f"Measured {payload['date']} on {machine_line(m)} ({versions}) by `{command}`{commit}"
+
+
+def summary_section(payload: dict) -> str:
+    """README's digest: how many targets held, the pipeline comparison and every missed target."""
+    comparisons = [Comparison.from_dict(c) for c in payload["comparisons"]]
+    targeted = [c for c in comparisons if c.target]
+    shown = [c for c in targeted if c.group == "pipeline" or not c.met]
+    met = sum(1 for c in targeted if c.met)
+    return (
+        f"{_heading(payload)}: {met} of {len(targeted)} targets met; the pipeline comparison and "
+        "every missed target:\n\n" + table(shown)
+    )
+
+
+def full_section(payload: dict) -> str:
+    """docs/benchmarks.md's record of one run: every comparison, then each component's time."""
+    comparisons = [Comparison.from_dict(c) for c in payload["comparisons"]]
+    parts = [_heading(payload) + ":", table(comparisons)]
+    components = component_table(payload["details"])
+    if components:
+        parts += [
+            "Per component (from the run's ML Metadata: execution create to last update):",
+            components,
+        ]
+    scale = scale_table(payload["details"])
+    if scale:
+        parts += [
+            "Scale runs (busy cores = CPU seconds of the process tree / wall seconds):",
+            scale,
+        ]
+    return "\n\n".join(parts)
 
 
 def main() -> None:

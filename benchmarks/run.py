@@ -20,7 +20,7 @@ import tempfile
 import time
 from typing import List
 
-from benchmarks.common import Comparison, machine, python_module, run_process
+from benchmarks.common import Comparison, commit, machine, python_module, run_process
 from benchmarks.report import chart, component_table, scale_table, table
 
 MODULES = {
@@ -76,6 +76,8 @@ def main() -> int:
     report = {
         "date": stamp.strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,
+        "groups": groups,
+        "commit": commit(),
         "machine": machine(),
         "seconds_per_group": seconds,
         "comparisons": [c.to_dict() for c in comparisons],
@@ -96,7 +98,9 @@ def main() -> int:
     for extra in (component_table(details), scale_table(details)):
         if extra:
             print("\n" + extra)
-    print(f"\nJSON: {args.json}\nchart: {png}")
+    print(
+        f"\nJSON: {args.json}\nchart: {png}\n(python -m benchmarks.docs writes README's and docs' tables from the JSON)"
+    )
     missed = [c for c in comparisons if c.met is False]
     if missed:
         print(f"{len(missed)} target(s) missed: " + "; ".join(c.name for c in missed))

@@ -3,14 +3,18 @@
 import dataclasses
 import glob
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
-from typing import List
+import time
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from twinnorm.modules import names
 from twinnorm.modules.paths import OutputLayout
 from twinnorm.pipeline.config import REPO_ROOT
 
@@ -66,6 +70,69 @@ class PipelineRun:
     def eval_examples(self) -> List[bytes]:
         """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
         return self.split_examples("eval")
+
+
+def wait_for(
+    condition: Callable[[], bool], process: subprocess.Popen, what: str, timeout: float = 900
+):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        assert process.poll() is None, f"the run ended before {what}"
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kill_when(
+    output_dir: str,
+    condition: Callable[[], bool],
+    what: str,
+    project: str = REPO_ROOT,
+    env: Optional[Dict[str, str]] = None,
+) -> None:
+    """Starts `local_runner.py` of `project` into `output_dir` and SIGKILLs its whole process group
+    once `condition()` holds; its console goes to `killed-<what>.log` there."""
+    with open(os.path.join(output_dir, f"killed-{what}.log"), "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "local_runner.py", "--output", output_dir],
+            cwd=project,
+            env=env or {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for(condition, process, what)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def checkpoint_steps(output_dir: str) -> List[int]:
+    """Steps of the Trainer's checkpoints on disk, over every execution."""
+    pattern = os.path.join(
+        OutputLayout(output_dir).component_dir("Trainer", "model_run"),
+        "*",
+        names.CHECKPOINTS_DIR,
+        "*.index",
+    )
+    return [int(os.path.basename(p)[len("ckpt-") : -len(".index")]) for p in glob.glob(pattern)]
+
+
+def recorded_checkpoint_steps(output_dir: str) -> List[int]:
+    """The newest checkpoint each Trainer execution's state file records: what a resume may trust
+    (a kill between a checkpoint's files and its state file leaves the files unrecorded)."""
+    pattern = os.path.join(
+        OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.CHECKPOINTS_DIR
+    )
+    recorded = [tf.train.latest_checkpoint(folder) for folder in glob.glob(pattern)]
+    return [int(path.rsplit("-", 1)[1]) for path in recorded if path]
+
+
+def logged_steps(log_text: str) -> List[int]:
+    """Training steps a run's log reports (`step N: network_a_train_loss=...`)."""
+    return [int(m) for m in re.findall(r"\bstep (\d+): network_a_train_loss=", log_text)]
 
 
 def run_tf1_session(model_dir: str, signature: str, inputs: dict, tmp_dir: str) -> dict:

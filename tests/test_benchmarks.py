@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from benchmarks import generate_penguins
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
-from benchmarks.common import REPO_ROOT, Comparison, Side, TreeMemory, component_times
+from benchmarks.common import Comparison, Side, TreeMemory, component_times
 from benchmarks.report import chart, table
 from benchmarks.roofline import BareStep, batches, train_flops_per_example
 from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
@@ -187,20 +187,3 @@ def test_component_times_come_from_the_runs_metadata(penguin_run):
     transform, trainer = first["Transform"], first["Trainer"]
     assert trainer.start >= transform.end  # the Trainer waits for Transform
     assert 1.0 < trainer.seconds < 600
-
-
-def test_the_quality_tables_in_the_docs_are_the_ones_the_benchmark_json_gives():
-    """README and docs/benchmarks.md carry `benchmarks/quality.py`'s table as written from
-    `benchmarks/results/quality.json`; a figure edited by hand in either fails here."""
-    import json as json_module
-
-    from benchmarks import quality
-
-    with open(quality.RESULTS) as handle:
-        payload = json_module.load(handle)
-    expected = quality.section(payload)
-    for doc in ("README.md", os.path.join("docs", "benchmarks.md")):
-        with open(os.path.join(REPO_ROOT, doc)) as handle:
-            text = handle.read()
-        between = text[text.index(quality.BEGIN) + len(quality.BEGIN) : text.index(quality.END)]
-        assert between.strip() == expected.strip(), f"{doc} differs from {quality.RESULTS}"

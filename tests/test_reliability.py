@@ -6,20 +6,23 @@ import hashlib
 import json
 import os
 import random
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.pipeline_runs import PipelineRun
+from tests.pipeline_runs import (
+    PipelineRun,
+    checkpoint_steps,
+    kill_when,
+    logged_steps,
+    recorded_checkpoint_steps,
+)
 from twinnorm.components.report.component import JSON_FILE
 from twinnorm.modules import names
 from twinnorm.modules.paths import OutputLayout
@@ -252,54 +255,6 @@ def test_a_worse_model_is_not_blessed_and_not_pushed(served, tmp_path):
         ), report["threshold_failures"]
 
 
-def wait_for(condition, process, what: str, timeout: float = 900):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        assert process.poll() is None, f"the run ended before {what}"
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def kill_when(output_dir: str, condition, what: str) -> None:
-    with open(os.path.join(output_dir, f"killed-{what}.log"), "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "local_runner.py", "--output", output_dir],
-            cwd=REPO_ROOT,
-            env=ENV,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for(condition, process, what)
-        finally:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def checkpoint_steps(output_dir: str) -> list:
-    """Steps of the Trainer's checkpoints on disk, over every execution."""
-    pattern = os.path.join(
-        OutputLayout(output_dir).component_dir("Trainer", "model_run"),
-        "*",
-        "checkpoints",
-        "*.index",
-    )
-    return [int(os.path.basename(p)[len("ckpt-") : -len(".index")]) for p in glob.glob(pattern)]
-
-
-def recorded_checkpoint_step(output_dir: str) -> int:
-    """The newest checkpoint a state file records, over every execution: what a resume may trust
-    (a kill between a checkpoint's files and its state file leaves the files unrecorded)."""
-    pattern = os.path.join(
-        OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.CHECKPOINTS_DIR
-    )
-    recorded = [tf.train.latest_checkpoint(folder) for folder in glob.glob(pattern)]
-    return max(int(path.rsplit("-", 1)[1]) for path in recorded if path)
-
-
 def trained_steps(run) -> int:
     """Steps the default run trained (its budget from the data, or fewer if it stopped early)."""
     with open(os.path.join(run.first_summary.model_run, names.TRAINING_FILE)) as handle:
@@ -314,11 +269,6 @@ def past_half_of_training(output_dir: str, total: int) -> bool:
         )
     )
     return not finished and any(total / 2 < step < total for step in checkpoint_steps(output_dir))
-
-
-def logged_steps(log_text: str) -> list:
-    """Training steps the run's log reports (`step N: network_a_train_loss=...`)."""
-    return [int(m) for m in re.findall(r"\bstep (\d+): network_a_train_loss=", log_text)]
 
 
 def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_uninterrupted_run(
@@ -337,7 +287,7 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
 
     total = trained_steps(penguin_run)
     kill_when(output, lambda: past_half_of_training(output, total), "trainer")
-    killed_at = recorded_checkpoint_step(output)
+    killed_at = max(recorded_checkpoint_steps(output))
     # At most `total`: killed after the last save, before its record.
     assert 0 < killed_at <= total, killed_at
     after_second = executions_by_component(open_store(metadata))
