@@ -5,7 +5,7 @@ python local_runner.py --help
 
 import sys
 
-from twinnorm.pipeline.local import main
+from pipeline.local import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,19 +1,23 @@
 """twinnorm: two networks trained jointly with normalized outputs, as a TFX pipeline."""
 
+import os
+import sys
+
 from setuptools import setup
 
-# The product layout keeps these folders at the repository's top level; installed, they become
-# subpackages of `twinnorm` so no generic top-level name (`pipeline`, `modules`, ...) is installed.
-# `kubeflow/` is deliberately not a package: PyPI's `kubeflow` SDK owns that import name.
-FOLDERS = ("pipeline", "components", "components.report", "modules", "serving_client")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline.project import PACKAGES  # noqa: E402 (the one list of the project's folders)
 
+# The product's folders are installed under their own names, as the code imports them; `kubeflow/`
+# is deliberately not a package: PyPI's `kubeflow` SDK owns that import name. `package_dir` maps
+# the root to itself so an editable install is a plain path entry that tools can follow.
 setup(
     name="twinnorm",
     version="0.1.0",
     description="TFX pipeline that trains two networks jointly with output normalization",
     python_requires=">=3.10,<3.11",
-    packages=["twinnorm", *(f"twinnorm.{folder}" for folder in FOLDERS)],
-    package_dir={"twinnorm": "twinnorm", **{f"twinnorm.{f}": f.replace(".", "/") for f in FOLDERS}},
+    packages=list(PACKAGES),
+    package_dir={"": "."},
     install_requires=[
         "tfx[kfp]>=1.16,<1.17",
         "tensorflow>=2.16,<2.17",
@@ -28,8 +32,8 @@ setup(
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
-            "twinnorm-local=twinnorm.pipeline.local:main",
-            "twinnorm-client=twinnorm.serving_client.__main__:main",
+            "twinnorm-local=pipeline.local:main",
+            "twinnorm-client=serving_client.__main__:main",
         ]
     },
 )

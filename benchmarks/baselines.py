@@ -13,11 +13,11 @@ from typing import Dict, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import FeatureEncoder, build_network
-from twinnorm.modules.normalization import build_normalization
+from modules import names
+from modules.hparams import TrainerConfig
+from modules.layout import FeatureLayout
+from modules.networks import FeatureEncoder, build_network
+from modules.normalization import build_normalization
 
 
 class ArticleRangeNormalizer(keras.layers.Layer):

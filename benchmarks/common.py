@@ -118,7 +118,7 @@ def write_result(path: Optional[str], comparisons: Sequence[Comparison], details
 
 def newest_artifact(run_dir: str, component: str, output: str) -> str:
     """Newest artifact folder of a component output in a twinnorm `--output` folder."""
-    from twinnorm.modules.paths import OutputLayout
+    from modules.paths import OutputLayout
 
     try:
         return OutputLayout(run_dir).newest_artifact(component, output)

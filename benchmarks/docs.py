@@ -84,7 +84,7 @@ SECTIONS = (
 # metric with three or more decimals. Bounds and settings (0.2, 1e-5, 50,000 steps) do not match.
 FIGURE = re.compile(
     r"\b20\d\d-\d\d-\d\d\b"
-    r"|\b\d[\d,]*(?:\.\d+)? ?(?:s|ms|min|GiB|MiB|GB|MB|GFLOP/s|examples/s|rows/s)\b"
+    r"|\b\d(?:[\d,]*\d)?(?:\.\d+)? ?(?:s|ms|min|minutes?|seconds?|hours?|GiB|MiB|GB|MB|GFLOP/s|examples/s|rows/s)\b"
     r"|\b\d+(?:\.\d+)?x\b"
     r"|\b0\.\d{3,}\b"
 )
@@ -118,16 +118,14 @@ def differing(sections: Tuple[Section, ...] = SECTIONS) -> List[str]:
 
 
 def prose(doc: str) -> Iterator[Tuple[int, str]]:
-    """(line number, line) of `doc` outside every generated section and code block."""
-    generated, fenced = False, False
+    """(line number, line) of `doc` outside every generated section."""
+    generated = False
     for number, line in enumerate(_read(doc).splitlines(), 1):
         if line.startswith("<!-- end of "):
             generated = False
-        elif line.startswith("<!-- ") and any(line == s.begin for s in SECTIONS):
+        elif any(line == s.begin for s in SECTIONS):
             generated = True
-        elif line.startswith("```"):
-            fenced = not fenced
-        elif not generated and not fenced:
+        elif not generated:
             yield number, line
 
 

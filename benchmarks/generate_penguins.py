@@ -20,7 +20,7 @@ from typing import Dict, List
 
 import numpy as np
 
-from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_LABEL
+from pipeline.config import DEFAULT_DATA, DEFAULT_LABEL
 
 MEASUREMENTS = {
     "bill_length_mm": 1,

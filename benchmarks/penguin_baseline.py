@@ -13,7 +13,7 @@ import csv
 import os
 import sys
 
-from twinnorm.pipeline.config import DEFAULT_DATA
+from pipeline.config import DEFAULT_DATA
 
 COLUMNS = {
     "bill_length_mm": "culmen_length_mm",

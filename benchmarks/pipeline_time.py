@@ -20,7 +20,7 @@ import tempfile
 from typing import Dict, List
 
 from benchmarks.common import Comparison, component_times, run_process, side, write_result
-from twinnorm.modules.paths import OutputLayout
+from modules.paths import OutputLayout
 
 # The example's Tuner (keras_tuner) needs Keras 3, so it runs as shipped: TF_USE_LEGACY_KERAS=0.
 SIDES = {

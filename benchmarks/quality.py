@@ -228,8 +228,8 @@ def run_pipeline(dataset: Dataset, data: str, output: str) -> Tuple[int, float]:
 
 def served_model(output: str) -> str:
     """The pushed combined model, or the Trainer's (the same graph) when nothing was pushed."""
-    from twinnorm.modules.paths import OutputLayout
-    from twinnorm.pipeline.summary import summarize
+    from modules.paths import OutputLayout
+    from pipeline.summary import summarize
 
     summary = summarize(OutputLayout(output).metadata_path)
     if summary.pushed_to:
@@ -240,10 +240,10 @@ def served_model(output: str) -> str:
 def served_outputs(model_dir: str, test: str, folder: str) -> Dict[str, np.ndarray]:
     """`serving_default` on the test rows through a TF1 session in a fresh process, fed
     serialized tf.Examples typed as the client types them (the tests' TF1 runner)."""
+    from modules import names
+    from serving_client.__main__ import feature_spec_of
+    from serving_client.raw_examples import read_rows, serialize
     from tests.pipeline_runs import run_tf1_session
-    from twinnorm.modules import names
-    from twinnorm.serving_client.__main__ import feature_spec_of
-    from twinnorm.serving_client.raw_examples import read_rows, serialize
 
     examples = serialize(read_rows(test), feature_spec_of(model_dir))
     return run_tf1_session(
@@ -255,7 +255,7 @@ def served_outputs(model_dir: str, test: str, folder: str) -> Dict[str, np.ndarr
 
 
 def class_names(output: str, label: str) -> List[str]:
-    from twinnorm.modules import names
+    from modules import names
 
     vocabulary = os.path.join(
         newest_artifact(output, "Transform", "transform_graph"),
@@ -282,8 +282,8 @@ def scores(task: str, truth: np.ndarray, predicted: np.ndarray) -> Dict[str, flo
 def ours(dataset: Dataset, output: str, test: str, folder: str) -> dict:
     import pandas as pd
 
-    from twinnorm.modules import names
-    from twinnorm.modules.calibration import expected_calibration_error
+    from modules import names
+    from modules.calibration import expected_calibration_error
 
     served = served_outputs(served_model(output), test, folder)
     labels = pd.read_csv(test)[dataset.label]
@@ -317,7 +317,7 @@ def baselines(dataset: Dataset, data: str, test: str) -> Dict[str, dict]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-    from twinnorm.modules.calibration import expected_calibration_error
+    from modules.calibration import expected_calibration_error
 
     train, held_out = pd.read_csv(data), pd.read_csv(test)
     x, x_test = train.drop(columns=[dataset.label]), held_out.drop(columns=[dataset.label])
@@ -384,7 +384,7 @@ def measure_name(task: str) -> str:
 
 def verdicts(row: dict) -> Dict[str, bool]:
     """Which of issue 24's targets this row meets."""
-    from twinnorm.modules import names
+    from modules import names
 
     measure, task = measure_name(row["task"]), row["task"]
     best = max(b[measure] for b in row["baselines"].values())
@@ -401,7 +401,7 @@ def verdicts(row: dict) -> Dict[str, bool]:
 
 
 def table(results: Sequence[dict]) -> str:
-    from twinnorm.modules import names
+    from modules import names
 
     lines = [
         "| dataset | task | measure | ours (combined) | network A / B | HistGradientBoosting | linear | "

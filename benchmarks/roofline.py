@@ -24,11 +24,11 @@ import tf_keras as keras
 
 from benchmarks.common import Comparison, alternate, benchmark_args, side, write_result
 from benchmarks.train_step import call_timer, trainer_timer
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.job import seed_everything
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
 
 OUTPUTS = 10
 SETTINGS = {  # name -> (inputs, hidden units of each network)

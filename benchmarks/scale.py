@@ -30,7 +30,7 @@ from benchmarks.common import (
     side,
     write_result,
 )
-from twinnorm.modules.paths import OutputLayout
+from modules.paths import OutputLayout
 
 MODES = {
     "in_memory": ["--beam", "local"],
@@ -49,8 +49,8 @@ def run_until_trainer(argv: List[str]) -> None:
     from tfx import v1 as tfx
     from tfx.orchestration import pipeline as pipeline_module
 
-    from twinnorm.pipeline import cli
-    from twinnorm.pipeline.pipeline import create_pipeline
+    from pipeline import cli
+    from pipeline.pipeline import create_pipeline
 
     config = cli.parse(argv, description="twinnorm up to the Trainer")
     os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)

@@ -20,11 +20,11 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from benchmarks.common import Comparison, alternate, newest_artifact, side, write_result
-from twinnorm.components.pusher import versions
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline.config import DEFAULT_DATA, PipelineConfig
-from twinnorm.serving_client.raw_examples import read_rows, serialize
+from components.pusher import versions
+from modules import names
+from modules.paths import OutputLayout
+from pipeline.config import DEFAULT_DATA, PipelineConfig
+from serving_client.raw_examples import read_rows, serialize
 
 BATCH_SIZES = (1, 64, 1024)
 REQUESTS = {1: 400, 64: 200, 1024: 40}  # per timing; --quick takes a quarter

@@ -20,11 +20,11 @@ import tensorflow as tf
 
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
 from benchmarks.common import Comparison, alternate, benchmark_args, side, write_result
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
+from modules.hparams import TrainerConfig
+from modules.job import seed_everything
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
 
 # The penguin table after Transform: 5 numerics, island (3 + OOV) and sex (3 + OOV) as ids.
 PENGUIN_LAYOUT = FeatureLayout(

@@ -35,14 +35,14 @@ from benchmarks.common import (
     write_result,
 )
 from benchmarks.train_step import trainer_timer
-from twinnorm.modules import names
-from twinnorm.modules.data import TrainingBatches, memory_budget, training_batches
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
-from twinnorm.pipeline.config import PipelineConfig
+from modules import names
+from modules.data import TrainingBatches, memory_budget, training_batches
+from modules.hparams import TrainerConfig
+from modules.job import seed_everything
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
+from pipeline.config import PipelineConfig
 
 BATCH_SIZES = (32, 256)
 IN_MEMORY_BATCHES = 64

@@ -17,16 +17,16 @@ import json
 import tensorflow as tf
 import tensorflow_transform as tft
 
-import twinnorm  # noqa: F401 (Keras 2 before TensorFlow)
-from twinnorm.modules import names, warm_start
-from twinnorm.modules.data import memory_budget, transformed_dataset
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.modules.training import JointTrainer
-from twinnorm.pipeline.config import PipelineConfig
-from twinnorm.pipeline.summary import summarize
+import modules  # noqa: F401 (Keras 2 before TensorFlow)
+from modules import names, warm_start
+from modules.data import memory_budget, transformed_dataset
+from modules.job import seed_everything
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.paths import OutputLayout
+from modules.training import JointTrainer
+from pipeline.config import PipelineConfig
+from pipeline.summary import summarize
 
 
 def steps_to_bar(

@@ -1,9 +1,12 @@
 """Our own TFX components: DataGate (data_gate.py), TwinPusher (pusher.py), RunReport (report/).
 
 Custom artifact types live here. On Kubeflow the executor finds a custom type by importing its
-schema title, which must be `<module>.<Class>` with one dot: so the title names the top-level
-`twinnorm` package, which hands the class out on first access.
+schema title, which must be `<module>.<Class>` with one dot: `components.HtmlReport`.
 """
+
+import modules  # noqa: F401 (selects Keras 2 before TFX loads TensorFlow)
+
+# isort: split
 
 from tfx.types import artifact
 
@@ -11,4 +14,7 @@ from tfx.types import artifact
 class HtmlReport(artifact.Artifact):
     """A folder holding report.html and report.json."""
 
-    TYPE_NAME = "twinnorm.HtmlReport"
+    TYPE_NAME = "components.HtmlReport"
+
+
+HTML_PROPERTY = "html"  # an HtmlReport's property: the path of its report.html

@@ -19,12 +19,15 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
-from twinnorm.components import drift
-from twinnorm.components import tfx_api as tfx
+from components import drift
+from components import tfx_api as tfx
 
 MODES = ("fail", "warn")
 REPORT_FILE = "report.txt"
-DRIFT_FILE = "drift.json"  # split -> column -> measured distance and threshold
+# split -> column -> measured distance and threshold
+DRIFT_FILE = "drift.json"
+# The checked artifact's properties; readers import these names.
+ON_ANOMALY, ANOMALY_COUNT, KEPT_SCHEMA = "on_anomaly", "anomaly_count", "kept_schema"
 
 
 class BadDataError(ValueError):
@@ -136,7 +139,7 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
     `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
     del code
     checked.split_names = anomalies.split_names
-    checked.set_string_custom_property("on_anomaly", on_anomaly)
+    checked.set_string_custom_property(ON_ANOMALY, on_anomaly)
     lines = check(
         anomalies.uri,
         artifact_utils.decode_split_names(anomalies.split_names),
@@ -149,7 +152,7 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
         if drift_anomalies and drift_anomalies.split_names
         else (),
     )
-    checked.set_int_custom_property("anomaly_count", max(0, len(lines) - 1))
+    checked.set_int_custom_property(ANOMALY_COUNT, max(0, len(lines) - 1))
     if keep_schema:
         keep(schema.uri, keep_schema)
-        checked.set_string_custom_property("kept_schema", keep_schema)
+        checked.set_string_custom_property(KEPT_SCHEMA, keep_schema)

@@ -14,6 +14,8 @@ from typing import Dict, List, Sequence
 
 from ml_metadata.proto import metadata_store_pb2
 from tfx import types
+from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY as BLESSED
+from tfx.components.evaluator.constants import BLESSED_VALUE
 from tfx.dsl.components.common import resolver
 from tfx.proto import distribution_validator_pb2
 from tfx.types import standard_artifacts
@@ -28,7 +30,9 @@ class BlessedRunStatistics(resolver.ResolverStrategy):
 
     def resolve_artifacts(self, store, input_dict: Dict[str, List[types.Artifact]]):
         blessings = [
-            b for b in input_dict.get(BLESSING, []) if b.get_int_custom_property("blessed") == 1
+            b
+            for b in input_dict.get(BLESSING, [])
+            if b.get_int_custom_property(BLESSED) == BLESSED_VALUE
         ]
         if not blessings:
             return {STATISTICS: [], BLESSING: []}
@@ -62,7 +66,7 @@ def _statistics_of_blessed(store, blessing_id: int, statistics: Dict[int, types.
 
 
 def baseline_statistics_resolver():
-    from twinnorm.components import tfx_api as tfx
+    from components import tfx_api as tfx
 
     return tfx.dsl.Resolver(
         strategy_class=BlessedRunStatistics,

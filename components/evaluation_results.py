@@ -81,7 +81,7 @@ def validation(
 def skill_figures(values: Dict[str, float]) -> Optional[Tuple[str, float, float]]:
     """(measure, ours, the best constant predictor's) behind one output's skill bar
     (`modules/skill.py`), or None when its metrics hold no skill figures."""
-    from twinnorm.modules import names
+    from modules import names
 
     for measure, ours in names.MEASURED_BY.items():
         trivial = values.get(names.trivial_metric(measure))
@@ -93,7 +93,7 @@ def skill_figures(values: Dict[str, float]) -> Optional[Tuple[str, float, float]
 def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
     """For a missed skill bar, our figure beside the best constant predictor's on the same rows:
     `: auc 0.52, the best constant predictor's 0.5` ('' for any other bar)."""
-    from twinnorm.modules import names
+    from modules import names
 
     if failure.metric_key.name != names.SKILL or failure.metric_threshold.HasField(
         "change_threshold"
@@ -107,8 +107,8 @@ def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
 
 
 def failure_line(failure) -> str:
-    """`network_a skill = 0.0312, below the bar 0.1`, or for a change against the baseline
-    `... changed by -0.031 vs the baseline, beyond the allowed change -0.02`."""
+    """`network_a skill = S, below the bar B`, or for a change against the baseline
+    `... changed by -D vs the baseline, beyond the allowed change -C`."""
     key, threshold = failure.metric_key, failure.metric_threshold
     value = failure.metric_value.double_value.value
     name = f"{key.output_name or 'all'} {key.name}"

@@ -22,15 +22,20 @@ from typing import Dict, List, Mapping, Optional
 
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
+from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY as BLESSED
 from tfx.dsl.io import fileio
 from tfx.utils import io_utils, path_utils
 
-from twinnorm.components import tfx_api as tfx
-from twinnorm.modules import names, paths
+from components import tfx_api as tfx
+from modules import names, paths
 
 CONFIG_FILE = "models.config"
 STAGING_PREFIX = ".staging-"
 PUSH_RECORD = os.path.join("assets.extra", "twinnorm_push.json")
+# The PushedModel's properties: TFX's Pusher's keys (`pushed`, `pushed_version`,
+# `pushed_destination`) and the serving root. Readers import these names.
+PUSHED, PUSHED_VERSION, PUSHED_DESTINATION = "pushed", "pushed_version", "pushed_destination"
+SERVING_ROOT = "serving_root"
 
 
 def model_sources(model_uri: str) -> Dict[str, str]:
@@ -171,8 +176,8 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
     """Publishes the combined model and both networks when the Evaluator blessed the model.
     `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
     del code
-    if not model_blessing.get_int_custom_property("blessed"):
-        pushed_model.set_int_custom_property("pushed", 0)
+    if not model_blessing.get_int_custom_property(BLESSED):
+        pushed_model.set_int_custom_property(PUSHED, 0)
         return
     version = publish(
         model_sources(model.uri),
@@ -182,9 +187,9 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
         pipeline_name,
         serving_base,
     )
-    pushed_model.set_int_custom_property("pushed", 1)
-    pushed_model.set_int_custom_property("pushed_version", version)
+    pushed_model.set_int_custom_property(PUSHED, 1)
+    pushed_model.set_int_custom_property(PUSHED_VERSION, version)
     pushed_model.set_string_custom_property(
-        "pushed_destination", os.path.join(serving_root, names.COMBINED, str(version))
+        PUSHED_DESTINATION, os.path.join(serving_root, names.COMBINED, str(version))
     )
-    pushed_model.set_string_custom_property("serving_root", serving_root)
+    pushed_model.set_string_custom_property(SERVING_ROOT, serving_root)

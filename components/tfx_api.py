@@ -1,10 +1,9 @@
 """The `tfx.v1` names this project uses, imported from the modules that define them.
 
 `from tfx import v1` also imports every TFX extension, Vertex AI's client library among them,
-which no local run touches: 37.3 s to import `tfx.v1` against 23.8 s for what is used here
-(2 cores, 2026-11-27; docs/benchmarks.md). Same objects under the same dotted names
+which no local run touches, and costs seconds of every start (docs/benchmarks.md). Same objects under the same dotted names
 (`tfx.components.Trainer`, `tfx.dsl.Resolver`, `tfx.proto.Input` ...), so code written
-`from twinnorm.components import tfx_api as tfx` reads as the public API does.
+`from components import tfx_api as tfx` reads as the public API does.
 """
 
 from __future__ import annotations

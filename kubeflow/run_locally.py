@@ -25,7 +25,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from twinnorm.pipeline import kubeflow_spec, spec_runner
+    from pipeline import kubeflow_spec, spec_runner
 
     spec = kubeflow_spec.pipeline_spec(kubeflow_spec.load(args.spec))
     env = {**os.environ, **spec_runner.image_env(DOCKERFILE)}

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-from twinnorm.pipeline import cli
+from pipeline import cli
 
 DEFAULT_IMAGE = "twinnorm:latest"
 
@@ -59,7 +59,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"--image {args.image} is not a registry path (REGISTRY/twinnorm:TAG)")
     args.image = args.image or DEFAULT_IMAGE
 
-    from twinnorm.pipeline import kubeflow_spec
+    from pipeline import kubeflow_spec
 
     if args.data is None:  # the embedded data: the image carries it
         config = kubeflow_spec.embedded_data_in_image(config)

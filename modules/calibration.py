@@ -24,14 +24,12 @@ from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
 from scipy.special import softmax as _softmax
 
-from twinnorm.modules import modes, names
+from modules import modes, names
 
 BINS = 15
 OFFSET_BOUND = 20.0  # per-class offsets in logits: a prior of 1e-9 is still expressible
-LOG_T_BOUNDS = (
-    -8.0,
-    8.0,
-)  # T from 3e-4 to 3e3: range scores need a small T, wild logits a large one
+# T from 3e-4 to 3e3: range scores need a small T, wild logits a large one.
+LOG_T_BOUNDS = (-8.0, 8.0)
 
 
 class UnseenLabelError(ValueError):

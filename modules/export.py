@@ -26,8 +26,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
-from twinnorm.modules import modes, names
-from twinnorm.modules.networks import SingleNetworkModel, TwinModel, in_label_units
+from modules import modes, names
+from modules.networks import SingleNetworkModel, TwinModel, in_label_units
 
 Outputs = Dict[str, tf.Tensor]
 

@@ -10,7 +10,7 @@ import dataclasses
 import math
 from typing import Any, Mapping, Tuple
 
-from twinnorm.modules import modes
+from modules import modes
 
 NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
 LOSSES = (modes.AUTO, *modes.LOSSES)

@@ -19,14 +19,14 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging as log
 
-from twinnorm.modules import modes, names, warm_start
-from twinnorm.modules.calibration import calibrate, check_labels_known
-from twinnorm.modules.data import evaluation_dataset, memory_budget, training_batches
-from twinnorm.modules.export import save_serving_models
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
+from modules import modes, names, warm_start
+from modules.calibration import calibrate, check_labels_known
+from modules.data import evaluation_dataset, memory_budget, training_batches
+from modules.export import save_serving_models
+from modules.hparams import TrainerConfig
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
 
 VALIDATION_ROWS = 256
 
@@ -43,9 +43,8 @@ class TrainJob:
     label_key: str  # the label in Transform's output
     feature_keys: List[str]
     trainer: dict  # TrainerConfig.to_dict()
-    label_columns: List[str] = dataclasses.field(
-        default_factory=list
-    )  # raw label column(s); [] = [label_key]
+    # Raw label column(s); [] = [label_key].
+    label_columns: List[str] = dataclasses.field(default_factory=list)
     base_model: str = ""  # the blessed model's serving folder, for a warm start
     code: str = ""  # fingerprint of the code (pipeline/code_version.py): part of the resume key
 

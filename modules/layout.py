@@ -12,7 +12,7 @@ from typing import Mapping, Sequence, Tuple
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from twinnorm.modules import modes, names
+from modules import modes, names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,9 +21,8 @@ class FeatureLayout:
     categorical: Mapping[str, int]  # feature -> number of ids (vocabulary + OOV bucket)
     n_outputs: int
     label_vocabulary: Tuple[str, ...] = ()  # class names by id; empty for regression
-    numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(
-        default_factory=dict
-    )  # only for [batch, k] features
+    # Only for [batch, k] features.
+    numeric_widths: Mapping[str, Tuple[int]] = dataclasses.field(default_factory=dict)
     # Regression: Transform scales each target to (y - label_mean) / label_scale; serving maps back.
     label_mean: Tuple[float, ...] = ()
     label_scale: Tuple[float, ...] = ()

@@ -2,7 +2,7 @@
 
 The strategy must be created before TensorFlow initializes its runtime in a process, and the
 Trainer runs inside the orchestrator's process (LocalDagRunner), where TensorFlow is long
-initialized. So `run` starts N fresh processes (`python -m twinnorm.modules.multiworker JOB`), each with
+initialized. So `run` starts N fresh processes (`python -m modules.multiworker JOB`), each with
 its own `TF_CONFIG` naming every worker's 127.0.0.1 port, and waits for all of them.
 
 Worker 0 is the chief. Every worker takes part in every collective (gradients, metrics,
@@ -23,8 +23,7 @@ import sys
 import time
 from typing import List
 
-import twinnorm
-from twinnorm.modules import paths
+from modules import paths
 
 WORKER_DIR = "workers"  # under model_run: the job file, each worker's log, non-chief scratch
 JOB_FILE = "job.json"
@@ -66,7 +65,7 @@ def run(job) -> None:
     with open(job_path, "w") as handle:
         json.dump(dataclasses.asdict(job), handle)
     ports = free_ports(count)
-    import_root = os.path.dirname(twinnorm.__path__[0])  # the folder `-m twinnorm...` resolves from
+    import_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where `modules` is
     processes, logs = [], []
     for index in range(count):
         env = {**os.environ, "TF_CONFIG": tf_config(ports, index)}
@@ -76,7 +75,7 @@ def run(job) -> None:
             # `-m` from import_root: the worker imports the project as this process does.
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "twinnorm.modules.multiworker", job_path],
+                    [sys.executable, "-m", "modules.multiworker", job_path],
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -107,13 +106,12 @@ def worker_main(job_path: str) -> None:
     Its index comes from TF_CONFIG, set by `run` here or by the platform on a cluster."""
     import tensorflow as tf
 
-    strategy = (
-        tf.distribute.MultiWorkerMirroredStrategy()
-    )  # before anything else touches the runtime
+    # Before anything else touches the runtime.
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
 
     from absl import logging
 
-    from twinnorm.modules.job import TrainJob, train_and_export
+    from modules.job import TrainJob, train_and_export
 
     logging.set_verbosity(logging.INFO)  # progress lines in the worker's log
     with tf.io.gfile.GFile(job_path) as handle:

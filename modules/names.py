@@ -41,8 +41,15 @@ EXAMPLES_INPUT = "examples"
 SKILL = "skill"
 AUC, ACCURACY, MSE = "auc", "accuracy", "mse"
 SKILL_MEASURES = (AUC, ACCURACY, MSE)
+# TFMA's keys of the Keras metrics the absolute bars gate on (--min-accuracy, --max-mse, --max-mae).
+ACCURACY_METRIC, MSE_METRIC, MAE_METRIC = (
+    "sparse_categorical_accuracy",
+    "mean_squared_error",
+    "mean_absolute_error",
+)
+ABSOLUTE_METRICS = (ACCURACY_METRIC, MSE_METRIC, MAE_METRIC)
 # The TFMA metric key of our own figure for each measure (accuracy and MSE are TFMA's metrics).
-MEASURED_BY = {AUC: AUC, ACCURACY: "sparse_categorical_accuracy", MSE: "mean_squared_error"}
+MEASURED_BY = {AUC: AUC, ACCURACY: ACCURACY_METRIC, MSE: MSE_METRIC}
 
 
 def trivial_metric(measure: str) -> str:

@@ -16,10 +16,10 @@ from typing import Dict, List, Mapping, Tuple
 import tensorflow as tf
 import tf_keras as keras
 
-from twinnorm.modules import modes, names
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.normalization import SharedAffine, build_normalization
+from modules import modes, names
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.layout import FeatureLayout
+from modules.normalization import SharedAffine, build_normalization
 
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
@@ -38,9 +38,8 @@ class FeatureEncoder(keras.layers.Layer):
 
     def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
         super().__init__(**kwargs)
-        self.numeric = tuple(
-            sorted(numeric)
-        )  # column order never depends on how features were listed
+        # Column order never depends on how features were listed.
+        self.numeric = tuple(sorted(numeric))
         self.categorical = dict(sorted(categorical.items()))
 
     def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
@@ -71,10 +70,8 @@ class TwinModel(keras.Model):
         self.task = config.task
         # Per served prediction, the affine map (slope, intercept) from normalized scores to the
         # prediction's logits or standardized value; identity until calibration fits it.
-        identity = [
-            [1.0] * layout.n_outputs,
-            [0.0] * layout.n_outputs,
-        ]  # slope, intercept per output
+        # Slope, intercept per output.
+        identity = [[1.0] * layout.n_outputs, [0.0] * layout.n_outputs]
         self.calibration = {
             name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
             for name in (*names.NETWORKS, names.COMBINED)

@@ -16,7 +16,7 @@ from typing import Any, Dict, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from twinnorm.modules import modes, names
+from modules import modes, names
 
 Input = Union[tf.Tensor, tf.SparseTensor]
 

@@ -20,7 +20,7 @@ from typing import Optional
 import tensorflow as tf
 from absl import logging as log
 
-from twinnorm.modules import names, paths
+from modules import names, paths
 
 FINGERPRINT_FILE = "job_fingerprint.txt"
 # Held (flock) by the execution training in the folder for as long as its process lives: the

@@ -27,7 +27,7 @@ import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tensorflow_model_analysis.proto import config_pb2
 
-from twinnorm.modules.names import ACCURACY, AUC, MSE, SKILL, SKILL_MEASURES, trivial_metric
+from modules.names import ACCURACY, AUC, MSE, SKILL, SKILL_MEASURES, trivial_metric
 
 AUC_BUCKETS = 10_000  # as TFMA's own AUC: scores in [0, 1] bucketed, ties within a bucket count 1/2
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import tensorflow as tf
 from absl import logging as log
 
-from twinnorm.modules import names, resume
-from twinnorm.modules.hparams import TrainerConfig, apply_best
-from twinnorm.modules.job import TrainJob, train_and_export
+from modules import names, resume
+from modules.hparams import TrainerConfig, apply_best
+from modules.job import TrainJob, train_and_export
 
 
 def job_from(fn_args) -> TrainJob:
@@ -49,7 +49,7 @@ def run_fn(fn_args) -> None:
     job = job_from(fn_args)
     resume.prepare(job)
     if job.config.train_workers > 1:
-        from twinnorm.modules import multiworker
+        from modules import multiworker
 
         multiworker.run(job)
         return

@@ -17,11 +17,11 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging as log
 
-from twinnorm.modules import modes, names
-from twinnorm.modules.data import TrainingBatches
-from twinnorm.modules.early_stopping import EarlyStopping
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.networks import TwinModel
+from modules import modes, names
+from modules.data import TrainingBatches
+from modules.early_stopping import EarlyStopping
+from modules.hparams import TrainerConfig
+from modules.networks import TwinModel
 
 
 class NonFiniteLossError(RuntimeError):
@@ -64,9 +64,8 @@ class JointTrainer:
     ):
         self.model = model
         layout = model.layout
-        self.config = config.for_layout(
-            layout.task, layout.width, layout.n_outputs
-        )  # `auto` as the model has it
+        # `auto` as the model has it.
+        self.config = config.for_layout(layout.task, layout.width, layout.n_outputs)
         self.strategy = strategy or tf.distribute.get_strategy()
         self.global_batch_size = config.batch_size
         self.manager: Optional[tf.train.CheckpointManager] = None

@@ -19,10 +19,10 @@ import tensorflow as tf
 from absl import logging as log
 from tfx import v1 as tfx
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import apply_best, learning_rate_key, units_key
-from twinnorm.modules.job import fit
-from twinnorm.modules.trainer import job_from
+from modules import names
+from modules.hparams import apply_best, learning_rate_key, units_key
+from modules.job import fit
+from modules.trainer import job_from
 
 OBJECTIVE = "validation_loss"  # network A's plus network B's mean loss on the validation split
 UNITS = (16, 32, 64, 128)  # first hidden layer; the second has half as many

@@ -15,8 +15,8 @@ from typing import Optional, Tuple
 import tensorflow as tf
 from absl import logging as log
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import WARM_START
+from modules import names
+from modules.hparams import WARM_START
 
 
 class WarmStartError(ValueError):

@@ -7,10 +7,10 @@ import dataclasses
 import sys
 from typing import Optional, Sequence, Tuple
 
-from twinnorm.modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS, WARM_START
-from twinnorm.pipeline import config_file
-from twinnorm.pipeline.beam import PROFILES, BeamConfig
-from twinnorm.pipeline.config import (
+from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS, WARM_START
+from pipeline import config_file
+from pipeline.beam import PROFILES, BeamConfig
+from pipeline.config import (
     DEFAULT_OUTPUT,
     ON_ANOMALY,
     SMALL_DATA_ROWS,

@@ -4,7 +4,7 @@ TFX's cache key is a component's inputs and execution properties. With `preproce
 `run_fn` and `tuner_fn` given as dotted paths, the code behind them is in neither (TFX's
 `module_file` route hashes the user module for this reason), so an edited network would be served
 from cache. Each component's fingerprint hashes the files of its entry module and of every
-`twinnorm` module those import, directly or not (read from the source, imports inside functions
+project module (`pipeline/project.py`) those import, directly or not (read from the source, imports inside functions
 included): an edit of the network re-runs the Trainer but not Transform. File contents and
 dotted names only, no mtimes or git state: a clean clone, a working tree and the installed image
 with the same files agree.
@@ -19,13 +19,15 @@ import importlib.util
 import re
 from typing import Iterable, Optional, Set, Tuple
 
+from pipeline.project import TOP_LEVEL
+
 PREFIX = "code-sha256:"
 PATTERN = re.compile(re.escape(PREFIX) + "[0-9a-f]{64}")
-ROOT = "twinnorm"
+ROOTS = frozenset(TOP_LEVEL)
 
 
 def _file(module: str) -> Optional[str]:
-    """The source file of a `twinnorm` module, or None for an attribute or a package-less name."""
+    """The source file of a project module, or None for an attribute or a package-less name."""
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
@@ -34,7 +36,7 @@ def _file(module: str) -> Optional[str]:
 
 
 def _imports(module: str, path: str) -> Set[str]:
-    """`twinnorm` modules named by the import statements of one file (`from a import b` counts b
+    """Project modules named by the import statements of one file (`from a import b` counts b
     when it is a module, a otherwise)."""
     with open(path, "rb") as handle:
         tree = ast.parse(handle.read(), path)
@@ -42,13 +44,13 @@ def _imports(module: str, path: str) -> Set[str]:
     found: Set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.split(".")[0] == ROOT)
+            found.update(a.name for a in node.names if a.name.split(".")[0] in ROOTS)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
                 base = f"{base}.{node.module}" if node.module else base
-            if base.split(".")[0] != ROOT:
+            if base.split(".")[0] not in ROOTS:
                 continue
             is_package = (_file(base) or "").endswith("__init__.py")
             for alias in node.names:  # a child module only where `base` is a package
@@ -58,7 +60,7 @@ def _imports(module: str, path: str) -> Set[str]:
 
 
 def closure(entries: Iterable[str]) -> Tuple[Tuple[str, str], ...]:
-    """(module, file) of every `twinnorm` module the entries import, directly or not, sorted."""
+    """(module, file) of every project module the entries import, directly or not, sorted."""
     seen, todo = {}, list(entries)
     while todo:
         module = todo.pop()

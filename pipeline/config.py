@@ -14,17 +14,16 @@ import json
 import os
 from typing import List, Optional, Tuple, TypeVar
 
-from twinnorm.modules import modes, names, paths
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.pipeline.beam import BeamConfig
-from twinnorm.pipeline.labels import numeric_columns, read_label
+from modules import modes, names, paths
+from modules.hparams import TrainerConfig
+from pipeline.beam import BeamConfig
+from pipeline.labels import numeric_columns, read_label
+from pipeline.project import REPO_ROOT
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(REPO_ROOT, "data", "penguins.csv")
 DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins.csv")
-DEFAULT_SCHEMA = os.path.join(
-    REPO_ROOT, "data", "penguins.schema.pbtxt"
-)  # curated, for DEFAULT_DATA
+# Curated, for DEFAULT_DATA.
+DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")
 ON_ANOMALY = ("fail", "warn")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"

@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from twinnorm.modules import paths
-from twinnorm.pipeline.config import PipelineConfig
+from modules import paths
+from pipeline.config import PipelineConfig
 
 HEADER = (
     "# twinnorm effective configuration: every option of the run, resolved against its data.\n"

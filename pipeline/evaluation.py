@@ -18,8 +18,8 @@ from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 
-from twinnorm.modules import modes, names, skill
-from twinnorm.pipeline.config import PipelineConfig
+from modules import modes, names, skill
+from pipeline.config import PipelineConfig
 
 GATED_OUTPUTS = (*names.NETWORKS, names.COMBINED)
 

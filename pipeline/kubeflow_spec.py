@@ -20,9 +20,9 @@ import yaml
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from twinnorm.modules import paths
-from twinnorm.pipeline import code_version
-from twinnorm.pipeline.config import REPO_ROOT, PipelineConfig
+from modules import paths
+from pipeline import code_version
+from pipeline.config import REPO_ROOT, PipelineConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,7 @@ def compile_pipeline(config: PipelineConfig, target: str, image: str, output: st
         )
     from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as runner
 
-    from twinnorm.pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import create_pipeline
 
     folder, filename = os.path.split(os.path.abspath(output))
     runner.KubeflowV2DagRunner(

@@ -10,7 +10,7 @@ import dataclasses
 import math
 from typing import List, Optional, Sequence, Tuple
 
-from twinnorm.modules import modes, paths
+from modules import modes, paths
 
 MAX_CLASS_VALUES = 20  # an integer label with more distinct values than this is taken as numeric
 # Fewer rows than this and a class is likely to miss the train split of ExampleGen's hash split

@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import importlib.util
 import logging
 import os
 import time
 from typing import Optional, Sequence
 
-from twinnorm.modules import paths
-from twinnorm.pipeline import cli, config_file
-from twinnorm.pipeline.config import PipelineConfig
-from twinnorm.pipeline.console import (
+from modules import paths
+from pipeline import cli, config_file
+from pipeline.config import PipelineConfig
+from pipeline.console import (
     FINISHED,
     NORMAL,
     QUIET,
@@ -29,14 +28,10 @@ from twinnorm.pipeline.console import (
     ComponentLines,
     RunOutput,
 )
+from pipeline.project import REPO_ROOT, TOP_LEVEL
 
 # The folders of this project's code (not its venv): their INFO lines stay in the run's log.
-# (found without importing them: `components` imports TFX, which must wait for the redirect)
-OWN_CODE = tuple(
-    os.path.abspath(importlib.util.find_spec(f"twinnorm.{package}").submodule_search_locations[0])
-    + os.sep
-    for package in ("modules", "pipeline", "components")
-)
+OWN_CODE = tuple(os.path.join(REPO_ROOT, package) + os.sep for package in TOP_LEVEL)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BAD_DATA, EXIT_NOT_BLESSED = 0, 1, 2, 3, 4
 
 
@@ -110,10 +105,10 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
     """Runs the DAG; a failure becomes one console line and an exit code."""
     from absl import logging as absl_logging
 
-    from twinnorm.components import tfx_api as tfx
-    from twinnorm.components.data_gate import BadDataError
-    from twinnorm.pipeline.pipeline import create_pipeline
-    from twinnorm.pipeline.summary import FigureReader
+    from components import tfx_api as tfx
+    from components.data_gate import BadDataError
+    from pipeline.pipeline import create_pipeline
+    from pipeline.summary import FigureReader
 
     absl_logging.set_verbosity(absl_logging.INFO)
     own_info = OwnInfo()
@@ -148,8 +143,8 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
 def _without_unfed_baseline(config: PipelineConfig, output: RunOutput) -> PipelineConfig:
     """A blessed model that parses a column this data lacks cannot be evaluated on it (the
     Evaluator would fail run after run): this run is blessed on its own bars, and says so."""
-    from twinnorm.pipeline.config import read_header
-    from twinnorm.pipeline.summary import unfed_baseline_columns
+    from pipeline.config import read_header
+    from pipeline.summary import unfed_baseline_columns
 
     if not config.compare_to_baseline or config.trainer.warm_start:
         return config  # (a warm start needs that model: its restore names the mismatch)
@@ -180,7 +175,7 @@ class OwnInfo(logging.Filter):
 def _summarize(
     config: PipelineConfig, output: RunOutput, seconds: float, run_dir: str, log_path: str
 ) -> int:
-    from twinnorm.pipeline.summary import summarize
+    from pipeline.summary import summarize
 
     summary = summarize(config.metadata_path)
     output.say(

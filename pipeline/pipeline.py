@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional
 
-from twinnorm.components import data_gate, drift, pusher
-from twinnorm.components import tfx_api as tfx
-from twinnorm.components.data_gate import DataGate
-from twinnorm.components.pusher import TwinPusher
-from twinnorm.components.report import component as report_component
-from twinnorm.components.report.component import RunReport
-from twinnorm.modules import names, skill
-from twinnorm.pipeline import code_version
-from twinnorm.pipeline.config import PipelineConfig
-from twinnorm.pipeline.evaluation import eval_config
+from components import data_gate, drift, pusher
+from components import tfx_api as tfx
+from components.data_gate import DataGate
+from components.pusher import TwinPusher
+from components.report import component as report_component
+from components.report.component import RunReport
+from modules import names, skill
+from pipeline import code_version
+from pipeline.config import PipelineConfig
+from pipeline.evaluation import eval_config
 
 INFERENCE_SPLIT = "unlabelled"
-PREPROCESSING_FN = "twinnorm.modules.preprocessing.preprocessing_fn"
-RUN_FN = "twinnorm.modules.trainer.run_fn"
-TUNER_FN = "twinnorm.modules.tuning.tuner_fn"
+PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
+RUN_FN = "modules.trainer.run_fn"
+TUNER_FN = "modules.tuning.tuner_fn"
 
 
 def example_gen(config: PipelineConfig):

@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Optional
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2 as kfp
 
-from twinnorm.pipeline.kubeflow_spec import PLACEHOLDER, task_order
+from pipeline.kubeflow_spec import PLACEHOLDER, task_order
 
 Artifacts = Dict[str, List[kfp.RuntimeArtifact]]
 

@@ -7,11 +7,13 @@ from typing import Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY as BLESSED
+from tfx.components.evaluator.constants import BLESSED_VALUE
 from tfx.orchestration import metadata
 
-from twinnorm.components import HtmlReport
-from twinnorm.components.drift import linked_artifacts
-from twinnorm.components.evaluation_results import skill_figures, tfma_metrics, validation
+from components import HTML_PROPERTY, HtmlReport, data_gate, pusher
+from components.drift import linked_artifacts
+from components.evaluation_results import skill_figures, tfma_metrics, validation
 
 
 @dataclasses.dataclass
@@ -95,7 +97,7 @@ def unfed_baseline_columns(metadata_path: str, columns: List[str]) -> List[str]:
     blessings = [
         b
         for b in store.get_artifacts_by_type("ModelBlessing")
-        if b.custom_properties["blessed"].int_value == 1
+        if b.custom_properties[BLESSED].int_value == BLESSED_VALUE
     ]
     if not blessings:
         return []
@@ -131,11 +133,11 @@ def summarize(metadata_path: str) -> RunSummary:
     report = latest_artifact(store, HtmlReport.TYPE_NAME)
     model_run = latest_artifact(store, "ModelRun")
     pushed_to = serving_root = version = None
-    if pushed and pushed.custom_properties["pushed"].int_value == 1:
-        pushed_to = pushed.custom_properties["pushed_destination"].string_value
-        serving_root = pushed.custom_properties["serving_root"].string_value
-        version = pushed.custom_properties["pushed_version"].int_value
-    blessed = bool(blessing.custom_properties["blessed"].int_value) if blessing else None
+    if pushed and pushed.custom_properties[pusher.PUSHED].int_value == 1:
+        pushed_to = pushed.custom_properties[pusher.PUSHED_DESTINATION].string_value
+        serving_root = pushed.custom_properties[pusher.SERVING_ROOT].string_value
+        version = pushed.custom_properties[pusher.PUSHED_VERSION].int_value
+    blessed = bool(blessing.custom_properties[BLESSED].int_value) if blessing else None
     metrics = evaluation_metrics(evaluation.uri) if evaluation else {}
     return RunSummary(
         blessed=blessed,
@@ -144,7 +146,7 @@ def summarize(metadata_path: str) -> RunSummary:
         metrics=metrics,
         executions=executions_by_component(store),
         inference_result=inference.uri if inference else None,
-        report=report.custom_properties["html"].string_value if report else None,
+        report=report.custom_properties[HTML_PROPERTY].string_value if report else None,
         model_run=model_run.uri if model_run else None,
         failed_thresholds=validation(evaluation.uri, metrics)[1]
         if evaluation and not blessed
@@ -210,7 +212,7 @@ def rerun_reason(store, pipeline_name: str, node: str) -> str:
     (the fingerprint in its properties, pipeline/code_version.py), `inputs changed` (other
     input artifacts), `data changed` (ExampleGen's files), `options changed` (other
     properties); '' for a first execution."""
-    from twinnorm.pipeline import code_version
+    from pipeline import code_version
 
     context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node}")
     executions = sorted(store.get_executions_by_context(context.id), key=lambda e: e.id)
@@ -273,9 +275,9 @@ def _rows(outputs) -> str:
 
 def _anomalies(outputs) -> str:
     checked = _first(outputs, "checked")
-    count = checked.custom_properties["anomaly_count"].int_value if checked else 0
+    count = checked.custom_properties[data_gate.ANOMALY_COUNT].int_value if checked else 0
     text = f"{count} anomal{'y' if count == 1 else 'ies'}" if count else "no anomalies"
-    kept = checked.custom_properties["kept_schema"].string_value if checked else ""
+    kept = checked.custom_properties[data_gate.KEPT_SCHEMA].string_value if checked else ""
     return f"{text}; schema kept: {kept}" if kept else text
 
 
@@ -284,7 +286,7 @@ def _losses(outputs) -> str:
 
     from tfx.dsl.io import fileio
 
-    from twinnorm.modules import names
+    from modules import names
 
     model_run = _first(outputs, "model_run")
     with fileio.open(f"{model_run.uri}/{names.TRAINING_FILE}") as handle:
@@ -300,7 +302,7 @@ def _losses(outputs) -> str:
 
 
 def _evaluation(outputs) -> str:
-    """`combined auc 0.991, network_a auc 0.99, ... (best constant predictor 0.5); blessed`: the
+    """`combined auc A, network_a auc A, ... (best constant predictor T); blessed`: the
     figure each output's skill bar is measured on, beside the trivial predictor's."""
     evaluation, blessing = _first(outputs, "evaluation"), _first(outputs, "blessing")
     shown, trivial = [], set()
@@ -310,14 +312,14 @@ def _evaluation(outputs) -> str:
             shown.append(f"{output} {found[0]} {found[1]:.4g}")
             trivial.add(f"{found[2]:.4g}")
     against = f" (best constant predictor {', '.join(sorted(trivial))})" if trivial else ""
-    blessed = blessing and blessing.custom_properties["blessed"].int_value == 1
+    blessed = blessing and blessing.custom_properties[BLESSED].int_value == BLESSED_VALUE
     return ", ".join(shown) + against + ("; blessed" if blessed else "; NOT blessed")
 
 
 def _drift(outputs) -> str:
     from google.protobuf import json_format
 
-    blessed = _first(outputs, "anomalies").custom_properties["blessed"]
+    blessed = _first(outputs, "anomalies").custom_properties[BLESSED]
     verdicts = json_format.MessageToDict(blessed.struct_value) if blessed.struct_value else {}
     verdicts = verdicts.get("__value__", verdicts)  # TFX may wrap a JSON value
     drifted = [pair.split("_")[0] for pair, ok in sorted(verdicts.items()) if ok == 0]
@@ -345,8 +347,8 @@ def _tuned(outputs) -> str:
 
 def _pushed(outputs) -> str:
     pushed = _first(outputs, "pushed_model")
-    if pushed and pushed.custom_properties["pushed"].int_value == 1:
-        return f"pushed version {pushed.custom_properties['pushed_version'].int_value}"
+    if pushed and pushed.custom_properties[pusher.PUSHED].int_value == 1:
+        return f"pushed version {pushed.custom_properties[pusher.PUSHED_VERSION].int_value}"
     return "nothing pushed"
 
 

@@ -26,8 +26,8 @@ def feature_spec_of(model_dir: str) -> dict:
     import tensorflow as tf
     from tensorflow.core.framework import types_pb2
 
-    from twinnorm.modules import names
-    from twinnorm.serving_client.requests import RAW_DTYPES
+    from modules import names
+    from serving_client.requests import RAW_DTYPES
 
     signature = tf.saved_model.load(model_dir).signatures[names.SERVING_RAW]
     return {
@@ -86,8 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # is the server's answer or one error line, not TensorFlow's start-up log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=FutureWarning)
-    from twinnorm.serving_client import requests
-    from twinnorm.serving_client.raw_examples import read_rows, serialize
+    from serving_client import requests
+    from serving_client.raw_examples import read_rows, serialize
 
     try:
         rows = read_rows(args.csv)

@@ -7,7 +7,7 @@ from typing import Dict, Iterable, List, Mapping, Union
 
 import tensorflow as tf
 
-from twinnorm.modules import paths
+from modules import paths
 
 
 def read_rows(path: str) -> List[Dict[str, str]]:

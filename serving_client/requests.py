@@ -19,8 +19,8 @@ from typing import Dict, List, Mapping, Sequence
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from twinnorm.modules import names
-from twinnorm.serving_client.raw_examples import typed_cells
+from modules import names
+from serving_client.raw_examples import typed_cells
 
 
 def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT) -> dict:

@@ -1,1 +1,1 @@
-import twinnorm  # noqa: F401 (selects Keras 2 before any test imports TensorFlow)
+import modules  # noqa: F401 (selects Keras 2 before any test imports TensorFlow)

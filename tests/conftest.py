@@ -15,7 +15,7 @@ def penguin_run(tmp_path_factory):
 
     run = PipelineRun(str(tmp_path_factory.mktemp("tfx_runs")), [])
     run.run()
-    from twinnorm.pipeline.summary import summarize
+    from pipeline.summary import summarize
 
     run.first_summary = summarize(run.metadata_path)
     run.run()

@@ -14,9 +14,9 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline.config import REPO_ROOT
+from modules import names
+from modules.paths import OutputLayout
+from pipeline.config import REPO_ROOT
 
 
 @dataclasses.dataclass

@@ -13,11 +13,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
+from modules import names
+from modules.hparams import TrainerConfig
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
 
 BATCH = 8
 MODES = ("range", "population")  # population: batch statistics all-reduced across replicas

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from twinnorm.components.report import baselines, collect
-from twinnorm.modules import names
-from twinnorm.modules.layout import FeatureLayout
+from components.report import baselines, collect
+from modules import names
+from modules.layout import FeatureLayout
 
 
 def split(labels, predictions, probabilities=None) -> collect.SplitOutputs:
@@ -58,7 +58,7 @@ def test_the_penguin_report_compares_with_the_simple_models(penguin_run):
     import json
     import os
 
-    from twinnorm.components.report.component import JSON_FILE
+    from components.report.component import JSON_FILE
 
     with open(os.path.join(os.path.dirname(penguin_run.first_summary.report), JSON_FILE)) as f:
         values = json.load(f)

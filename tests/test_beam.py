@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from twinnorm.pipeline import cli
-from twinnorm.pipeline.beam import BeamConfig
+from pipeline import cli
+from pipeline.beam import BeamConfig
 
 DOCUMENTED = {
     "local": ["--runner=DirectRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1"],
@@ -157,7 +157,7 @@ def run_to_transform(output_dir: str, profile: str) -> str:
     from tfx import v1 as tfx
     from tfx.orchestration import pipeline as pipeline_py
 
-    from twinnorm.pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import create_pipeline
 
     config = cli.parse(
         ["--output", output_dir, "--beam", profile, "--inference-data", "none"], "test"
@@ -203,7 +203,7 @@ def test_the_kubeflow_runner_compiles_a_profile_into_every_beam_component(tmp_pa
     import subprocess
     import sys
 
-    from twinnorm.pipeline.config import REPO_ROOT
+    from pipeline.config import REPO_ROOT
 
     spec_path = tmp_path / "pipeline.json"
     done = subprocess.run(

@@ -17,12 +17,12 @@ from benchmarks.common import Comparison, Side, TreeMemory, component_times
 from benchmarks.report import chart, table
 from benchmarks.roofline import BareStep, batches, train_flops_per_example
 from benchmarks.train_step import PENGUIN_LAYOUT, penguin_like_batches
-from twinnorm.modules import names
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
-from twinnorm.pipeline.config import DEFAULT_DATA
+from modules import names
+from modules.hparams import TrainerConfig
+from modules.job import seed_everything
+from modules.networks import TwinModel
+from modules.training import JointTrainer
+from pipeline.config import DEFAULT_DATA
 
 
 def copy_networks(twin: TwinModel, targets) -> None:

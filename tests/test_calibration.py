@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax
 
-from twinnorm.modules import calibration
+from modules import calibration
 
 
 def probabilities(scores: np.ndarray, temperature: float, offset=0.0) -> np.ndarray:

@@ -18,12 +18,12 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.framework import types_pb2
 
-from twinnorm.modules import names
-from twinnorm.pipeline.config import DEFAULT_DATA, REPO_ROOT
-from twinnorm.serving_client import __main__ as client
-from twinnorm.serving_client import requests
-from twinnorm.serving_client.__main__ import feature_spec_of
-from twinnorm.serving_client.raw_examples import read_rows, serialize
+from modules import names
+from pipeline.config import DEFAULT_DATA, REPO_ROOT
+from serving_client import __main__ as client
+from serving_client import requests
+from serving_client.__main__ import feature_spec_of
+from serving_client.raw_examples import read_rows, serialize
 
 pytestmark = pytest.mark.slow
 
@@ -254,7 +254,7 @@ def test_client_help_answers_without_importing_tensorflow():
     module the interpreter imported."""
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "twinnorm.serving_client", "--help"],
+        [sys.executable, "-X", "importtime", "-m", "serving_client", "--help"],
         capture_output=True,
         text=True,
         timeout=120,

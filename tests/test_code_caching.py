@@ -12,19 +12,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from modules import names
+from modules.paths import OutputLayout
+from pipeline import code_version
+from pipeline.pipeline import code_fingerprints
+from pipeline.project import REPO_ROOT, TOP_LEVEL
+from pipeline.summary import executions_by_component, open_store
 from tests.pipeline_runs import PipelineRun, kill_when, logged_steps, recorded_checkpoint_steps
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline import code_version
-from twinnorm.pipeline.config import REPO_ROOT
-from twinnorm.pipeline.pipeline import code_fingerprints
-from twinnorm.pipeline.summary import executions_by_component, open_store
-
-PROJECT = ("twinnorm", "modules", "components", "pipeline", "serving_client", "data")
 
 
 def copy_project(folder: str) -> str:
-    for name in PROJECT:
+    for name in (*TOP_LEVEL, "data"):
         shutil.copytree(
             os.path.join(REPO_ROOT, name),
             os.path.join(folder, name),
@@ -82,7 +80,7 @@ def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tm
     project = copy_project(str(tmp_path / "copy"))
     here = code_fingerprints()
     script = (
-        "import json; from twinnorm.pipeline import pipeline; "
+        "import json; from pipeline import pipeline; "
         "print(json.dumps(pipeline.code_fingerprints()))"
     )
 
@@ -101,7 +99,7 @@ def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tm
     networks = os.path.join(project, "modules", "networks.py")
     edit(networks, "activation=spec.activation", "activation='tanh'")
     assert {c for c, f in there().items() if f != here[c]} == {"Trainer", "Tuner"}
-    edit(os.path.join(project, "twinnorm", "__init__.py"), '"""', '"""(edited) ')
+    edit(os.path.join(project, "modules", "__init__.py"), '"""', '"""(edited) ')
     assert {c for c, f in there().items() if f != here[c]} == set(here)  # every one runs it
     assert all(f.startswith(code_version.PREFIX) for f in there().values())
 

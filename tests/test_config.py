@@ -10,11 +10,11 @@ import sys
 import pytest
 import yaml
 
-from twinnorm.modules import modes
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline import cli, config_file
-from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
+from modules import modes
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.paths import OutputLayout
+from pipeline import cli, config_file
+from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
 
 
 def test_trainer_config_round_trips_through_a_json_dict():
@@ -112,7 +112,7 @@ def test_generic_csv_works_by_options_alone(tmp_path):
 
 
 def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_path):
-    from twinnorm.pipeline.evaluation import eval_config
+    from pipeline.evaluation import eval_config
 
     path = tmp_path / "targets.csv"
     path.write_text(
@@ -149,7 +149,7 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
 
 
 def test_three_splits_sized_by_the_row_count_unless_given(tmp_path):
-    from twinnorm.pipeline.config import LARGE_DATA_SPLIT, SMALL_DATA_ROWS, SMALL_DATA_SPLIT
+    from pipeline.config import LARGE_DATA_SPLIT, SMALL_DATA_ROWS, SMALL_DATA_SPLIT
 
     assert PipelineConfig().resolved().split_buckets == SMALL_DATA_SPLIT  # 344 penguins
     path = tmp_path / "large.csv"
@@ -322,7 +322,7 @@ def test_embedded_data_is_the_raw_penguin_table():
 
 @pytest.mark.parametrize("argv, disabled", [([], 1), (["--transform-statistics"], 0)])
 def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path):
-    from twinnorm.pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import create_pipeline
 
     config = cli.parse([*argv, "--output", str(tmp_path)], "test")
     transform = next(c for c in create_pipeline(config).components if c.id == "Transform")
@@ -330,7 +330,7 @@ def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path)
 
 
 def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path):
-    from twinnorm.pipeline.evaluation import eval_config
+    from pipeline.evaluation import eval_config
 
     config = dataclasses.replace(PipelineConfig(), slice_by=("island",)).resolved()
     evaluation = eval_config(config)

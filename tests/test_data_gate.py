@@ -5,7 +5,7 @@ import os
 import pytest
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 
-from twinnorm.components import data_gate
+from components import data_gate
 
 
 def write_anomalies(uri, split: str, anomalies: anomalies_pb2.Anomalies) -> None:

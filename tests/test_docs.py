@@ -53,3 +53,8 @@ def test_a_typed_figure_and_a_lost_marker_are_caught(copied_docs):
     edit(copied_docs / "docs" / "pipeline.md", "<!-- end of default run report -->", "")
     with pytest.raises(ValueError):
         docs.differing()
+
+
+def test_readme_stays_a_front_page():
+    with open(os.path.join(docs.REPO_ROOT, "README.md")) as handle:
+        assert len(handle.read().splitlines()) <= 250

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from twinnorm.modules import names
-from twinnorm.modules.early_stopping import EarlyStopping
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
+from modules import names
+from modules.early_stopping import EarlyStopping
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.job import seed_everything
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
 
 LAYOUT = FeatureLayout(numeric=("x",), categorical={}, n_outputs=1, numeric_widths={"x": (20,)})
 

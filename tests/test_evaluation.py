@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from twinnorm.modules import names
-from twinnorm.pipeline import evaluation
-from twinnorm.pipeline.config import PipelineConfig
+from modules import names
+from pipeline import evaluation
+from pipeline.config import PipelineConfig
 
 TASKS = (
     ("data/penguins.csv", "species", names.ACCURACY),

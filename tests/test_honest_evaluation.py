@@ -8,11 +8,11 @@ import os
 import numpy as np
 import pytest
 
+from modules import names
+from pipeline.summary import open_store
+from serving_client.__main__ import feature_spec_of
+from serving_client.raw_examples import read_rows, serialize
 from tests.pipeline_runs import PipelineRun, run_tf1_session
-from twinnorm.modules import names
-from twinnorm.pipeline.summary import open_store
-from twinnorm.serving_client.__main__ import feature_spec_of
-from twinnorm.serving_client.raw_examples import read_rows, serialize
 
 pytestmark = pytest.mark.slow
 

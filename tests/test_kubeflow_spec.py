@@ -11,8 +11,9 @@ import pytest
 import yaml
 from google.protobuf import json_format
 
-from twinnorm.pipeline import kubeflow_spec
-from twinnorm.pipeline.config import REPO_ROOT
+from pipeline import kubeflow_spec
+from pipeline.config import REPO_ROOT
+from pipeline.project import TOP_LEVEL
 
 IMAGE = "gcr.io/example-project/twinnorm:golden"
 ROOT = "gs://example-bucket/twinnorm"
@@ -105,8 +106,8 @@ def test_only_vertex_has_the_baseline_resolver(compiled):
 
 
 def test_both_targets_compile_the_same_dag_as_the_local_runner(compiled):
-    from twinnorm.pipeline.config import PipelineConfig
-    from twinnorm.pipeline.pipeline import create_pipeline
+    from pipeline.config import PipelineConfig
+    from pipeline.pipeline import create_pipeline
 
     local = {c.id for c in create_pipeline(PipelineConfig().resolved()).components}
     kfp_tasks = set(spec_of(compiled, "kfp").root.dag.tasks)
@@ -157,8 +158,8 @@ def test_golden_normalization_hides_only_versions(compiled):
 def test_the_compiled_spec_carries_the_code_fingerprint_and_the_golden_hides_it(compiled, target):
     from google.protobuf import json_format
 
-    from twinnorm.pipeline import code_version
-    from twinnorm.pipeline.pipeline import code_fingerprints
+    from pipeline import code_version
+    from pipeline.pipeline import code_fingerprints
 
     text = json.dumps(json_format.MessageToDict(compiled[target][1]))
     fingerprints = set(code_version.PATTERN.findall(text))
@@ -257,10 +258,11 @@ def test_dockerfile_installs_the_locked_stack_and_the_project():
     assert "FROM gcr.io/tfx-oss-public/tfx:1.16.0" in text
     assert "-r requirements.lock" in text
     assert f"WORKDIR {kubeflow_spec.IMAGE_ROOT}" in text
-    for folder in ("modules", "pipeline", "components", "data"):
-        assert f"COPY {folder} ./{folder}" in text and os.path.isdir(
-            os.path.join(REPO_ROOT, folder)
-        )
+    assert "COPY . ./" in text and "--no-deps ." in text  # setup.py's packages, data beside them
+    with open(os.path.join(REPO_ROOT, ".dockerignore")) as handle:
+        ignored = {line.strip() for line in handle if line.strip() and not line.startswith("#")}
+    assert {".venv", "tfx_runs"} <= ignored
+    assert not ignored & {*TOP_LEVEL, "data", "setup.py"}
 
 
 def test_the_tuner_compiles_into_the_spec_ahead_of_the_trainer(tmp_path):

@@ -12,14 +12,14 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 
+from components import drift
+from components.data_gate import DRIFT_FILE
+from components.report.component import JSON_FILE
+from modules import names
+from pipeline.config import DEFAULT_DATA
+from pipeline.summary import executions_by_component, open_store
 from tests.pipeline_runs import PipelineRun
 from tests.test_reliability import run_cli, snapshot
-from twinnorm.components import drift
-from twinnorm.components.data_gate import DRIFT_FILE
-from twinnorm.components.report.component import JSON_FILE
-from twinnorm.modules import names
-from twinnorm.pipeline.config import DEFAULT_DATA
-from twinnorm.pipeline.summary import executions_by_component, open_store
 
 pytestmark = pytest.mark.slow
 # --transform-statistics: Transform writes statistics of the same examples too; the drift baseline

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline.config import REPO_ROOT
+from modules import names
+from modules.paths import OutputLayout
+from pipeline.config import REPO_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ import sys
 import numpy as np
 import pytest
 
+from modules import multiworker, names
+from modules.hparams import TrainerConfig
+from modules.job import TrainJob
+from pipeline.config import REPO_ROOT
+from pipeline.summary import open_store, summarize
 from tests.pipeline_runs import PipelineRun
-from twinnorm.modules import multiworker, names
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.job import TrainJob
-from twinnorm.pipeline.config import REPO_ROOT
-from twinnorm.pipeline.summary import open_store, summarize
 
 
 @pytest.fixture(scope="module")

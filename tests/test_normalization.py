@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 import tf_keras as keras
 
+from modules import modes
+from modules import normalization as norm
 from tests import reference
-from twinnorm.modules import modes
-from twinnorm.modules import normalization as norm
 
 EPS = 1e-6
 RTOL = 1e-6

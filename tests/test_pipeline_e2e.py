@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.pusher import versions
+from modules import names
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
+from pipeline.summary import summarize
+from serving_client.__main__ import feature_spec_of
+from serving_client.raw_examples import read_rows, serialize
 from tests.pipeline_runs import PipelineRun, run_tf1_session
-from twinnorm.components.pusher import versions
-from twinnorm.modules import names
-from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
-from twinnorm.pipeline.summary import summarize
-from twinnorm.serving_client.__main__ import feature_spec_of
-from twinnorm.serving_client.raw_examples import read_rows, serialize
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from twinnorm.modules import names
-from twinnorm.modules.preprocessing import preprocessing_fn
+from modules import names
+from modules.preprocessing import preprocessing_fn
 
 RAW = [
     {"mass": [3.0], "island": ["Biscoe"], "species": ["Gentoo"]},
@@ -101,7 +101,7 @@ def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(
     ~1e7)."""
     from tensorflow_transform.tf_metadata import metadata_io
 
-    from twinnorm.modules.layout import label_scaling
+    from modules.layout import label_scaling
 
     spec = {"mass": tf.io.VarLenFeature(tf.float32), "grams": tf.io.FixedLenFeature([], dtype)}
     raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(values)]

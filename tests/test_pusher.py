@@ -7,7 +7,7 @@ import pytest
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from twinnorm.components import pusher
+from components import pusher
 
 
 def fake_savedmodel(folder, marker: str) -> str:

@@ -16,6 +16,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.report.component import JSON_FILE
+from modules import names
+from modules.paths import OutputLayout
+from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
+from pipeline.summary import executions_by_component, open_store, summarize
 from tests.pipeline_runs import (
     PipelineRun,
     checkpoint_steps,
@@ -23,11 +28,6 @@ from tests.pipeline_runs import (
     logged_steps,
     recorded_checkpoint_steps,
 )
-from twinnorm.components.report.component import JSON_FILE
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
-from twinnorm.pipeline.summary import executions_by_component, open_store, summarize
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -10,13 +10,13 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.report import collect
+from components.report.component import JSON_FILE
+from components.report.render import SECTIONS, ReportData, numbers, page
+from modules import names
+from modules.hparams import TrainerConfig
+from pipeline.config import DEFAULT_DATA, PipelineConfig
 from tests.pipeline_runs import run_tf1_session
-from twinnorm.components.report import collect
-from twinnorm.components.report.component import JSON_FILE
-from twinnorm.components.report.render import SECTIONS, ReportData, numbers, page
-from twinnorm.modules import names
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.pipeline.config import DEFAULT_DATA, PipelineConfig
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

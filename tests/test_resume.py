@@ -6,8 +6,8 @@ import os
 
 import tensorflow as tf
 
-from twinnorm.modules import names, resume
-from twinnorm.modules.job import TrainJob
+from modules import names, resume
+from modules.job import TrainJob
 
 
 def job(run_dir: str, code: str) -> TrainJob:

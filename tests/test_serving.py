@@ -11,16 +11,16 @@ import tensorflow_transform as tft
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
+from components.pusher import versions
+from modules import names
+from modules.calibration import softmax
+from modules.export import raw_input_dtype
+from modules.hparams import TrainerConfig
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from pipeline.config import PipelineConfig
 from tests.pipeline_runs import run_tf1_session
 from tests.reference import range_reference
-from twinnorm.components.pusher import versions
-from twinnorm.modules import names
-from twinnorm.modules.calibration import softmax
-from twinnorm.modules.export import raw_input_dtype
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 

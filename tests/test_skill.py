@@ -9,7 +9,7 @@ import tensorflow_model_analysis as tfma
 from sklearn.metrics import roc_auc_score
 from tensorflow_model_analysis.metrics import metric_specs, metric_types
 
-from twinnorm.modules import names, skill
+from modules import names, skill
 
 
 def computed(measure: str, labels, predictions, chunks: int = 1) -> dict:

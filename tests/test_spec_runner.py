@@ -12,11 +12,11 @@ from google.protobuf import json_format, text_format
 from kfp.pipeline_spec import pipeline_spec_pb2 as kfp
 from tensorflow_serving.config import model_server_config_pb2
 
-from twinnorm.components.report.component import HTML_FILE, JSON_FILE
-from twinnorm.modules import names
-from twinnorm.modules.paths import OutputLayout
-from twinnorm.pipeline import kubeflow_spec, spec_runner
-from twinnorm.pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
+from components.report.component import HTML_FILE, JSON_FILE
+from modules import names
+from modules.paths import OutputLayout
+from pipeline import kubeflow_spec, spec_runner
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
 
 DOCKERFILE = os.path.join(REPO_ROOT, "kubeflow", "Dockerfile")
 

@@ -2,31 +2,26 @@
 ones inside functions included: a cycle there still makes one module unusable without the other)."""
 
 import ast
+import io
 import os
 import subprocess
 import sys
+import tokenize
 import zipfile
-from typing import Dict, List, Set
+from typing import Dict, List, Set, Tuple
 
-from twinnorm.pipeline.config import REPO_ROOT
-
-PACKAGES = ("modules", "pipeline", "components", "serving_client")
+from pipeline.project import PACKAGES, REPO_ROOT, TOP_LEVEL
 
 
 def project_modules() -> Dict[str, str]:
     """Dotted module name -> file, for every module of the project's packages and the runner."""
-    found = {
-        "local_runner": os.path.join(REPO_ROOT, "local_runner.py"),
-        "twinnorm": os.path.join(REPO_ROOT, "twinnorm", "__init__.py"),
-    }
-    for package in PACKAGES:
+    found = {"local_runner": os.path.join(REPO_ROOT, "local_runner.py")}
+    for package in TOP_LEVEL:
         for folder, _, files in os.walk(os.path.join(REPO_ROOT, package)):
             for name in files:
                 if name.endswith(".py"):
                     path = os.path.join(folder, name)
-                    dotted = "twinnorm." + os.path.relpath(path, REPO_ROOT)[:-3].replace(
-                        os.sep, "."
-                    )
+                    dotted = os.path.relpath(path, REPO_ROOT)[:-3].replace(os.sep, ".")
                     found[
                         dotted[: -len(".__init__")] if dotted.endswith(".__init__") else dotted
                     ] = path
@@ -91,8 +86,9 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
 
 
-def test_the_distribution_installs_only_the_twinnorm_package(tmp_path):
-    """`pip install .` must not put generic top-level names (`pipeline`, `modules`) into site-packages."""
+def test_the_distribution_installs_the_projects_folders_under_their_own_names(tmp_path):
+    """`pip install .` puts exactly pipeline/project.py's packages into site-packages, every module
+    of them, and nothing else (not tests, benchmarks or kubeflow, whose name PyPI's SDK owns)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
         + ["-w", str(tmp_path), REPO_ROOT],
@@ -101,8 +97,132 @@ def test_the_distribution_installs_only_the_twinnorm_package(tmp_path):
     )
     (wheel,) = tmp_path.glob("twinnorm-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {name.split("/")[0] for name in names} == {"twinnorm", "twinnorm-0.1.0.dist-info"}
+    assert {name.split("/")[0] for name in names} == {*TOP_LEVEL, "twinnorm-0.1.0.dist-info"}
+    assert {os.path.dirname(n).replace("/", ".") for n in names if n.endswith(".py")} == set(
+        PACKAGES
+    )
     for module in project_modules():
         if module != "local_runner":
             path = module.replace(".", "/")
             assert f"{path}.py" in names or f"{path}/__init__.py" in names, module
+
+
+def product_files() -> List[str]:
+    """Every product source file: the packages, the runners and kubeflow/."""
+    kubeflow = os.path.join(REPO_ROOT, "kubeflow")
+    return sorted(project_modules().values()) + sorted(
+        os.path.join(kubeflow, name) for name in os.listdir(kubeflow) if name.endswith(".py")
+    )
+
+
+def project_imports(path: str) -> List[Tuple[int, int, str, str]]:
+    """(line, column, name, the file it must lead to) for each name an import statement in `path`
+    takes from a project module: the module's name, and each name `from` imports (a submodule's
+    file, or the module's file for a function, class or constant)."""
+    with open(path) as handle:
+        source = handle.read()
+    modules, lines, found = project_modules(), source.splitlines(), []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [(node.lineno, node.module)]
+        elif isinstance(node, ast.Import):
+            names = [(node.lineno, alias.name) for alias in node.names]
+        else:
+            continue
+        for lineno, module in names:
+            if module in modules:
+                column = lines[lineno - 1].index(module) + len(module) - 1
+                found.append((lineno, column, module, modules[module]))
+        if isinstance(node, ast.ImportFrom) and node.module in modules:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                target = modules.get(child, modules[node.module])
+                found.append((alias.lineno, alias.col_offset, alias.name, target))
+    return found
+
+
+def test_jedi_follows_every_import_of_a_project_module_to_its_file():
+    """Go-to-definition in the project's venv (its own sys.path, the editable install's path entry;
+    no path added by hand) lands on the imported module's file, for every import in the product."""
+    import jedi
+
+    environment = jedi.create_environment(sys.executable, safe=False)
+    project = jedi.Project(REPO_ROOT, environment_path=sys.executable, smart_sys_path=False)
+    checked, wrong = 0, []
+    for path in product_files():
+        script = jedi.Script(path=path, project=project, environment=environment)
+        for line, column, name, expected in project_imports(path):
+            targets = {d.module_path and str(d.module_path) for d in script.goto(line, column)}
+            if targets != {expected}:
+                wrong.append(f"{os.path.relpath(path, REPO_ROOT)}:{line} {name} -> {targets}")
+            checked += 1
+    assert checked > 300
+    assert wrong == []
+
+
+def mypy(*args: str, cwd: str = REPO_ROOT) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-error-summary", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return result.stdout + result.stderr
+
+
+def test_mypy_finds_every_project_module_and_checks_calls_into_it(tmp_path):
+    """mypy over the product code finds each project module's implementation; and a call with a
+    wrong argument type into project code, from a file outside it, is reported."""
+    cache = str(tmp_path / "cache")
+    output = mypy("--cache-dir", cache, *TOP_LEVEL, "local_runner.py", "kubeflow/runner.py")
+    assert "Cannot find implementation" not in output, output
+    planted = tmp_path / "planted.py"
+    planted.write_text("from modules.paths import is_uri\n\nis_uri(3)\n")
+    output = mypy("--cache-dir", cache, str(planted))
+    assert 'Argument 1 to "is_uri" has incompatible type "int"; expected "str"' in output, output
+
+
+def test_an_import_graph_drawn_from_the_code_connects_every_product_folder():
+    modules = project_modules()
+    folders = {name.split(".")[0] for name in modules}
+    edges = {
+        (name.split(".")[0], target.split(".")[0])
+        for name, path in modules.items()
+        for target in imports_of(path, set(modules))
+        if name.split(".")[0] != target.split(".")[0]
+    }
+    assert folders == {*TOP_LEVEL, "local_runner"}
+    for folder in folders:
+        assert any(folder in edge for edge in edges), (folder, sorted(edges))
+
+
+def prose_of(path: str) -> List[Tuple[int, str]]:
+    """(line, text) of every comment and docstring in a source file."""
+    with open(path) as handle:
+        source = handle.read()
+    found = [
+        (token.start[0], token.string)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring:
+                found.append((node.body[0].lineno, docstring))
+    return found
+
+
+def test_no_measurement_or_date_in_a_comment_or_docstring():
+    """Measurements belong in docs/benchmarks.md, written from a JSON result; a figure in a
+    docstring goes stale unseen."""
+    from benchmarks.docs import FIGURE
+
+    found = [
+        f"{os.path.relpath(path, REPO_ROOT)}:{line}: {match.group(0)}"
+        for path in product_files()
+        for line, text in prose_of(path)
+        for match in FIGURE.finditer(text)
+    ]
+    assert found == []

@@ -21,15 +21,15 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
+from modules import modes, names
+from modules.calibration import softmax
+from modules.export import raw_input_dtype
+from modules.hparams import TrainerConfig
+from modules.job import TrainJob, train_and_export
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.preprocessing import preprocessing_fn
 from tests import tf1_session
-from twinnorm.modules import modes, names
-from twinnorm.modules.calibration import softmax
-from twinnorm.modules.export import raw_input_dtype
-from twinnorm.modules.hparams import TrainerConfig
-from twinnorm.modules.job import TrainJob, train_and_export
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.preprocessing import preprocessing_fn
 
 pytestmark = pytest.mark.slow
 
@@ -395,7 +395,7 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(
 
 
 def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
-    from twinnorm.modules.calibration import UnseenLabelError
+    from modules.calibration import UnseenLabelError
 
     folder, train_file, _, _, _ = transformed["multiclass"]
     unseen = tmp_path / "eval.tfrecord"

@@ -13,14 +13,14 @@ from tfx.components.util import tfxio_utils
 from tfx.types import standard_artifacts
 from tfx_bsl.public import tfxio
 
-from twinnorm.modules import names, warm_start
-from twinnorm.modules.data import training_batches, transformed_dataset
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import feature_layout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer
-from twinnorm.pipeline.config import PipelineConfig
+from modules import names, warm_start
+from modules.data import training_batches, transformed_dataset
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.job import seed_everything
+from modules.layout import feature_layout
+from modules.networks import TwinModel
+from modules.training import JointTrainer
+from pipeline.config import PipelineConfig
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from twinnorm.modules import names
-from twinnorm.modules.hparams import NetworkSpec, TrainerConfig
-from twinnorm.modules.job import seed_everything
-from twinnorm.modules.layout import FeatureLayout
-from twinnorm.modules.networks import TwinModel
-from twinnorm.modules.training import JointTrainer, NonFiniteLossError, restore_strictly
+from modules import names
+from modules.hparams import NetworkSpec, TrainerConfig
+from modules.job import seed_everything
+from modules.layout import FeatureLayout
+from modules.networks import TwinModel
+from modules.training import JointTrainer, NonFiniteLossError, restore_strictly
 
 MODES = ("range", "standardize", "shared", "population")
 ARTICLE_LAYOUT = FeatureLayout(

@@ -17,9 +17,9 @@ from typing import Dict, List, Tuple
 import numpy as np
 import tensorflow as tf
 
-from twinnorm.components.report.collect import BATCH, SplitOutputs
-from twinnorm.modules import modes, names
-from twinnorm.modules.layout import FeatureLayout
+from components.report.collect import BATCH, SplitOutputs
+from modules import modes, names
+from modules.layout import FeatureLayout
 
 MAX_TRAIN_ROWS = 100_000  # the linear model is fitted on at most this many train rows (the first)
 TRIVIAL = "trivial"

@@ -15,8 +15,8 @@ from typing import Dict, List, Tuple
 import numpy as np
 import tensorflow as tf
 
-from twinnorm.components.pusher import versions
-from twinnorm.modules import modes, names
+from components.pusher import versions
+from modules import modes, names
 
 BATCH = 256
 
@@ -187,7 +187,7 @@ def data_checks(checked_uri: str) -> Dict[str, object]:
     blessed run's data (split -> column -> comparator and `<comparator>_threshold`)."""
     import json
 
-    from twinnorm.components.data_gate import DRIFT_FILE, REPORT_FILE
+    from components.data_gate import DRIFT_FILE, REPORT_FILE
 
     with tf.io.gfile.GFile(os.path.join(checked_uri, REPORT_FILE)) as handle:
         lines = handle.read().splitlines()

@@ -8,14 +8,15 @@ import datetime
 import json
 import os
 
+from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY as BLESSED
 from tfx.dsl.io import fileio
 from tfx.utils import path_utils
 
-from twinnorm.components import HtmlReport, evaluation_results
-from twinnorm.components import tfx_api as tfx
-from twinnorm.components.report import baselines, collect
-from twinnorm.components.report.render import ReportData, page
-from twinnorm.modules import names
+from components import HTML_PROPERTY, HtmlReport, evaluation_results, pusher
+from components import tfx_api as tfx
+from components.report import baselines, collect
+from components.report.render import ReportData, page
+from modules import names
 
 HTML_FILE = "report.html"
 JSON_FILE = "report.json"
@@ -42,14 +43,13 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     del code
     import tensorflow_transform as tft
 
-    from twinnorm.modules.layout import (
-        feature_layout,
-    )  # imported here: building the pipeline needs no TF Transform
+    # Imported here: building the pipeline needs no TF Transform.
+    from modules.layout import feature_layout
 
     config = json.loads(run_config)
     label_columns = names.label_columns(config["label"])
     label, task = names.label_key(label_columns), config["trainer"]["task"]
-    serving_root = pushed_model.get_string_custom_property("serving_root") or config.get(
+    serving_root = pushed_model.get_string_custom_property(pusher.SERVING_ROOT) or config.get(
         "serving_dir", ""
     )
     metrics = evaluation_results.tfma_metrics(evaluation.uri)
@@ -80,10 +80,10 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         data_checks=collect.data_checks(checked.uri),
         thresholds_ok=thresholds_ok,
         threshold_failures=failures,
-        blessed=bool(blessing.get_int_custom_property("blessed")),
+        blessed=bool(blessing.get_int_custom_property(BLESSED)),
         pushed={
-            "pushed": bool(pushed_model.get_int_custom_property("pushed")),
-            "version": pushed_model.get_int_custom_property("pushed_version") or None,
+            "pushed": bool(pushed_model.get_int_custom_property(pusher.PUSHED)),
+            "version": pushed_model.get_int_custom_property(pusher.PUSHED_VERSION) or None,
             "serving_root": serving_root,
         },
         served=collect.served_versions(serving_root) if serving_root else {},
@@ -98,4 +98,4 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         handle.write(document)
     with fileio.open(os.path.join(report.uri, JSON_FILE), "w") as handle:
         json.dump(values, handle, indent=1)
-    report.set_string_custom_property("html", os.path.join(report.uri, HTML_FILE))
+    report.set_string_custom_property(HTML_PROPERTY, os.path.join(report.uri, HTML_FILE))

@@ -11,13 +11,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from twinnorm.components.report.collect import (
+from components.report.collect import (
     Curve,
     SplitOutputs,
     confusion_matrix,
     summary_statistics,
 )
-from twinnorm.modules import names
+from modules import names
 
 BINS = 40
 COLORS = {names.NETWORK_A: "#1f77b4", names.NETWORK_B: "#d62728"}
@@ -48,15 +48,12 @@ class ReportData:
     blessed: bool
     pushed: Dict[str, Any]  # pushed, version, serving_root
     served: Dict[str, List[int]]  # model -> versions in the serving root
-    calibration: Dict[str, Dict[str, float]] = dataclasses.field(
-        default_factory=dict
-    )  # prediction -> T, ECE
-    slices: Dict[str, Dict[str, Dict[str, float]]] = dataclasses.field(
-        default_factory=dict
-    )  # slice (`island=Biscoe`) -> output -> metric -> value, candidate model
-    data_checks: Dict[str, Any] = dataclasses.field(
-        default_factory=dict
-    )  # the DataGate's report lines and drift distances (collect.data_checks)
+    # Prediction -> T, ECE.
+    calibration: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
+    # Slice (`island=Biscoe`) -> output -> metric -> value, candidate model.
+    slices: Dict[str, Dict[str, Dict[str, float]]] = dataclasses.field(default_factory=dict)
+    # The DataGate's report lines and drift distances (collect.data_checks).
+    data_checks: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # The Trainer's training.json: steps, epochs, why it stopped, trained sizes.
     training: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # Model (trivial, linear, both networks, combined) -> metric -> value on the report's split.
@@ -66,7 +63,7 @@ class ReportData:
 def calibration_on_split(outputs: SplitOutputs) -> Dict[str, Dict[str, float]]:
     """Per prediction, ECE (15 bins, top label) on the report's split of softmax(scores) (no
     calibration) and of the served probabilities: the split nothing was fitted on."""
-    from twinnorm.modules.calibration import expected_calibration_error, softmax
+    from modules.calibration import expected_calibration_error, softmax
 
     labels = outputs.labels.astype(np.int64)
     return {
@@ -305,9 +302,7 @@ HEADLINE_METRICS = (
     names.SKILL,
     names.AUC,
     *(names.trivial_metric(m) for m in names.SKILL_MEASURES),
-    "sparse_categorical_accuracy",
-    "mean_squared_error",
-    "mean_absolute_error",
+    *names.ABSOLUTE_METRICS,
 )
 
 
@@ -430,12 +425,11 @@ def _slices_section(slices: Dict[str, Dict[str, Dict[str, float]]]) -> str:
     """One row per slice and output: example count and the gated metrics."""
     if not slices:
         return "<p>No slices: pass <code>--slice-by COLUMN</code> for metrics per value.</p>"
-    shown = (
-        "sparse_categorical_accuracy",
-        "mean_squared_error",
-        "mean_absolute_error",
-    )
-    metrics = [m for m in shown if any(m in v for o in slices.values() for v in o.values())]
+    metrics = [
+        m
+        for m in names.ABSOLUTE_METRICS
+        if any(m in v for o in slices.values() for v in o.values())
+    ]
     rows = []
     for name, outputs in slices.items():
         count = outputs.get("all", {}).get("example_count", "")
