@@ -120,14 +120,15 @@ def checkpoint_steps(output_dir: str) -> List[int]:
     return [int(os.path.basename(p)[len("ckpt-") : -len(".index")]) for p in glob.glob(pattern)]
 
 
-def recorded_checkpoint_steps(output_dir: str) -> List[int]:
-    """The newest checkpoint each Trainer execution's state file records: what a resume may trust
-    (a kill between a checkpoint's files and its state file leaves the files unrecorded)."""
-    pattern = os.path.join(
-        OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.CHECKPOINTS_DIR
-    )
-    recorded = [tf.train.latest_checkpoint(folder) for folder in glob.glob(pattern)]
-    return [int(path.rsplit("-", 1)[1]) for path in recorded if path]
+def recorded_checkpoint_steps(output_dir: str) -> Dict[str, int]:
+    """Trainer execution folder -> the newest checkpoint its state file records: what a resume
+    may trust (a kill between a checkpoint's files and its state file leaves the files unrecorded)."""
+    pattern = os.path.join(OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*")
+    recorded = {
+        folder: tf.train.latest_checkpoint(os.path.join(folder, names.CHECKPOINTS_DIR))
+        for folder in glob.glob(pattern)
+    }
+    return {folder: int(path.rsplit("-", 1)[1]) for folder, path in recorded.items() if path}
 
 
 def logged_steps(log_text: str) -> List[int]:

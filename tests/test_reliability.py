@@ -287,7 +287,7 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
 
     total = trained_steps(penguin_run)
     kill_when(output, lambda: past_half_of_training(output, total), "trainer")
-    killed_at = max(recorded_checkpoint_steps(output))
+    killed_at = max(recorded_checkpoint_steps(output).values())
     # At most `total`: killed after the last save, before its record.
     assert 0 < killed_at <= total, killed_at
     after_second = executions_by_component(open_store(metadata))
