@@ -33,8 +33,8 @@ from benchmarks.common import (
 from modules.paths import OutputLayout
 
 MODES = {
-    "in_memory": ["--beam", "local"],
-    "multi_processing": ["--beam", "multiprocess", "--beam-workers", "2"],
+    "in_memory": ["--beam-profile", "local"],
+    "multi_processing": ["--beam-profile", "multiprocess", "--beam-workers", "2"],
 }
 BATCH_SIZE = 256
 MEMORY_BUDGET_GIB = 8.0

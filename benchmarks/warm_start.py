@@ -80,7 +80,7 @@ def main() -> int:
         parser.error(f"{args.run} has no pushed (blessed) model")
     config = dataclasses.replace(
         PipelineConfig(),
-        output_dir=args.run,
+        output=args.run,
         **{k: v for k, v in (("data", args.data), ("label", args.label)) if v},
     ).resolved()
     result = {}

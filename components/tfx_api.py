@@ -1,8 +1,8 @@
 """The `tfx.v1` names this project uses, imported from the modules that define them.
 
 `from tfx import v1` also imports every TFX extension, Vertex AI's client library among them,
-which no local run touches, and costs seconds of every start (docs/benchmarks.md). Same objects under the same dotted names
-(`tfx.components.Trainer`, `tfx.dsl.Resolver`, `tfx.proto.Input` ...), so code written
+which no local run touches, and costs seconds of every start (docs/benchmarks.md). Same objects
+under the same dotted names (`tfx.components.Trainer`, `tfx.dsl.Resolver`, `tfx.proto.Input` ...), so code written
 `from components import tfx_api as tfx` reads as the public API does.
 """
 

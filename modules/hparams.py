@@ -11,6 +11,7 @@ import math
 from typing import Any, Mapping, Tuple
 
 from modules import modes
+from modules.options import non_negative, option, positive
 
 NORMALIZATION_MODES = (modes.AUTO, *modes.NAMES)
 LOSSES = (modes.AUTO, *modes.LOSSES)
@@ -59,17 +60,43 @@ class TrainerConfig:
     network_b: NetworkSpec = NetworkSpec(activation="tanh", learning_rate=5e-3)
     # `auto` (modes.choose) until the label is known: the CLI resolves it from the CSV's label
     # column before any component runs, so the Trainer always receives a concrete mode and loss.
-    normalization: str = modes.AUTO
+    normalization: str = option(
+        modes.AUTO,
+        "output normalization; auto: range for 3+ classes, population for a binary label or regression",
+        "model",
+        choices=NORMALIZATION_MODES,
+    )
     # `population` only: statistics per network (False) or shared across both networks (True).
-    population_shared: bool = False
+    population_shared: bool = option(
+        False, "population mode: one set of statistics across both networks", "model"
+    )
     population_momentum: float = 0.9
     epsilon: float = 1e-6
-    loss: str = modes.AUTO  # modes.Mode.loss for classification, MSE for regression
-    task: str = modes.AUTO  # from the label column: numeric with many values -> regression
-    batch_size: int = 32
+    loss: str = option(
+        modes.AUTO,
+        "training loss; auto: the mode's own for classification, mse for regression",
+        "model",
+        choices=LOSSES,
+    )
+    task: str = option(
+        modes.AUTO,
+        "auto: regression when every label value is a number and there are more than 20 distinct "
+        "ones or any is fractional, else classification",
+        "model",
+        choices=TASKS,
+    )
+    batch_size: int = option(
+        32, "examples per joint step (global across workers)", "model", parse=positive
+    )
     # The training budget. 0 (default): from the data, `max_epochs` passes over the train split
     # within [min_steps, max_steps] (`budgeted`); N > 0: at most N steps.
-    train_steps: int = 0
+    train_steps: int = option(
+        0,
+        "at most this many joint steps (default: from the data, max_epochs passes within "
+        "[min_steps, max_steps] steps)",
+        "model",
+        parse=positive,
+    )
     max_epochs: int = 100
     min_steps: int = 100
     max_steps: int = 50_000
@@ -77,10 +104,21 @@ class TrainerConfig:
     # for `patience` evaluations in a row (0: train to the budget), then restore the weights of
     # the evaluation with the lowest summed validation loss. An evaluation every
     # `validate_every` steps; 0: once per epoch, within [1, MAX_VALIDATE_EVERY].
-    patience: int = 10
+    patience: int = option(
+        10,
+        "stop after this many validations without improvement, 0 never",
+        "model",
+        parse=non_negative,
+    )
     validate_every: int = 0
-    eval_steps: int = 0  # batches per validation pass; 0: the whole validation split
-    seed: int = 42
+    # Batches per validation pass; 0: the whole validation split.
+    eval_steps: int = option(
+        0,
+        "batches per validation pass (default: the whole validation split)",
+        "model",
+        parse=positive,
+    )
+    seed: int = option(42, "seeds every random choice of the Trainer", "model")
     log_every: int = 50
     checkpoint_every: int = 100
     shuffle_buffer: int = 1024  # examples, when the training split streams from disk
@@ -90,9 +128,21 @@ class TrainerConfig:
     in_memory_fraction: float = 0.25
     # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
     # batch_size stays the global batch, split across workers.
-    train_workers: int = 1
+    train_workers: int = option(
+        1,
+        "training processes under MultiWorkerMirroredStrategy on this machine; the batch size "
+        "stays global",
+        "model",
+        parse=positive,
+    )
     # Networks initialized from the latest blessed model's weights: "" (none), a, b or both.
-    warm_start: str = ""
+    warm_start: str = option(
+        "",
+        "initialize network A, B or both from the latest blessed model's weights (TFX's base_model) "
+        "and train jointly as usual (default: both from scratch)",
+        "model",
+        choices=tuple(c for c in WARM_START if c),
+    )
 
     def validate(self, n_outputs: int | None = None) -> None:
         """Refuse configurations that cannot train; `n_outputs` is checked once it is known."""

@@ -42,7 +42,7 @@ class TrainJob:
     model_run_dir: str  # checkpoints and TensorBoard logs
     label_key: str  # the label in Transform's output
     feature_keys: List[str]
-    trainer: dict  # TrainerConfig.to_dict()
+    trainer: TrainerConfig  # resolved before any component ran: no `auto` left
     # Raw label column(s); [] = [label_key].
     label_columns: List[str] = dataclasses.field(default_factory=list)
     base_model: str = ""  # the blessed model's serving folder, for a warm start
@@ -54,7 +54,15 @@ class TrainJob:
 
     @property
     def config(self) -> TrainerConfig:
-        return TrainerConfig.from_dict(self.trainer)
+        return self.trainer
+
+    def to_dict(self) -> dict:
+        """JSON-serializable (the worker processes read it from a file)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainJob":
+        return cls(**{**values, "trainer": TrainerConfig.from_dict(values["trainer"])})
 
     @property
     def networks_dir(self) -> str:

@@ -14,7 +14,6 @@ On a cluster the same code runs one worker per machine: TF_CONFIG then comes fro
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import socket
@@ -63,7 +62,7 @@ def run(job) -> None:
     os.makedirs(folder, exist_ok=True)
     job_path = os.path.join(folder, JOB_FILE)
     with open(job_path, "w") as handle:
-        json.dump(dataclasses.asdict(job), handle)
+        json.dump(job.to_dict(), handle)
     ports = free_ports(count)
     import_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where `modules` is
     processes, logs = [], []
@@ -115,7 +114,7 @@ def worker_main(job_path: str) -> None:
 
     logging.set_verbosity(logging.INFO)  # progress lines in the worker's log
     with tf.io.gfile.GFile(job_path) as handle:
-        job = TrainJob(**json.load(handle))
+        job = TrainJob.from_dict(json.load(handle))
     index = strategy.cluster_resolver.task_id
     chief = index == 0
     logging.info(

@@ -38,7 +38,7 @@ def job_from(fn_args) -> TrainJob:
         label_key=custom[names.CONFIG_LABEL],
         label_columns=list(custom[names.CONFIG_LABEL_COLUMNS]),
         feature_keys=list(custom[names.CONFIG_FEATURES]),
-        trainer=trainer.to_dict(),
+        trainer=trainer,
         base_model=fn_args.base_model or "",
         code=custom.get(names.CONFIG_CODE, ""),
     )

@@ -46,7 +46,7 @@ class JointTuner(keras_tuner.Tuner):
         config = dataclasses.replace(
             apply_best(self.job.config, trial.hyperparameters.values), warm_start=""
         )
-        job = dataclasses.replace(self.job, trainer=config.to_dict())
+        job = dataclasses.replace(self.job, trainer=config)
         fitted = fit(job, tf.distribute.get_strategy(), None)
         loss = sum(fitted.history[f"eval_{n}_loss"] for n in names.NETWORKS)
         log.info(

@@ -11,36 +11,66 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Tuple
 
+from modules.options import option, positive
+
 PROFILES = ("local", "multiprocess", "portable", "flink", "spark", "dataflow")
 
-# profile -> (field, option that sets it) of every value the profile cannot run without.
-REQUIRED: Dict[str, Tuple[Tuple[str, str], ...]] = {
+# profile -> fields the profile cannot run without (each set by `--beam-<field>`).
+REQUIRED: Dict[str, Tuple[str, ...]] = {
     "local": (),
     "multiprocess": (),
     "portable": (),
-    "flink": (("master", "--beam-master"), ("sdk_container_image", "--sdk-container-image")),
-    "spark": (("master", "--beam-master"), ("sdk_container_image", "--sdk-container-image")),
-    "dataflow": (
-        ("project", "--gcp-project"),
-        ("region", "--gcp-region"),
-        ("temp_location", "--temp-location"),
-        ("sdk_container_image", "--sdk-container-image"),
-    ),
+    "flink": ("master", "sdk_container_image"),
+    "spark": ("master", "sdk_container_image"),
+    "dataflow": ("project", "region", "temp_location", "sdk_container_image"),
 }
+
+
+def flag(field: str) -> str:
+    """The command-line flag of a BeamConfig field (modules/options.py: the section's prefix)."""
+    return "--beam-" + field.replace("_", "-")
 
 
 @dataclasses.dataclass(frozen=True)
 class BeamConfig:
     """How every Beam-based component (ExampleGen, StatisticsGen, Transform, Evaluator, ...) runs."""
 
-    profile: str = "local"
-    workers: int = 1  # multiprocess: DirectRunner worker processes
-    master: str = ""  # flink: host:port of the JobManager; spark: spark://host:port
-    project: str = ""  # dataflow
-    region: str = ""  # dataflow
-    temp_location: str = ""  # dataflow: gs://bucket/tmp (staging and temp files)
-    sdk_container_image: str = ""  # flink, spark, dataflow: the image Beam workers run
-    extra: Tuple[str, ...] = ()  # appended verbatim (--beam-arg)
+    profile: str = option(
+        "local",
+        f"runner profile: {', '.join(PROFILES)} (default: local, or multiprocess with --beam-workers > 1)",
+        "beam",
+        choices=PROFILES,
+        metavar="PROFILE",
+    )
+    workers: int = option(1, "multiprocess: DirectRunner worker processes", "beam", parse=positive)
+    master: str = option(
+        "", "flink: JobManager host:port; spark: spark://host:port", "beam", metavar="URL"
+    )
+    project: str = option("", "dataflow: Google Cloud project", "beam")
+    region: str = option("", "dataflow: region, e.g. europe-west4", "beam")
+    temp_location: str = option(
+        "", "dataflow: gs:// folder for staging and temp files", "beam", metavar="GS_URI"
+    )
+    sdk_container_image: str = option(
+        "",
+        "flink, spark, dataflow: the image Beam workers run (built from kubeflow/Dockerfile)",
+        "beam",
+        metavar="IMAGE",
+    )
+    args: Tuple[str, ...] = option(
+        (),
+        "extra Beam pipeline argument, repeatable, written with '=': --beam-args=--max_num_workers=8",
+        "beam",
+        parse=str,
+        metavar="ARG",
+        repeat=True,
+    )
+
+    def resolved(self) -> "BeamConfig":
+        """Several workers without a profile mean the multi-process DirectRunner."""
+        if self.workers > 1 and self.profile == "local":
+            return dataclasses.replace(self, profile="multiprocess")
+        return self
 
     def validate(self) -> None:
         """Fails before any component runs, naming the option to add."""
@@ -52,23 +82,23 @@ class BeamConfig:
             raise ValueError(f"Beam workers must be >= 1, got {self.workers}")
         if self.workers > 1 and self.profile != "multiprocess":
             raise ValueError(
-                f"{self.workers} Beam workers need --beam multiprocess (profile is {self.profile!r})"
+                f"{self.workers} Beam workers need --beam-profile multiprocess (profile is {self.profile!r})"
             )
-        missing = [option for field, option in REQUIRED[self.profile] if not getattr(self, field)]
+        missing = [flag(field) for field in REQUIRED[self.profile] if not getattr(self, field)]
         if missing:
             raise ValueError(f"Beam profile {self.profile!r} needs {', '.join(missing)}")
         if self.profile == "spark" and not self.master.startswith("spark://"):
             raise ValueError(
-                f"Beam profile 'spark' needs --beam-master spark://HOST:PORT, got {self.master!r}"
+                f"Beam profile 'spark' needs {flag('master')} spark://HOST:PORT, got {self.master!r}"
             )
         if self.profile == "dataflow" and not self.temp_location.startswith("gs://"):
             raise ValueError(
-                f"Beam profile 'dataflow' needs --temp-location gs://..., got {self.temp_location!r}"
+                f"Beam profile 'dataflow' needs {flag('temp_location')} gs://..., got {self.temp_location!r}"
             )
-        if self.extra:
-            _check_extra(self.extra)
+        if self.args:
+            _check_extra(self.args)
 
-    def args(self) -> List[str]:
+    def pipeline_args(self) -> List[str]:
         """Beam pipeline arguments of the profile, then the extra ones."""
         self.validate()
         docker = ["--environment_type=DOCKER", f"--environment_config={self.sdk_container_image}"]
@@ -98,7 +128,7 @@ class BeamConfig:
                 f"--sdk_container_image={self.sdk_container_image}",
             ],
         }
-        return by_profile[self.profile] + list(self.extra)
+        return by_profile[self.profile] + list(self.args)
 
 
 def _check_extra(extra: Tuple[str, ...]) -> None:
@@ -111,7 +141,7 @@ def _check_extra(extra: Tuple[str, ...]) -> None:
 
     for arg in extra:
         if not arg.startswith("--"):
-            raise ValueError(f"--beam-arg {arg!r}: Beam arguments are written --name=value")
+            raise ValueError(f"{flag('args')} {arg!r}: Beam arguments are written --name=value")
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors):
@@ -120,8 +150,10 @@ def _check_extra(extra: Tuple[str, ...]) -> None:
             known = options.get_all_options()
     except SystemExit:
         reason = (errors.getvalue().strip().splitlines() or ["not a valid Beam argument"])[-1]
-        raise ValueError(f"--beam-arg {' '.join(extra)}: {reason.split('error: ')[-1]}") from None
+        raise ValueError(
+            f"{flag('args')} {' '.join(extra)}: {reason.split('error: ')[-1]}"
+        ) from None
     for arg in extra:
         name = arg[2:].split("=", 1)[0].replace("-", "_")
         if name not in known:
-            raise ValueError(f"--beam-arg {arg}: Beam has no option {name!r}")
+            raise ValueError(f"{flag('args')} {arg}: Beam has no option {name!r}")

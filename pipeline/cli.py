@@ -5,19 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import Optional, Sequence, Tuple
+import typing
+from typing import Any, Optional, Sequence, Tuple
 
-from modules.hparams import LOSSES, NORMALIZATION_MODES, TASKS, WARM_START
+from modules.options import Declared, declared, names
 from pipeline import config_file
-from pipeline.beam import PROFILES, BeamConfig
-from pipeline.config import (
-    DEFAULT_OUTPUT,
-    ON_ANOMALY,
-    SMALL_DATA_ROWS,
-    PipelineConfig,
-    overrides,
-    with_trainer,
-)
+from pipeline.config import PipelineConfig
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -27,312 +20,134 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+GROUP_TITLES = {
+    "data": "data",
+    "model": "model",
+    "run": "run",
+    "beam": "Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)",
+}
+# A runner whose own `--output` means a file leaves the output folder out (kubeflow/runner.py).
+OUTPUT = "output"
+
+
 def add_pipeline_options(
     parser: argparse.ArgumentParser, output_folder: bool = True
 ) -> argparse.ArgumentParser:
-    """Options every runner shares; `output_folder=False` for a runner whose `--output` means a file."""
+    """Every declared option of PipelineConfig (modules/options.py), then --config and
+    --print-config; `output_folder=False` for a runner whose `--output` means a file."""
+    groups = {name: parser.add_argument_group(title) for name, title in GROUP_TITLES.items()}
     defaults = PipelineConfig()
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        help=f"CSV file or folder of CSV files (default: embedded penguins, {defaults.data})",
-    )
-    data.add_argument(
-        "--label",
-        help=f"label column, or several numeric ones comma-separated for multi-target "
-        f"regression (default: {defaults.label})",
-    )
-    data.add_argument(
-        "--features",
-        type=_names,
-        help="comma-separated feature columns (default: every other column)",
-    )
-    data.add_argument(
-        "--inference-data",
-        metavar="PATH",
-        help="unlabelled CSV for batch inference after the Pusher; 'none' to skip "
-        "(default: data/unlabelled/penguins.csv with the embedded data, else none)",
-    )
-    data.add_argument(
-        "--schema",
-        metavar="PATH",
-        help="curated Schema text proto the data must satisfy; 'none' infers one from each run's "
-        "data and keeps nothing (default: data/penguins.schema.pbtxt with the embedded data; "
-        "for other data the schema kept by an earlier run, OUTPUT/schema/NAME/schema.pbtxt, else "
-        "one inferred from this run's data and kept there)",
-    )
-    data.add_argument(
-        "--reinfer-schema",
-        action="store_true",
-        default=None,
-        help="infer the schema again from this run's data and overwrite the kept one",
-    )
-    data.add_argument(
-        "--on-anomaly",
-        choices=ON_ANOMALY,
-        help="what ExampleValidator's anomalies do: fail the run before Transform, or warn and "
-        "go on (default: fail)",
-    )
-    data.add_argument(
-        "--drift",
-        action="store_true",
-        default=None,
-        help="compare this run's statistics with the last blessed run's (DistributionValidator); "
-        "a column beyond its bar stops the run before Transform, like an anomaly",
-    )
-    data.add_argument(
-        "--max-drift-jsd",
-        type=float,
-        help="drift bar of numeric columns: approximate Jensen-Shannon divergence "
-        f"(default: {defaults.max_drift_jsd})",
-    )
-    data.add_argument(
-        "--max-drift-linf",
-        type=float,
-        help="drift bar of categorical columns: L-infinity distance of the value frequencies "
-        f"(default: {defaults.max_drift_linf})",
-    )
-    data.add_argument(
-        "--transform-statistics",
-        action="store_true",
-        default=None,
-        help="let Transform also compute pre- and post-transform statistics and anomalies (TFDV)",
-    )
-    data.add_argument(
-        "--split",
-        type=_split,
-        metavar="TRAIN:VALIDATION:EVAL",
-        help="hash buckets of the three splits (default: 14:3:3 below "
-        f"{SMALL_DATA_ROWS:,} rows, 16:2:2 from there)",
-    )
-    model = parser.add_argument_group("model")
-    model.add_argument(
-        "--normalization",
-        choices=NORMALIZATION_MODES,
-        help="output normalization; auto: range for 3+ classes, population for a binary label "
-        "or regression (default: auto)",
-    )
-    model.add_argument(
-        "--population-shared",
-        action="store_true",
-        default=None,
-        help="population mode: one set of statistics across both networks",
-    )
-    model.add_argument(
-        "--loss",
-        choices=LOSSES,
-        help="training loss; auto: the mode's own for classification, mse for regression (default: auto)",
-    )
-    model.add_argument(
-        "--task",
-        choices=TASKS,
-        help="auto: regression when every label value is a number and there are more than 20 "
-        "distinct ones or any is fractional, else classification (default: auto)",
-    )
-    model.add_argument(
-        "--train-steps",
-        type=_positive,
-        help="at most this many joint steps (default: from the data, "
-        f"{defaults.trainer.max_epochs} epochs within [{defaults.trainer.min_steps}, "
-        f"{defaults.trainer.max_steps}] steps)",
-    )
-    model.add_argument(
-        "--patience",
-        type=_non_negative,
-        help="stop after this many validations without improvement, 0 never "
-        f"(default: {defaults.trainer.patience})",
-    )
-    model.add_argument(
-        "--eval-steps",
-        type=_positive,
-        help="batches per validation pass (default: the whole validation split)",
-    )
-    model.add_argument(
-        "--batch-size", type=_positive, help=f"(default: {defaults.trainer.batch_size})"
-    )
-    model.add_argument(
-        "--warm-start",
-        choices=[choice for choice in WARM_START if choice],
-        help="initialize network A, B or both from the latest blessed model's weights (TFX's "
-        "base_model) and train jointly as usual (default: both from scratch)",
-    )
-    model.add_argument(
-        "--tune",
-        type=_positive,
-        metavar="N",
-        help="tune both networks' sizes and learning rates over N trials of the joint loop "
-        "(TFX Tuner, KerasTuner random search) before the Trainer, which takes the best",
-    )
-    model.add_argument("--seed", type=int, help=f"(default: {defaults.trainer.seed})")
-    model.add_argument(
-        "--train-workers",
-        type=_positive,
-        help="training processes under MultiWorkerMirroredStrategy on this machine; the batch "
-        "size stays global (default: 1)",
-    )
-    run = parser.add_argument_group("run")
-    run.add_argument(
+    for item in declared(PipelineConfig):
+        if item.path == (OUTPUT,) and not output_folder:
+            continue
+        groups[item.option.group].add_argument(
+            item.flag, **_argument(item, _default_of(defaults, item.path))
+        )
+    groups["run"].add_argument(
         "--config",
         metavar="FILE",
         help="YAML file holding any option (as --print-config writes it, each network's layers, "
         "activation, dropout and learning rate included); flags given beside it win",
     )
-    run.add_argument(
+    groups["run"].add_argument(
         "--print-config",
         action="store_true",
         help="print the effective configuration as YAML and exit (nothing runs)",
     )
-    if output_folder:
-        run.add_argument(
-            "--output",
-            help=f"folder for pipeline root, metadata and serving models (default: ./{DEFAULT_OUTPUT})",
-        )
-    run.add_argument("--name", help=f"pipeline name (default: {defaults.name})")
-    run.add_argument(
-        "--min-skill",
-        type=float,
-        help="the default blessing bar for network A, network B and the combined prediction: the "
-        "fraction in [0, 1) of the way from the best constant predictor on the eval rows to a "
-        "perfect one (AUC >= 0.5 + F/2 for two classes, accuracy over the majority class for more, "
-        f"R^2 >= F for regression; default: {defaults.min_skill})",
-    )
-    run.add_argument(
-        "--min-accuracy",
-        type=float,
-        help="classification: an absolute accuracy bar in (0, 1] as well (default: none)",
-    )
-    run.add_argument(
-        "--slice-by",
-        type=_names,
-        metavar="COLUMN[,COLUMN]",
-        help="Evaluator metrics per value of each column too, for network A, network B and the "
-        "combined model (report: 'Metrics per slice')",
-    )
-    run.add_argument(
-        "--min-slice-accuracy",
-        type=float,
-        help="classification: an accuracy bar every slice of --slice-by must also meet "
-        "(default: none)",
-    )
-    run.add_argument(
-        "--max-mse",
-        type=float,
-        help="regression: an absolute MSE bar in the label's units as well (default: none)",
-    )
-    run.add_argument(
-        "--max-mae",
-        type=float,
-        help="regression: an absolute MAE bar in the label's units as well (default: none)",
-    )
-    run.add_argument(
-        "--serving-base",
-        metavar="PATH",
-        help="the serving root as TF Serving will see it, written into models.config: /models for "
-        "`docker run -v SERVING_ROOT:/models tensorflow/serving` (default: this host's path)",
-    )
-    run.add_argument("--no-cache", action="store_true", help="re-run every component")
-    beam = parser.add_argument_group(
-        "Beam (ExampleGen, StatisticsGen, Transform, Evaluator, BulkInferrer)"
-    )
-    beam.add_argument(
-        "--beam",
-        choices=PROFILES,
-        metavar="PROFILE",
-        help=f"runner profile: {', '.join(PROFILES)} (default: local, or multiprocess with "
-        "--beam-workers > 1)",
-    )
-    beam.add_argument(
-        "--beam-workers", type=_positive, help="multiprocess: DirectRunner worker processes"
-    )
-    beam.add_argument(
-        "--beam-master", metavar="URL", help="flink: JobManager host:port; spark: spark://host:port"
-    )
-    beam.add_argument("--gcp-project", help="dataflow: Google Cloud project")
-    beam.add_argument("--gcp-region", help="dataflow: region, e.g. europe-west4")
-    beam.add_argument(
-        "--temp-location",
-        metavar="GS_URI",
-        help="dataflow: gs:// folder for staging and temp files",
-    )
-    beam.add_argument(
-        "--sdk-container-image",
-        metavar="IMAGE",
-        help="flink, spark, dataflow: the image Beam workers run (built from kubeflow/Dockerfile)",
-    )
-    beam.add_argument(
-        "--beam-arg",
-        action="append",
-        dest="beam_args",
-        metavar="ARG",
-        help="extra Beam pipeline argument, repeatable, written with '=': "
-        "--beam-arg=--max_num_workers=8",
-    )
     return parser
 
 
-def beam_from_args(args: argparse.Namespace, base: BeamConfig) -> BeamConfig:
-    profile = args.beam or ("multiprocess" if (args.beam_workers or 1) > 1 else None)
-    return overrides(
-        base,
-        profile=profile,
-        workers=args.beam_workers,
-        master=args.beam_master,
-        project=args.gcp_project,
-        region=args.gcp_region,
-        temp_location=args.temp_location,
-        sdk_container_image=args.sdk_container_image,
-        extra=tuple(args.beam_args) if args.beam_args else None,
+def _default_of(config: Any, path: Tuple[str, ...]) -> Any:
+    for name in path:
+        config = getattr(config, name)
+    return config
+
+
+def _argument(item: Declared, default: Any) -> dict:
+    """argparse keywords of one declared option. Every default is None, so a flag not given never
+    overrides the config file; the help shows the config's default."""
+    option, kind = item.option, typing.get_type_hints(_owner(item))[item.path[-1]]
+    shown = (
+        ""
+        if "default:" in option.help or default in (None, "", (), False)
+        else f" (default: {default})"
     )
+    keywords: dict = {"dest": item.dest, "default": None, "help": option.help + shown}
+    if kind is bool:
+        return {**keywords, "action": argparse.BooleanOptionalAction}
+    parse = option.parse or _PARSERS.get(kind) or str
+    if option.none_word:
+        parse = _none_word(parse)
+    keywords["type"] = _argparse_type(parse)
+    if option.repeat:
+        keywords["action"] = "append"
+    if option.choices:
+        keywords["choices"] = option.choices
+    if not option.choices:
+        keywords["metavar"] = option.metavar or item.path[-1].upper()
+    return keywords
+
+
+def _owner(item: Declared) -> type:
+    """The dataclass that declares the option's field."""
+    cls: type = PipelineConfig
+    for name in item.path[:-1]:
+        cls = typing.get_type_hints(cls)[name]
+    return cls
+
+
+_PARSERS = {
+    int: int,
+    float: float,
+    str: str,
+    Tuple[str, ...]: names,
+    Optional[float]: float,
+    Optional[str]: str,
+}
+
+
+def _none_word(parse):
+    return lambda text: "" if text == "none" else parse(text)
+
+
+def _argparse_type(parse):
+    """argparse reports an ArgumentTypeError's message; our parsers raise ValueError."""
+
+    def wrapped(text: str):
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return wrapped
 
 
 def config_from_args(
     args: argparse.Namespace, base: Optional[PipelineConfig] = None
 ) -> PipelineConfig:
-    """PipelineConfig from parsed options, resolved against the data (fails fast on bad options)."""
+    """PipelineConfig from parsed options over the config file (or the defaults), resolved against
+    the data (fails fast on bad options)."""
     if base is None:
         base = config_file.read(args.config) if args.config else PipelineConfig()
-    config = overrides(
-        base,
-        data=args.data,
-        label=args.label,
-        features=args.features,
-        split_buckets=args.split,
-        inference_data="" if args.inference_data == "none" else args.inference_data,
-        schema="" if args.schema == "none" else args.schema,
-        reinfer_schema=args.reinfer_schema,
-        on_anomaly=args.on_anomaly,
-        transform_statistics=args.transform_statistics,
-        drift=args.drift,
-        max_drift_jsd=args.max_drift_jsd,
-        max_drift_linf=args.max_drift_linf,
-        output_dir=getattr(args, "output", None),
-        name=args.name,
-        min_skill=args.min_skill,
-        min_accuracy=args.min_accuracy,
-        slice_by=args.slice_by,
-        min_slice_accuracy=args.min_slice_accuracy,
-        max_mse=args.max_mse,
-        max_mae=args.max_mae,
-        enable_cache=False if args.no_cache else None,
-        tune_trials=args.tune,
-        serving_base=getattr(args, "serving_base", None),
-    )
-    config = dataclasses.replace(config, beam=beam_from_args(args, config.beam))
-    config = with_trainer(
-        config,
-        normalization=args.normalization,
-        loss=args.loss,
-        task=args.task,
-        train_steps=args.train_steps,
-        patience=args.patience,
-        eval_steps=args.eval_steps,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        train_workers=args.train_workers,
-        population_shared=args.population_shared,
-        warm_start=args.warm_start,
-    )
-    return config.resolved()
+    changes: dict = {}
+    for item in declared(PipelineConfig):
+        value = getattr(args, item.dest, None)
+        if value is not None:
+            changes[item.path] = tuple(value) if item.option.repeat else value
+    return with_changes(base, changes).resolved()
+
+
+def with_changes(config: Any, changes: dict) -> Any:
+    """A copy of a config dataclass with `changes` ({field path: value}) applied, nested included."""
+    direct = {path[0]: value for path, value in changes.items() if len(path) == 1}
+    for section in {path[0] for path in changes if len(path) > 1}:
+        inner = {
+            path[1:]: value
+            for path, value in changes.items()
+            if len(path) > 1 and path[0] == section
+        }
+        direct[section] = with_changes(getattr(config, section), inner)
+    return dataclasses.replace(config, **direct)
 
 
 def parse_args(
@@ -359,34 +174,3 @@ def _message(error: Exception) -> str:
     if isinstance(error, OSError) and error.strerror and not isinstance(error, FileNotFoundError):
         return f"{error.filename or ''}: {error.strerror}".lstrip(": ")
     return str(error)
-
-
-def _names(text: str) -> tuple:
-    values = tuple(v.strip() for v in text.split(",") if v.strip())
-    if not values:
-        raise argparse.ArgumentTypeError("expected comma-separated column names")
-    return values
-
-
-def _split(text: str) -> tuple:
-    try:
-        train, validation, evaluation = (int(v) for v in text.split(":"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected TRAIN:VALIDATION:EVAL bucket counts such as 8:1:1, got {text!r}"
-        ) from None
-    return train, validation, evaluation
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value

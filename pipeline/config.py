@@ -12,10 +12,11 @@ import dataclasses
 import io
 import json
 import os
-from typing import List, Optional, Tuple, TypeVar
+from typing import List, Optional, Tuple
 
 from modules import modes, names, paths
 from modules.hparams import TrainerConfig
+from modules.options import non_negative, option
 from pipeline.beam import BeamConfig
 from pipeline.labels import numeric_columns, read_label
 from pipeline.project import REPO_ROOT
@@ -30,64 +31,156 @@ DEFAULT_OUTPUT = "tfx_runs"
 SMALL_DATA_ROWS = 10_000
 SMALL_DATA_SPLIT = (14, 3, 3)  # 70 / 15 / 15 %: a small file needs eval rows to measure on
 LARGE_DATA_SPLIT = (16, 2, 2)  # 80 / 10 / 10 %
-Config = TypeVar("Config")
+
+
+def parse_split(text: str) -> Tuple[int, ...]:
+    """`--split 14:3:3`: hash buckets of train, validation and eval."""
+    try:
+        train, validation, evaluation = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise ValueError(
+            f"expected TRAIN:VALIDATION:EVAL bucket counts such as 8:1:1, got {text!r}"
+        ) from None
+    return train, validation, evaluation
 
 
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     """Every knob of the pipeline. Paths are derived at run time, never read at import."""
 
-    name: str = paths.DEFAULT_PIPELINE_NAME
-    data: str = DEFAULT_DATA
-    label: str = DEFAULT_LABEL
-    features: Tuple[str, ...] = ()  # empty: every column but the label
-    output_dir: str = DEFAULT_OUTPUT
+    name: str = option(paths.DEFAULT_PIPELINE_NAME, "pipeline name", "run")
+    data: str = option(
+        DEFAULT_DATA, "CSV file or folder of CSV files with one header", "data", metavar="PATH"
+    )
+    label: str = option(
+        DEFAULT_LABEL,
+        "label column, or several numeric ones comma-separated for multi-target regression",
+        "data",
+    )
+    # Empty: every column but the label.
+    features: Tuple[str, ...] = option(
+        (), "comma-separated feature columns (default: every other column)", "data"
+    )
+    output: str = option(
+        DEFAULT_OUTPUT, "folder for pipeline root, metadata and serving models", "run"
+    )
     # train : validation : eval hash buckets; empty: SMALL_DATA_SPLIT below SMALL_DATA_ROWS rows,
     # else LARGE_DATA_SPLIT (resolved()). Nothing is fitted on eval, the Evaluator's split.
-    split_buckets: Tuple[int, ...] = ()
+    split: Tuple[int, ...] = option(
+        (),
+        f"hash buckets of the three splits (default: 14:3:3 below {SMALL_DATA_ROWS:,} rows, 16:2:2 from there)",
+        "data",
+        parse=parse_split,
+        metavar="TRAIN:VALIDATION:EVAL",
+    )
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
-    inference_data: Optional[str] = None
+    inference_data: Optional[str] = option(
+        None,
+        "unlabelled CSV for batch inference after the Pusher; 'none' to skip "
+        "(default: data/unlabelled/penguins.csv with the embedded data, else none)",
+        "data",
+        metavar="PATH",
+        none_word=True,
+    )
     # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
     # curated penguin schema with the embedded data, else the kept schema (`kept_schema`) when an
     # earlier run left one, else inferred and kept.
-    schema: Optional[str] = None
+    schema: Optional[str] = option(
+        None,
+        "curated Schema text proto the data must satisfy; 'none' infers one from each run's data and "
+        "keeps nothing (default: data/penguins.schema.pbtxt with the embedded data; for other data "
+        "the schema kept by an earlier run, OUTPUT/schema/NAME/schema.pbtxt, else one inferred from "
+        "this run's data and kept there)",
+        "data",
+        metavar="PATH",
+        none_word=True,
+    )
     # Where the DataGate writes the inferred schema once the data passes ("": keep none). Set by
     # resolved(); a config file that names it re-uses the kept file once it exists.
     kept_schema: str = ""
-    reinfer_schema: bool = False  # infer again from this run's data and overwrite the kept schema
-    on_anomaly: str = (
-        "fail"  # what the DataGate does with ExampleValidator's anomalies: fail | warn
+    reinfer_schema: bool = option(
+        False, "infer the schema again from this run's data and overwrite the kept one", "data"
+    )
+    on_anomaly: str = option(
+        "fail",
+        "what ExampleValidator's anomalies do: fail the run before Transform, or warn and go on",
+        "data",
+        choices=ON_ANOMALY,
     )
     # Drift: this run's statistics against those of the last blessed run's data (TFX's
     # DistributionValidator); a column over its bar stops the run like an anomaly. Bars: approximate
     # Jensen-Shannon divergence for numeric columns, L-infinity distance for categorical ones.
-    drift: bool = False
-    max_drift_jsd: float = 0.1
-    max_drift_linf: float = 0.1
+    drift: bool = option(
+        False,
+        "compare this run's statistics with the last blessed run's (DistributionValidator); a "
+        "column beyond its bar stops the run before Transform, like an anomaly",
+        "data",
+    )
+    max_drift_jsd: float = option(
+        0.1, "drift bar of numeric columns: approximate Jensen-Shannon divergence", "data"
+    )
+    max_drift_linf: float = option(
+        0.1,
+        "drift bar of categorical columns: L-infinity distance of the value frequencies",
+        "data",
+    )
     drift_numeric: Tuple[str, ...] = ()  # numeric columns among features and labels (resolved())
     # Transform's own TFDV statistics (pre-transform: a copy of StatisticsGen's; post-transform and
     # its anomalies: read by no component here). Off: computing them costs seconds per run.
-    transform_statistics: bool = False
+    transform_statistics: bool = option(
+        False,
+        "let Transform also compute pre- and post-transform statistics and anomalies (TFDV)",
+        "data",
+    )
     trainer: TrainerConfig = TrainerConfig()
     # >0: a Tuner (KerasTuner random search, each trial the joint loop) tries that many sizes and
     # learning rates of both networks first; the Trainer takes the best trial's.
-    tune_trials: int = 0
+    tune: int = option(
+        0,
+        "tune both networks' sizes and learning rates over N trials of the joint loop (TFX Tuner, "
+        "KerasTuner random search) before the Trainer, which takes the best",
+        "model",
+        parse=non_negative,
+        metavar="N",
+    )
     # Blessing bars, each applied to network A, network B and the combined prediction. The default
     # one is data-relative: skill over the best constant predictor on the eval rows (AUC for two
     # classes, accuracy over the majority class for more, R^2 for regression; modules/skill.py).
-    min_skill: float = 0.2
+    min_skill: float = option(
+        0.2,
+        "the default blessing bar for network A, network B and the combined prediction: the "
+        "fraction in [0, 1) of the way from the best constant predictor on the eval rows to a "
+        "perfect one (AUC >= 0.5 + F/2 for two classes, accuracy over the majority class for more, "
+        "R^2 >= F for regression)",
+        "run",
+    )
     # Absolute bars, off unless given: accuracy (classification); MSE and MAE in the label's units
     # (regression).
-    min_accuracy: Optional[float] = None
-    max_mse: Optional[float] = None
-    max_mae: Optional[float] = None
+    min_accuracy: Optional[float] = option(
+        None, "classification: an absolute accuracy bar in (0, 1] as well (default: none)", "run"
+    )
+    max_mse: Optional[float] = option(
+        None, "regression: an absolute MSE bar in the label's units as well (default: none)", "run"
+    )
+    max_mae: Optional[float] = option(
+        None, "regression: an absolute MAE bar in the label's units as well (default: none)", "run"
+    )
     # Columns whose values slice the Evaluator's metrics (each column on its own), and an optional
     # accuracy bar every such slice must meet (classification).
-    slice_by: Tuple[str, ...] = ()
-    min_slice_accuracy: Optional[float] = None
-    # How much lower than the blessed baseline's skill a candidate's may be (absolute). 0.05: on
-    # the penguins' 58 eval rows one more wrong row costs 0.03 skill, eval noise and not a worse
-    # model; two cost 0.06.
+    slice_by: Tuple[str, ...] = option(
+        (),
+        "Evaluator metrics per value of each column too, for network A, network B and the combined "
+        "model (report: 'Metrics per slice')",
+        "run",
+        metavar="COLUMN[,COLUMN]",
+    )
+    min_slice_accuracy: Optional[float] = option(
+        None,
+        "classification: an accuracy bar every slice of --slice-by must also meet (default: none)",
+        "run",
+    )
+    # How much lower than the blessed baseline's skill a candidate's may be (absolute): on the
+    # penguins' 58 eval rows one more wrong row costs 0.03 skill, eval noise and not a worse model.
     max_regression: float = 0.05
     label_classes: int = 0  # classes of a classification label, set by resolved()
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
@@ -97,9 +190,17 @@ class PipelineConfig:
     keep_versions: int = 3  # served versions kept per model
     # The serving root as TF Serving sees it, written into models.config ("": this host's path;
     # "/models" for `docker run -v <serving root>:/models tensorflow/serving`).
-    serving_base: str = ""
+    serving_base: str = option(
+        "",
+        "the serving root as TF Serving will see it, written into models.config: /models for "
+        "`docker run -v SERVING_ROOT:/models tensorflow/serving` (default: this host's path)",
+        "run",
+        metavar="PATH",
+    )
     beam: BeamConfig = BeamConfig()  # runner profile of every Beam-based component
-    enable_cache: bool = True
+    cache: bool = option(
+        True, "re-use cached component outputs (--no-cache re-runs every component)", "run"
+    )
 
     @property
     def label_columns(self) -> Tuple[str, ...]:
@@ -125,7 +226,7 @@ class PipelineConfig:
 
     @property
     def outputs(self) -> paths.OutputLayout:
-        return paths.OutputLayout(self.output_dir, self.name)
+        return paths.OutputLayout(self.output, self.name)
 
     @property
     def pipeline_root(self) -> str:
@@ -140,7 +241,7 @@ class PipelineConfig:
         return self.outputs.serving_root
 
     def beam_pipeline_args(self) -> List[str]:
-        return self.beam.args()
+        return self.beam.pipeline_args()
 
     def transform_config(self) -> dict:
         return {
@@ -170,7 +271,8 @@ class PipelineConfig:
     def resolved(self) -> "PipelineConfig":
         """Checks the data and fills `features` from the CSV header; fails before any component runs."""
         self.trainer.validate()
-        self.beam.validate()
+        beam = self.beam.resolved()
+        beam.validate()
         self._check_bars()
         if self.serving_base and not (
             paths.is_uri(self.serving_base) or self.serving_base.startswith("/")
@@ -184,14 +286,14 @@ class PipelineConfig:
                 "warm_start and drift look up the latest blessed run, which needs the baseline "
                 "resolver (compare_to_baseline)"
             )
-        if self.tune_trials < 0:
-            raise ValueError(f"tune trials must be >= 0, got {self.tune_trials}")
+        if self.tune < 0:
+            raise ValueError(f"tune trials must be >= 0, got {self.tune}")
         if self.keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {self.keep_versions}")
-        if self.split_buckets and (len(self.split_buckets) != 3 or min(self.split_buckets) <= 0):
+        if self.split and (len(self.split) != 3 or min(self.split) <= 0):
             raise ValueError(
-                "split_buckets are three positive bucket counts (train, validation, eval), "
-                f"got {list(self.split_buckets)}"
+                "split is three positive bucket counts (train, validation, eval), "
+                f"got {list(self.split)}"
             )
         if self.on_anomaly not in ON_ANOMALY:
             raise ValueError(
@@ -209,9 +311,7 @@ class PipelineConfig:
                 "rename that column"
             )
         trainer, label_classes, rows = self._label_settings()
-        split_buckets = self.split_buckets or (
-            SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT
-        )
+        split = self.split or (SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT)
         features = self.features or tuple(c for c in columns if c not in self.label_columns)
         unknown = [f for f in features if f not in columns]
         if unknown:
@@ -240,7 +340,7 @@ class PipelineConfig:
         if schema:
             schema = paths.absolute(schema)
             _check_schema(schema, (*self.label_columns, *features))
-        output_dir = paths.absolute(self.output_dir)
+        output = paths.absolute(self.output)
         drift_numeric = ()
         if self.drift:
             drift_numeric = tuple(
@@ -248,15 +348,16 @@ class PipelineConfig:
             )
         return dataclasses.replace(
             self,
-            split_buckets=tuple(split_buckets),
+            split=tuple(split),
             drift_numeric=drift_numeric,
             features=tuple(features),
-            output_dir=output_dir,
+            output=output,
             inference_data=inference_data,
             schema=schema,
             kept_schema=kept_schema,
             trainer=trainer,
             label_classes=label_classes,
+            beam=beam,
         )
 
     def _schema_source(self) -> Tuple[str, str]:
@@ -270,7 +371,7 @@ class PipelineConfig:
             return DEFAULT_SCHEMA, ""
         kept = self.kept_schema
         if self.schema is None:
-            kept = paths.OutputLayout(paths.absolute(self.output_dir), self.name).kept_schema
+            kept = paths.OutputLayout(paths.absolute(self.output), self.name).kept_schema
         elif self.schema:
             return self.schema, ""
         if kept and paths.exists(kept) and not self.reinfer_schema:
@@ -395,14 +496,3 @@ def _check_schema(path: str, columns: Tuple[str, ...]) -> None:
 
 def _is_dir(path: str) -> bool:
     return paths.isdir(path)
-
-
-def with_trainer(config: PipelineConfig, **changes) -> PipelineConfig:
-    """A copy of `config` whose TrainerConfig has `changes` (None values are ignored)."""
-    changes = {k: v for k, v in changes.items() if v is not None}
-    return dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, **changes))
-
-
-def overrides(config: Config, **changes: Optional[object]) -> Config:
-    """A copy of a config dataclass with the given fields (None values are ignored)."""
-    return dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})

@@ -58,7 +58,7 @@ def for_target(config: PipelineConfig, target: str, pipeline_root: str) -> Pipel
     return dataclasses.replace(
         config,
         compare_to_baseline=TARGETS[target].baseline_resolver,
-        output_dir=root,
+        output=root,
         kept_schema=kept,
     )
 
@@ -96,7 +96,7 @@ def compile_pipeline(config: PipelineConfig, target: str, image: str, output: st
         runner.KubeflowV2DagRunnerConfig(default_image=image),
         output_dir=folder,
         output_filename=filename,
-    ).run(create_pipeline(config, pipeline_root=config.output_dir))
+    ).run(create_pipeline(config, pipeline_root=config.output))
     return os.path.join(folder, filename)
 
 

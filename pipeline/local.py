@@ -53,7 +53,7 @@ def parser() -> argparse.ArgumentParser:
 def prepare_run_dir(config: PipelineConfig) -> str:
     """The run's own folder (log, effective config) under --output; a folder that cannot be
     created or written fails here, in one line, before anything runs."""
-    output = config.output_dir
+    output = config.output
     if paths.is_uri(output):
         raise ValueError(
             f"--output {output}: a local run keeps ML Metadata in SQLite, so --output must be a "

@@ -33,7 +33,7 @@ def example_gen(config: PipelineConfig):
             split_config=tfx.proto.SplitConfig(
                 splits=[
                     tfx.proto.SplitConfig.Split(name=split, hash_buckets=buckets)
-                    for split, buckets in zip(names.SPLITS, config.split_buckets, strict=True)
+                    for split, buckets in zip(names.SPLITS, config.split, strict=True)
                 ]
             )
         ),
@@ -170,7 +170,7 @@ def create_pipeline(
         components.append(resolver)
         baseline = resolver.outputs["model"]
     hyperparameters = None
-    if config.tune_trials:
+    if config.tune:
         tuner = tfx.components.Tuner(
             tuner_fn=TUNER_FN,
             examples=transform.outputs["transformed_examples"],
@@ -178,7 +178,7 @@ def create_pipeline(
             schema=schema.outputs["schema"],
             custom_config={
                 **config.trainer_config(),
-                names.CONFIG_TUNE_TRIALS: config.tune_trials,
+                names.CONFIG_TUNE_TRIALS: config.tune,
                 names.CONFIG_CODE: code["Tuner"],
             },
             **training_args(config),
@@ -230,7 +230,7 @@ def create_pipeline(
         pipeline_name=config.name,
         pipeline_root=pipeline_root or config.pipeline_root,
         components=components,
-        enable_cache=config.enable_cache,
+        enable_cache=config.cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args
         if beam_pipeline_args is not None

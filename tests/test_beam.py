@@ -43,21 +43,26 @@ OPTIONS = {
     "local": [],
     "multiprocess": ["--beam-workers", "2"],
     "portable": [],
-    "flink": ["--beam-master", "flink-jm:8081", "--sdk-container-image", "registry/twinnorm:1"],
+    "flink": [
+        "--beam-master",
+        "flink-jm:8081",
+        "--beam-sdk-container-image",
+        "registry/twinnorm:1",
+    ],
     "spark": [
         "--beam-master",
         "spark://spark-master:7077",
-        "--sdk-container-image",
+        "--beam-sdk-container-image",
         "registry/twinnorm:1",
     ],
     "dataflow": [
-        "--gcp-project",
+        "--beam-project",
         "my-project",
-        "--gcp-region",
+        "--beam-region",
         "europe-west4",
-        "--temp-location",
+        "--beam-temp-location",
         "gs://bucket/tmp",
-        "--sdk-container-image",
+        "--beam-sdk-container-image",
         "registry/twinnorm:1",
     ],
 }
@@ -66,7 +71,7 @@ OPTIONS = {
 @pytest.mark.parametrize("profile", sorted(DOCUMENTED))
 def test_each_profile_gives_its_documented_arguments_from_the_command_line(profile):
     config = cli.parse(
-        ["--beam", profile, *OPTIONS[profile], "--beam-arg=--max_num_workers=4"], "test"
+        ["--beam-profile", profile, *OPTIONS[profile], "--beam-args=--max_num_workers=4"], "test"
     )
     assert config.beam_pipeline_args() == [*DOCUMENTED[profile], "--max_num_workers=4"]
 
@@ -81,39 +86,52 @@ def test_beam_workers_alone_selects_multiprocess():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
         (
-            ["--beam", "flink", "--beam-master", "jm:8081"],
-            "Beam profile 'flink' needs --sdk-container-image",
+            ["--beam-profile", "flink"],
+            "Beam profile 'flink' needs --beam-master, --beam-sdk-container-image",
         ),
         (
-            ["--beam", "spark", "--sdk-container-image", "i"],
+            ["--beam-profile", "flink", "--beam-master", "jm:8081"],
+            "Beam profile 'flink' needs --beam-sdk-container-image",
+        ),
+        (
+            ["--beam-profile", "spark", "--beam-sdk-container-image", "i"],
             "Beam profile 'spark' needs --beam-master",
         ),
         (
-            ["--beam", "spark", "--beam-master", "host:7077", "--sdk-container-image", "i"],
+            [
+                "--beam-profile",
+                "spark",
+                "--beam-master",
+                "host:7077",
+                "--beam-sdk-container-image",
+                "i",
+            ],
             "spark://HOST:PORT",
         ),
         (
-            ["--beam", "dataflow", "--gcp-project", "p"],
-            "Beam profile 'dataflow' needs --gcp-region, --temp-location, --sdk-container-image",
+            ["--beam-profile", "dataflow", "--beam-project", "p"],
+            "Beam profile 'dataflow' needs --beam-region, --beam-temp-location, --beam-sdk-container-image",
         ),
         (
             [
-                "--beam",
+                "--beam-profile",
                 "dataflow",
-                "--gcp-project",
+                "--beam-project",
                 "p",
-                "--gcp-region",
+                "--beam-region",
                 "r",
-                "--temp-location",
+                "--beam-temp-location",
                 "/tmp",
-                "--sdk-container-image",
+                "--beam-sdk-container-image",
                 "i",
             ],
-            "--temp-location gs://",
+            "--beam-temp-location gs://",
         ),
-        (["--beam", "local", "--beam-workers", "2"], "2 Beam workers need --beam multiprocess"),
+        (
+            ["--beam-profile", "portable", "--beam-workers", "2"],
+            "2 Beam workers need --beam-profile multiprocess",
+        ),
     ],
 )
 def test_a_profile_missing_a_required_argument_fails_in_one_line_before_any_component(
@@ -128,7 +146,7 @@ def test_a_profile_missing_a_required_argument_fails_in_one_line_before_any_comp
 
 def test_an_unknown_profile_is_refused():
     with pytest.raises(ValueError, match="Beam profile must be one of"):
-        BeamConfig(profile="ray").args()
+        BeamConfig(profile="ray").pipeline_args()
 
 
 # -- portable vs local: the same Transform output ---------------------------------------------------
@@ -160,7 +178,7 @@ def run_to_transform(output_dir: str, profile: str) -> str:
     from pipeline.pipeline import create_pipeline
 
     config = cli.parse(
-        ["--output", output_dir, "--beam", profile, "--inference-data", "none"], "test"
+        ["--output", output_dir, "--beam-profile", profile, "--inference-data", "none"], "test"
     )
     tfx.orchestration.LocalDagRunner().run(
         create_pipeline(
@@ -218,7 +236,7 @@ def test_the_kubeflow_runner_compiles_a_profile_into_every_beam_component(tmp_pa
             "gs://bucket/root",
             "--image",
             "registry/twinnorm:1",
-            "--beam",
+            "--beam-profile",
             "dataflow",
             *OPTIONS["dataflow"],
         ],

@@ -151,16 +151,16 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
 def test_three_splits_sized_by_the_row_count_unless_given(tmp_path):
     from pipeline.config import LARGE_DATA_SPLIT, SMALL_DATA_ROWS, SMALL_DATA_SPLIT
 
-    assert PipelineConfig().resolved().split_buckets == SMALL_DATA_SPLIT  # 344 penguins
+    assert PipelineConfig().resolved().split == SMALL_DATA_SPLIT  # 344 penguins
     path = tmp_path / "large.csv"
     path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(SMALL_DATA_ROWS)))
     large = dataclasses.replace(PipelineConfig(), data=str(path), label="y", schema="")
-    assert large.resolved().split_buckets == LARGE_DATA_SPLIT
-    given = dataclasses.replace(large, split_buckets=(6, 2, 2))
-    assert given.resolved().split_buckets == (6, 2, 2)
+    assert large.resolved().split == LARGE_DATA_SPLIT
+    given = dataclasses.replace(large, split=(6, 2, 2))
+    assert given.resolved().split == (6, 2, 2)
     for wrong in ((2, 1), (4, 0, 1)):
         with pytest.raises(ValueError, match="three positive bucket counts"):
-            dataclasses.replace(large, split_buckets=wrong).resolved()
+            dataclasses.replace(large, split=wrong).resolved()
 
 
 def test_inference_data_must_carry_every_feature(tmp_path):
@@ -204,7 +204,10 @@ def test_inference_data_must_carry_every_feature(tmp_path):
         (["--batch-size", "0"], "argument --batch-size: expected a positive integer, got 0"),
         (["--train-workers", "0"], "argument --train-workers: expected a positive integer"),
         (["--batch-size", "30", "--train-workers", "4"], "must be a multiple of train_workers 4"),
-        (["--beam", "flink"], "Beam profile 'flink' needs --beam-master, --sdk-container-image"),
+        (
+            ["--beam-profile", "flink"],
+            "Beam profile 'flink' needs --beam-master, --beam-sdk-container-image",
+        ),
         (["--config", "/no/such.yaml"], "config file /no/such.yaml does not exist"),
         (["--serving-base", "models"], "serving_base must be an absolute path or a URI"),
         (["--verbose", "--quiet"], "argument --quiet: not allowed with argument --verbose"),
@@ -265,7 +268,7 @@ def test_config_file_sets_each_network_and_refuses_unknown_keys_and_wrong_types(
             "unknown key(s) trainer.network_a.hidden_unitz",
         ),
         ("trainer:\n  batch_size: many\n", "trainer.batch_size must be an integer, got 'many'"),
-        ("split_buckets: [2, x]\n", "split_buckets[1] must be an integer, got 'x'"),
+        ("split: [2, x]\n", "split[1] must be an integer, got 'x'"),
         ("- a list\n", "the file must be a mapping"),
     ]:
         path.write_text(text)
@@ -356,9 +359,7 @@ def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path)
 def test_the_first_run_infers_and_keeps_the_schema_and_later_runs_import_the_kept_one(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("a,b,y\n" + "1,x,0\n2,z,1\n" * 5)
-    base = dataclasses.replace(
-        PipelineConfig(), data=str(data), label="y", output_dir=str(tmp_path)
-    )
+    base = dataclasses.replace(PipelineConfig(), data=str(data), label="y", output=str(tmp_path))
     first = base.resolved()
     kept = OutputLayout(str(tmp_path)).kept_schema
     assert (first.schema, first.kept_schema) == ("", kept)  # infer, and keep it there

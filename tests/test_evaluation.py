@@ -43,7 +43,7 @@ def bars(config: PipelineConfig) -> dict:
 
 @pytest.mark.parametrize("data,label,measure", TASKS)
 def test_by_default_only_the_skill_bar_gates(data, label, measure):
-    config = PipelineConfig(data=data, label=label, output_dir="/tmp/unused").resolved()
+    config = PipelineConfig(data=data, label=label, output="/tmp/unused").resolved()
     found = bars(config)
     skill_config, thresholds = found["Skill"]
     assert json.loads(skill_config) == {"measure": measure}
@@ -55,7 +55,7 @@ def test_absolute_bars_apply_when_given():
     config = PipelineConfig(
         data="data/regression/diabetes.csv",
         label="progression",
-        output_dir="/tmp/unused",
+        output="/tmp/unused",
         max_mse=4000.0,
         max_mae=50.0,
         min_skill=0.3,
@@ -64,5 +64,5 @@ def test_absolute_bars_apply_when_given():
     assert found["Skill"][1] == [(0.3, None, -0.05)]
     assert found["MeanSquaredError"][1] == [(None, 4000.0, None)]
     assert found["MeanAbsoluteError"][1] == [(None, 50.0, None)]
-    penguins = PipelineConfig(min_accuracy=0.95, output_dir="/tmp/unused").resolved()
+    penguins = PipelineConfig(min_accuracy=0.95, output="/tmp/unused").resolved()
     assert bars(penguins)["SparseCategoricalAccuracy"][1] == [(0.95, None, None)]

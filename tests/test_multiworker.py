@@ -57,7 +57,7 @@ def test_a_failing_worker_stops_every_worker_and_names_its_log(tmp_path):
         model_run_dir=str(tmp_path / "run"),
         label_key="species",
         feature_keys=["island"],
-        trainer=dataclasses.replace(TrainerConfig(), train_workers=2).to_dict(),
+        trainer=dataclasses.replace(TrainerConfig(), train_workers=2),
     )
     with pytest.raises(
         RuntimeError, match=r"training worker \d of 2 exited with 1; log .*worker-\d\.log"

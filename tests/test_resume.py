@@ -7,6 +7,7 @@ import os
 import tensorflow as tf
 
 from modules import names, resume
+from modules.hparams import TrainerConfig
 from modules.job import TrainJob
 
 
@@ -19,7 +20,7 @@ def job(run_dir: str, code: str) -> TrainJob:
         model_run_dir=run_dir,
         label_key="species",
         feature_keys=["island"],
-        trainer={"batch_size": 32},
+        trainer=TrainerConfig(),
         code=code,
     )
 

@@ -198,7 +198,7 @@ def trained(transformed, tmp_path_factory) -> dict:
             model_run_dir=os.path.join(out, "run"),
             label_key=label,
             feature_keys=list(FEATURES),
-            trainer=config.to_dict(),
+            trainer=config,
             label_columns=list(columns),
         )
         train_and_export(
@@ -419,7 +419,7 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
         model_run_dir=str(tmp_path / "run"),
         label_key="kind",
         feature_keys=list(FEATURES),
-        trainer=config.to_dict(),
+        trainer=config,
     )
     with pytest.raises(UnseenLabelError, match="1 validation example"):
         train_and_export(
