@@ -24,6 +24,7 @@ from components.pusher import versions
 from modules import names
 from modules.paths import OutputLayout
 from pipeline.config import DEFAULT_DATA, PipelineConfig
+from pipeline.resolution import resolve
 from serving_client.raw_examples import read_rows, serialize
 
 BATCH_SIZES = (1, 64, 1024)
@@ -82,7 +83,7 @@ def main() -> None:
     for model in (names.COMBINED, args.network):
         model_dir = os.path.join(serving_root, model)
         models[model] = Tf1Model(os.path.join(model_dir, str(versions(model_dir)[-1])))
-    pipeline = PipelineConfig().resolved()
+    pipeline = resolve(PipelineConfig())
     spec = tft.TFTransformOutput(
         newest_artifact(args.run, "Transform", "transform_graph")
     ).raw_feature_spec()

@@ -43,6 +43,7 @@ from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.training import JointTrainer
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 
 BATCH_SIZES = (32, 256)
 IN_MEMORY_BATCHES = 64
@@ -84,7 +85,7 @@ def main() -> None:
 
     args = benchmark_args(__doc__.splitlines()[0], options)
     repeats = args.repeats
-    pipeline = PipelineConfig().resolved()
+    pipeline = resolve(PipelineConfig())
     output = tft.TFTransformOutput(newest_artifact(args.run, "Transform", "transform_graph"))
     examples = newest_artifact(args.run, "Transform", "transformed_examples")
     train_files = sorted(glob.glob(os.path.join(examples, "Split-train", "*")))

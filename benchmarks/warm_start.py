@@ -26,6 +26,7 @@ from modules.networks import TwinModel
 from modules.paths import OutputLayout
 from modules.training import JointTrainer
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 from pipeline.summary import summarize
 
 
@@ -78,11 +79,13 @@ def main() -> int:
     blessed = summarize(OutputLayout(args.run).metadata_path).pushed_to
     if not blessed:
         parser.error(f"{args.run} has no pushed (blessed) model")
-    config = dataclasses.replace(
-        PipelineConfig(),
-        output=args.run,
-        **{k: v for k, v in (("data", args.data), ("label", args.label)) if v},
-    ).resolved()
+    config = resolve(
+        dataclasses.replace(
+            PipelineConfig(),
+            output=args.run,
+            **{k: v for k, v in (("data", args.data), ("label", args.label)) if v},
+        )
+    )
     result = {}
     for label, choice in (("scratch", ""), ("warm_start_a", "a")):
         steps, first = steps_to_bar(config, blessed, choice, args.bar, args.every, args.max_steps)

@@ -15,13 +15,14 @@ from pipeline import cli
 DEFAULT_IMAGE = "twinnorm:latest"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = cli.OneLineParser(
+def parser() -> argparse.ArgumentParser:
+    """The compile options, then every pipeline option but the output folder."""
+    result = cli.OneLineParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__,
     )
-    compile_options = parser.add_argument_group("compile")
+    compile_options = result.add_argument_group("compile")
     compile_options.add_argument(
         "--target",
         choices=("kfp", "vertex"),
@@ -48,15 +49,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "or a volume mounted in every pod); served models go to "
         "<pipeline-root>/serving/<name>",
     )
-    cli.add_pipeline_options(parser, output_folder=False)
-    args, config = cli.parse_args(parser, argv)
+    return cli.add_pipeline_options(result, output_folder=False)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    options = parser()
+    args, config = cli.parse_args(options, argv)
     if args.image is None and args.target == "vertex":
-        parser.error(
+        options.error(
             "--target vertex needs --image REGISTRY/twinnorm:TAG: Vertex AI pulls every task's "
             "image from a registry (build it from kubeflow/Dockerfile and push it)"
         )
     if args.image is not None and args.target == "vertex" and "/" not in args.image:
-        parser.error(f"--image {args.image} is not a registry path (REGISTRY/twinnorm:TAG)")
+        options.error(f"--image {args.image} is not a registry path (REGISTRY/twinnorm:TAG)")
     args.image = args.image or DEFAULT_IMAGE
 
     from pipeline import kubeflow_spec
@@ -68,15 +73,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = kubeflow_spec.for_target(config, args.target, args.pipeline_root)
         path = kubeflow_spec.compile_pipeline(config, args.target, args.image, spec_path)
     except ValueError as error:
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+        options.exit(2, f"{options.prog}: error: {error}\n")
     problems = kubeflow_spec.spec_problems(
         kubeflow_spec.pipeline_spec(kubeflow_spec.load(path)),
         args.image,
         allow_resolver=kubeflow_spec.TARGETS[args.target].baseline_resolver,
     )
     if problems:
-        parser.exit(
-            1, f"{parser.prog}: compiled spec {path} is unsound:\n  " + "\n  ".join(problems) + "\n"
+        options.exit(
+            1,
+            f"{options.prog}: compiled spec {path} is unsound:\n  " + "\n  ".join(problems) + "\n",
         )
     print(
         f"twinnorm: wrote {args.target} pipeline {path} (image {args.image}, pipeline root {args.pipeline_root}, "

@@ -66,6 +66,17 @@ class EarlyStopping:
         """Whether `patience` validations in a row improved neither network (0: never)."""
         return patience > 0 and int(self.stale.numpy()) >= patience
 
+    def reason(self, validating: bool, patience: int, budget: int) -> str:
+        """Why training stopped, for the log, training.json and the console."""
+        best = int(self.best_step.numpy())
+        if validating and self.exhausted(patience):
+            return (
+                f"early stopping: no network's validation loss improved in {patience} "
+                f"validations; weights of step {best} restored"
+            )
+        restored = f"; weights of step {best} restored" if validating and best else ""
+        return f"reached the budget of {budget} steps{restored}"
+
     def restore_best(self) -> None:
         """Sets the model to the best validation's weights (no-op before any validation)."""
         if int(self.best_step.numpy()) == 0:

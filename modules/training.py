@@ -9,48 +9,20 @@ each per-example loss is averaged over the *global* batch so that replicas sum c
 
 from __future__ import annotations
 
-import math
 import os
-from typing import Dict, Iterator, Mapping, Optional, Union
+from typing import Dict, Mapping, Optional, Union
 
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging as log
 
 from modules import modes, names
+from modules.checkpoints import checkpoint_manager, restore_strictly
 from modules.data import TrainingBatches
 from modules.early_stopping import EarlyStopping
 from modules.hparams import TrainerConfig
+from modules.losses import check_finite, learning_rates, per_example_loss
 from modules.networks import TwinModel
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training diverged; nothing may be exported from this run."""
-
-
-def per_example_loss(scores: tf.Tensor, labels: tf.Tensor, config: TrainerConfig) -> tf.Tensor:
-    """Loss per example, shape [batch]: MSE against the (one-hot) target, or softmax cross-entropy
-    with the normalized scores as logits."""
-    n_outputs = tf.shape(scores)[-1]
-    if config.task == modes.CLASSIFICATION:
-        ids = tf.reshape(tf.cast(labels, tf.int32), [-1])
-        if config.loss == "cross_entropy":
-            return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ids, logits=scores)
-        target = tf.one_hot(ids, n_outputs, dtype=scores.dtype)
-    else:
-        target = tf.reshape(tf.cast(labels, scores.dtype), tf.shape(scores))
-    return tf.reduce_mean(tf.square(scores - target), axis=-1)
-
-
-def learning_rates(config: TrainerConfig, groups: Mapping[str, object]) -> Dict[str, float]:
-    """Each variable group's Adam learning rate: a network's own, and for the scale and shift
-    both networks share (`population`), the geometric mean of the two."""
-    own = {
-        names.NETWORK_A: config.network_a.learning_rate,
-        names.NETWORK_B: config.network_b.learning_rate,
-    }
-    shared = math.sqrt(own[names.NETWORK_A] * own[names.NETWORK_B])
-    return {name: own.get(name, shared) for name in groups}
 
 
 class JointTrainer:
@@ -197,7 +169,7 @@ class JointTrainer:
         if not positioned:
             dataset = train.dataset_from(0) if isinstance(train, TrainingBatches) else train
             iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        manager = self.manager = self._checkpoint_manager(run_dir, iterator) if run_dir else None
+        manager = self.manager = checkpoint_manager(self, run_dir, iterator) if run_dir else None
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
             restore_strictly(manager.checkpoint, manager.latest_checkpoint)
@@ -220,7 +192,9 @@ class JointTrainer:
                 history = self._log_train(step, float(total), writer)
             if manager and (step % config.checkpoint_every == 0 or self._finished()):
                 manager.save(checkpoint_number=step)
-        self.stop_reason = self._stop_reason(validating)
+        self.stop_reason = self.stopping.reason(
+            validating, self.config.patience, self.config.train_steps
+        )
         log.info("training stopped at step %d: %s", self.current_step(), self.stop_reason)
         if validating:
             self.stopping.restore_best()
@@ -276,17 +250,6 @@ class JointTrainer:
                             names.scalar_tag(metric, network), result[f"{network}_{metric}"]
                         )
 
-    def _stop_reason(self, validating: bool) -> str:
-        patience = self.config.patience
-        if validating and self.stopping.exhausted(patience):
-            return (
-                f"early stopping: no network's validation loss improved in {patience} "
-                f"validations; weights of step {int(self.stopping.best_step.numpy())} restored"
-            )
-        best = int(self.stopping.best_step.numpy())
-        restored = f"; weights of step {best} restored" if validating and best else ""
-        return f"reached the budget of {self.config.train_steps} steps{restored}"
-
     def save_checkpoint(self) -> None:
         """Saves the current state (after `fit`), e.g. once calibration has set the temperatures,
         so the last checkpoint holds exactly the exported model."""
@@ -303,12 +266,7 @@ class JointTrainer:
         return min(config.train_steps - step, *(n - step % n for n in every))
 
     def _log_train(self, step: int, total: float, writer) -> Dict[str, float]:
-        if not math.isfinite(total):
-            raise NonFiniteLossError(
-                f"training loss became {total} at step {step} (normalization "
-                f"{self.config.normalization!r}, loss {self.config.loss!r}); refusing to export. "
-                "Lower the learning rates or check the input data for extreme values."
-            )
+        check_finite(total, step, self.config)
         losses = {f"{n}_train_loss": float(self.train_loss[n].result()) for n in names.NETWORKS}
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in losses.items()))
         if writer:
@@ -330,40 +288,3 @@ class JointTrainer:
         )
         self._write_scalars(result, run_dir, "eval")
         return {f"eval_{k}": v for k, v in result.items()}
-
-    def _checkpoint_manager(
-        self, run_dir: str, iterator: Optional[Iterator]
-    ) -> tf.train.CheckpointManager:
-        state = dict(
-            model=self.model,
-            step=self.step,
-            optimizer_a=self.optimizers[names.NETWORK_A],
-            optimizer_b=self.optimizers[names.NETWORK_B],
-        )
-        if names.SHARED_AFFINE in self.optimizers:
-            state["optimizer_shared"] = self.optimizers[names.SHARED_AFFINE]
-        if isinstance(iterator, tf.data.Iterator):
-            # A streaming input's position too; a multi-worker DistributedIterator cannot be
-            # saved, so a resumed multi-worker run that streams restarts its input.
-            state["iterator"] = iterator
-        state["early_stopping"] = self.stopping.checkpointed()
-        checkpoint = tf.train.Checkpoint(**state)
-        return tf.train.CheckpointManager(
-            checkpoint, os.path.join(run_dir, names.CHECKPOINTS_DIR), max_to_keep=2
-        )
-
-
-def restore_strictly(checkpoint: tf.train.Checkpoint, path: str) -> None:
-    """Restores `path` into every variable that exists, or fails in one line naming the first
-    that the checkpoint does not hold: a partial restore would resume the step counter with some
-    weights or optimizer slots left at their initial values."""
-    status = checkpoint.restore(path)
-    try:
-        status.assert_existing_objects_matched()
-    except AssertionError as error:
-        missing = str(error).strip().splitlines()[0][:300]
-        raise ValueError(
-            f"checkpoint {path} does not match this model ({missing}); it was written by other "
-            "code or another configuration: train into a new --output or delete that checkpoint"
-        ) from None
-    status.expect_partial()  # the checkpoint may hold more (e.g. the input iterator's state)

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence, Tuple
 from modules.options import Declared, declared, names
 from pipeline import config_file
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -134,7 +135,7 @@ def config_from_args(
         value = getattr(args, item.dest, None)
         if value is not None:
             changes[item.path] = tuple(value) if item.option.repeat else value
-    return with_changes(base, changes).resolved()
+    return resolve(with_changes(base, changes))
 
 
 def with_changes(config: Any, changes: dict) -> Any:

@@ -107,8 +107,8 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
 
     from components import tfx_api as tfx
     from components.data_gate import BadDataError
+    from pipeline.console_figures import FigureReader
     from pipeline.pipeline import create_pipeline
-    from pipeline.summary import FigureReader
 
     absl_logging.set_verbosity(absl_logging.INFO)
     own_info = OwnInfo()
@@ -143,7 +143,7 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
 def _without_unfed_baseline(config: PipelineConfig, output: RunOutput) -> PipelineConfig:
     """A blessed model that parses a column this data lacks cannot be evaluated on it (the
     Evaluator would fail run after run): this run is blessed on its own bars, and says so."""
-    from pipeline.config import read_header
+    from pipeline.data_files import read_header
     from pipeline.summary import unfed_baseline_columns
 
     if not config.compare_to_baseline or config.trainer.warm_start:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from components import data_gate, drift, pusher
 from components import tfx_api as tfx
@@ -115,14 +117,38 @@ def code_fingerprints() -> Dict[str, str]:
     return {c: code_version.fingerprint(module) for c, module in entries.items()}
 
 
-def create_pipeline(
-    config: PipelineConfig,
-    metadata_connection_config=None,
-    beam_pipeline_args: Optional[List[str]] = None,
-    pipeline_root: Optional[str] = None,
-) -> tfx.dsl.Pipeline:
-    """Returns the TFX pipeline; `config` must be `resolved()` (features known)."""
-    code = code_fingerprints()
+def transform_config(config: PipelineConfig) -> dict:
+    """Transform's custom_config: what preprocessing_fn reads."""
+    return {
+        names.CONFIG_FEATURES: list(config.features),
+        names.CONFIG_LABEL: config.label_key,
+        names.CONFIG_LABEL_COLUMNS: list(config.label_columns),
+        names.CONFIG_TASK: config.trainer.task,
+    }
+
+
+def trainer_config(config: PipelineConfig) -> dict:
+    """The Trainer's (and Tuner's) custom_config. Step counts travel only in TrainArgs/EvalArgs
+    (TFX's own carriers, shown in the Trainer's execution properties), so they are left out."""
+    trainer = {
+        key: value
+        for key, value in config.trainer.to_dict().items()
+        if key not in names.STEP_COUNTS
+    }
+    return {**transform_config(config), names.CONFIG_TRAINER: trainer}
+
+
+def report_config(config: PipelineConfig) -> str:
+    """The whole configuration as JSON, for the run report (which shows it and reads the serving
+    root from it when nothing was pushed)."""
+    return json.dumps(
+        {**dataclasses.asdict(config), "serving_dir": config.serving_dir}, sort_keys=True
+    )
+
+
+def data_checks(config: PipelineConfig, code: Dict[str, str]) -> Tuple[list, Any, Any, Any]:
+    """ExampleGen, statistics, schema, validation, drift and the DataGate: (components, examples,
+    schema, gate)."""
     examples = example_gen(config)
     statistics = tfx.components.StatisticsGen(examples=examples.outputs["examples"])
     schema = schema_gen(config, statistics)
@@ -155,47 +181,56 @@ def create_pipeline(
         keep_schema=config.kept_schema,
         code=code["DataGate"],
     )
+    return components + [gate], examples, schema, gate
+
+
+def training(
+    config: PipelineConfig, code: Dict[str, str], examples, schema, gate, baseline
+) -> Tuple[list, Any, Any]:
+    """Transform (after the DataGate), the optional Tuner and the Trainer: (components,
+    transform, trainer)."""
     transform = tfx.components.Transform(
         examples=examples.outputs["examples"],
         schema=schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={**config.transform_config(), names.CONFIG_CODE: code["Transform"]},
+        custom_config={**transform_config(config), names.CONFIG_CODE: code["Transform"]},
         disable_statistics=not config.transform_statistics,
     )
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
-    components += [gate, transform]
-    baseline = None
-    if config.compare_to_baseline:
-        resolver = baseline_resolver()
-        components.append(resolver)
-        baseline = resolver.outputs["model"]
-    hyperparameters = None
+    components, hyperparameters = [transform], None
+    transformed = dict(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema.outputs["schema"],
+    )
     if config.tune:
         tuner = tfx.components.Tuner(
             tuner_fn=TUNER_FN,
-            examples=transform.outputs["transformed_examples"],
-            transform_graph=transform.outputs["transform_graph"],
-            schema=schema.outputs["schema"],
             custom_config={
-                **config.trainer_config(),
+                **trainer_config(config),
                 names.CONFIG_TUNE_TRIALS: config.tune,
                 names.CONFIG_CODE: code["Tuner"],
             },
+            **transformed,
             **training_args(config),
         )
         components.append(tuner)
         hyperparameters = tuner.outputs["best_hyperparameters"]
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=schema.outputs["schema"],
         base_model=baseline if config.trainer.warm_start else None,
         hyperparameters=hyperparameters,
-        custom_config={**config.trainer_config(), names.CONFIG_CODE: code["Trainer"]},
+        custom_config={**trainer_config(config), names.CONFIG_CODE: code["Trainer"]},
+        **transformed,
         **training_args(config),
     )
-    components.append(trainer)
+    return components + [trainer], transform, trainer
+
+
+def evaluation_and_push(
+    config: PipelineConfig, code: Dict[str, str], examples, transform, trainer, gate, baseline
+) -> list:
+    """The Evaluator (on eval only), TwinPusher, the run report and batch inference."""
     evaluator = tfx.components.Evaluator(
         examples=examples.outputs["examples"],
         model=trainer.outputs["model"],
@@ -221,11 +256,30 @@ def create_pipeline(
         blessing=evaluator.outputs["blessing"],
         pushed_model=pusher.outputs["pushed_model"],
         checked=gate.outputs["checked"],
-        run_config=config.report_config(),
+        run_config=report_config(config),
         code=code["RunReport"],
     )
-    components += [evaluator, pusher, report]
-    components += batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
+    inference = batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
+    return [evaluator, pusher, report, *inference]
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config=None,
+    beam_pipeline_args: Optional[List[str]] = None,
+    pipeline_root: Optional[str] = None,
+) -> tfx.dsl.Pipeline:
+    """Returns the TFX pipeline; `config` must be resolved (pipeline/resolution.py)."""
+    code = code_fingerprints()
+    components, examples, schema, gate = data_checks(config, code)
+    baseline = None
+    if config.compare_to_baseline:
+        resolver = baseline_resolver()
+        components.append(resolver)
+        baseline = resolver.outputs["model"]
+    trained, transform, trainer = training(config, code, examples, schema, gate, baseline)
+    components += trained
+    components += evaluation_and_push(config, code, examples, transform, trainer, gate, baseline)
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=pipeline_root or config.pipeline_root,
@@ -234,5 +288,5 @@ def create_pipeline(
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=beam_pipeline_args
         if beam_pipeline_args is not None
-        else config.beam_pipeline_args(),
+        else config.beam.pipeline_args(),
     )

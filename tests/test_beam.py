@@ -73,11 +73,11 @@ def test_each_profile_gives_its_documented_arguments_from_the_command_line(profi
     config = cli.parse(
         ["--beam-profile", profile, *OPTIONS[profile], "--beam-args=--max_num_workers=4"], "test"
     )
-    assert config.beam_pipeline_args() == [*DOCUMENTED[profile], "--max_num_workers=4"]
+    assert config.beam.pipeline_args() == [*DOCUMENTED[profile], "--max_num_workers=4"]
 
 
 def test_beam_workers_alone_selects_multiprocess():
-    assert cli.parse(["--beam-workers", "3"], "test").beam_pipeline_args()[1:] == [
+    assert cli.parse(["--beam-workers", "3"], "test").beam.pipeline_args()[1:] == [
         "--direct_running_mode=multi_processing",
         "--direct_num_workers=3",
     ]

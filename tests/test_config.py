@@ -15,6 +15,7 @@ from modules.hparams import NetworkSpec, TrainerConfig
 from modules.paths import OutputLayout
 from pipeline import cli, config_file
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT, PipelineConfig
+from pipeline.resolution import resolve
 
 
 def test_trainer_config_round_trips_through_a_json_dict():
@@ -84,7 +85,7 @@ def test_invalid_trainer_settings_are_refused(change, message):
 
 
 def test_features_default_to_every_column_but_the_label():
-    config = PipelineConfig().resolved()
+    config = resolve(PipelineConfig())
     assert config.features == (
         "island",
         "bill_length_mm",
@@ -118,7 +119,7 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
     path.write_text(
         "x,small,big\n" + "".join(f"{i},{i * 0.01},{i * 1000.0 + (i % 3)}\n" for i in range(30))
     )
-    config = dataclasses.replace(PipelineConfig(), data=str(path), label="small,big").resolved()
+    config = resolve(dataclasses.replace(PipelineConfig(), data=str(path), label="small,big"))
     assert (config.trainer.task, config.trainer.normalization, config.features) == (
         "regression",
         "population",
@@ -140,34 +141,36 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
     with pytest.raises(
         ValueError, match="several label columns .small,big. are regression targets"
     ):
-        dataclasses.replace(
-            PipelineConfig(),
-            data=str(path),
-            label="small,big",
-            trainer=TrainerConfig(task="classification"),
-        ).resolved()
+        resolve(
+            dataclasses.replace(
+                PipelineConfig(),
+                data=str(path),
+                label="small,big",
+                trainer=TrainerConfig(task="classification"),
+            )
+        )
 
 
 def test_three_splits_sized_by_the_row_count_unless_given(tmp_path):
     from pipeline.config import LARGE_DATA_SPLIT, SMALL_DATA_ROWS, SMALL_DATA_SPLIT
 
-    assert PipelineConfig().resolved().split == SMALL_DATA_SPLIT  # 344 penguins
+    assert resolve(PipelineConfig()).split == SMALL_DATA_SPLIT  # 344 penguins
     path = tmp_path / "large.csv"
     path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(SMALL_DATA_ROWS)))
     large = dataclasses.replace(PipelineConfig(), data=str(path), label="y", schema="")
-    assert large.resolved().split == LARGE_DATA_SPLIT
+    assert resolve(large).split == LARGE_DATA_SPLIT
     given = dataclasses.replace(large, split=(6, 2, 2))
-    assert given.resolved().split == (6, 2, 2)
+    assert resolve(given).split == (6, 2, 2)
     for wrong in ((2, 1), (4, 0, 1)):
         with pytest.raises(ValueError, match="three positive bucket counts"):
-            dataclasses.replace(large, split=wrong).resolved()
+            resolve(dataclasses.replace(large, split=wrong))
 
 
 def test_inference_data_must_carry_every_feature(tmp_path):
     path = tmp_path / "new.csv"
     path.write_text("island,sex\nDream,male\n")
     with pytest.raises(ValueError, match="lacks feature column"):
-        dataclasses.replace(PipelineConfig(), inference_data=str(path)).resolved()
+        resolve(dataclasses.replace(PipelineConfig(), inference_data=str(path)))
 
 
 @pytest.mark.parametrize(
@@ -288,32 +291,33 @@ def test_empty_csv_is_named_in_the_error(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(ValueError, match="empty.csv is empty"):
-        dataclasses.replace(PipelineConfig(), data=str(empty)).resolved()
+        resolve(dataclasses.replace(PipelineConfig(), data=str(empty)))
 
 
 def test_header_only_csv_is_named_in_the_error(tmp_path):
     header_only = tmp_path / "header.csv"
     header_only.write_text("island,species\n\n")
     with pytest.raises(ValueError, match="header.csv has a header but no data rows"):
-        dataclasses.replace(PipelineConfig(), data=str(header_only), label="species").resolved()
+        resolve(dataclasses.replace(PipelineConfig(), data=str(header_only), label="species"))
 
 
 def test_curated_schema_goes_with_the_embedded_data_and_must_describe_every_column(tmp_path):
-    assert PipelineConfig().resolved().schema == DEFAULT_SCHEMA
+    assert resolve(PipelineConfig()).schema == DEFAULT_SCHEMA
     path = tmp_path / "wine.csv"
     path.write_text("acid,quality\n" + "1.0,good\n2.0,bad\n" * 5)
     assert (
-        dataclasses.replace(PipelineConfig(), data=str(path), label="quality").resolved().schema
-        == ""
+        resolve(dataclasses.replace(PipelineConfig(), data=str(path), label="quality")).schema == ""
     )
     with pytest.raises(ValueError, match="does not describe column.s. quality, acid"):
-        dataclasses.replace(
-            PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA
-        ).resolved()
+        resolve(
+            dataclasses.replace(
+                PipelineConfig(), data=str(path), label="quality", schema=DEFAULT_SCHEMA
+            )
+        )
     broken = tmp_path / "broken.pbtxt"
     broken.write_text("feature { name: ")
     with pytest.raises(ValueError, match="is not a Schema text proto"):
-        dataclasses.replace(PipelineConfig(), schema=str(broken)).resolved()
+        resolve(dataclasses.replace(PipelineConfig(), schema=str(broken)))
 
 
 def test_embedded_data_is_the_raw_penguin_table():
@@ -335,7 +339,7 @@ def test_transform_statistics_are_off_unless_asked_for(argv, disabled, tmp_path)
 def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path):
     from pipeline.evaluation import eval_config
 
-    config = dataclasses.replace(PipelineConfig(), slice_by=("island",)).resolved()
+    config = resolve(dataclasses.replace(PipelineConfig(), slice_by=("island",)))
     evaluation = eval_config(config)
     assert [list(s.feature_keys) for s in evaluation.slicing_specs] == [[], ["island"]]
     skill, accuracy = evaluation.metrics_specs[0].metrics
@@ -353,38 +357,38 @@ def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path)
         (dict(slice_by=("island",), min_slice_accuracy=80.0), "min_slice_accuracy is a fraction"),
     ):
         with pytest.raises(ValueError, match=message):
-            dataclasses.replace(PipelineConfig(), **bad).resolved()
+            resolve(dataclasses.replace(PipelineConfig(), **bad))
 
 
 def test_the_first_run_infers_and_keeps_the_schema_and_later_runs_import_the_kept_one(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("a,b,y\n" + "1,x,0\n2,z,1\n" * 5)
     base = dataclasses.replace(PipelineConfig(), data=str(data), label="y", output=str(tmp_path))
-    first = base.resolved()
+    first = resolve(base)
     kept = OutputLayout(str(tmp_path)).kept_schema
     assert (first.schema, first.kept_schema) == ("", kept)  # infer, and keep it there
     os.makedirs(os.path.dirname(kept))
     schema = 'feature { name: "a" type: INT }\nfeature { name: "b" type: BYTES }\n'
     with open(kept, "w") as handle:
         handle.write(schema + 'feature { name: "y" type: INT }\n')
-    later = base.resolved()
+    later = resolve(base)
     assert (later.schema, later.kept_schema) == (kept, "")  # import the kept one
-    again = dataclasses.replace(base, reinfer_schema=True).resolved()
+    again = resolve(dataclasses.replace(base, reinfer_schema=True))
     assert (again.schema, again.kept_schema) == ("", kept)
-    every_run = dataclasses.replace(base, schema="").resolved()  # --schema none
+    every_run = resolve(dataclasses.replace(base, schema=""))  # --schema none
     assert (every_run.schema, every_run.kept_schema) == ("", "")
     with pytest.raises(ValueError, match="reinfer_schema infers a new schema"):
-        dataclasses.replace(base, schema=kept, reinfer_schema=True).resolved()
-    assert dataclasses.replace(first, schema=None).resolved().schema == kept  # its file, re-read
+        resolve(dataclasses.replace(base, schema=kept, reinfer_schema=True))
+    assert resolve(dataclasses.replace(first, schema=None)).schema == kept  # its file, re-read
 
 
 def test_drift_reads_which_columns_are_numeric_from_the_csv(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("a,b,c,y\n" + "1,x,,0\n2.5,z,3,1\nnan,1,4,0\n" * 5)
-    config = dataclasses.replace(PipelineConfig(), data=str(data), label="y", drift=True).resolved()
+    config = resolve(dataclasses.replace(PipelineConfig(), data=str(data), label="y", drift=True))
     assert config.drift_numeric == ("a", "c", "y")
     with pytest.raises(ValueError, match="max_drift_jsd must be > 0"):
-        dataclasses.replace(config, max_drift_jsd=0.0).resolved()
+        resolve(dataclasses.replace(config, max_drift_jsd=0.0))
 
 
 def penguin_text() -> str:

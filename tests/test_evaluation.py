@@ -8,6 +8,7 @@ import pytest
 from modules import names
 from pipeline import evaluation
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 
 TASKS = (
     ("data/penguins.csv", "species", names.ACCURACY),
@@ -43,7 +44,7 @@ def bars(config: PipelineConfig) -> dict:
 
 @pytest.mark.parametrize("data,label,measure", TASKS)
 def test_by_default_only_the_skill_bar_gates(data, label, measure):
-    config = PipelineConfig(data=data, label=label, output="/tmp/unused").resolved()
+    config = resolve(PipelineConfig(data=data, label=label, output="/tmp/unused"))
     found = bars(config)
     skill_config, thresholds = found["Skill"]
     assert json.loads(skill_config) == {"measure": measure}
@@ -52,17 +53,19 @@ def test_by_default_only_the_skill_bar_gates(data, label, measure):
 
 
 def test_absolute_bars_apply_when_given():
-    config = PipelineConfig(
-        data="data/regression/diabetes.csv",
-        label="progression",
-        output="/tmp/unused",
-        max_mse=4000.0,
-        max_mae=50.0,
-        min_skill=0.3,
-    ).resolved()
+    config = resolve(
+        PipelineConfig(
+            data="data/regression/diabetes.csv",
+            label="progression",
+            output="/tmp/unused",
+            max_mse=4000.0,
+            max_mae=50.0,
+            min_skill=0.3,
+        )
+    )
     found = bars(config)
     assert found["Skill"][1] == [(0.3, None, -0.05)]
     assert found["MeanSquaredError"][1] == [(None, 4000.0, None)]
     assert found["MeanAbsoluteError"][1] == [(None, 50.0, None)]
-    penguins = PipelineConfig(min_accuracy=0.95, output="/tmp/unused").resolved()
+    penguins = resolve(PipelineConfig(min_accuracy=0.95, output="/tmp/unused"))
     assert bars(penguins)["SparseCategoricalAccuracy"][1] == [(0.95, None, None)]

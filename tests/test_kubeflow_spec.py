@@ -14,6 +14,7 @@ from google.protobuf import json_format
 from pipeline import kubeflow_spec
 from pipeline.config import REPO_ROOT
 from pipeline.project import TOP_LEVEL
+from pipeline.resolution import resolve
 
 IMAGE = "gcr.io/example-project/twinnorm:golden"
 ROOT = "gs://example-bucket/twinnorm"
@@ -109,7 +110,7 @@ def test_both_targets_compile_the_same_dag_as_the_local_runner(compiled):
     from pipeline.config import PipelineConfig
     from pipeline.pipeline import create_pipeline
 
-    local = {c.id for c in create_pipeline(PipelineConfig().resolved()).components}
+    local = {c.id for c in create_pipeline(resolve(PipelineConfig())).components}
     kfp_tasks = set(spec_of(compiled, "kfp").root.dag.tasks)
     vertex_tasks = set(spec_of(compiled, "vertex").root.dag.tasks)
     assert kfp_tasks == local - {"latest_blessed_model_resolver"}

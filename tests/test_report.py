@@ -16,6 +16,7 @@ from components.report.render import SECTIONS, ReportData, numbers, page
 from modules import names
 from modules.hparams import TrainerConfig
 from pipeline.config import DEFAULT_DATA, PipelineConfig
+from pipeline.resolution import resolve
 from tests.pipeline_runs import run_tf1_session
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -210,9 +211,7 @@ def test_report_statistics_match_the_published_model_on_the_eval_rows(
 def test_report_metrics_agree_with_the_evaluator_and_the_trainer(penguin_run, report):
     _, values = report
     tfma = penguin_run.first_summary.metrics
-    config = (
-        PipelineConfig().resolved().trainer
-    )  # what the CLI resolved: classification, range, mse
+    config = resolve(PipelineConfig()).trainer  # what the CLI resolved: classification, range, mse
     assert (
         values["config"]["data"] == DEFAULT_DATA
         and TrainerConfig.from_dict(values["config"]["trainer"]) == config

@@ -19,6 +19,7 @@ from modules.hparams import TrainerConfig
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 from tests.pipeline_runs import run_tf1_session
 from tests.reference import range_reference
 
@@ -152,10 +153,10 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     examples. Serving side: the published model on the raw eval rows, through a TF1 session."""
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
-    features = list(PipelineConfig().resolved().features)
+    features = list(resolve(PipelineConfig()).features)
     model = TwinModel(
         feature_layout(output, features, "species", "classification"),
-        PipelineConfig().resolved().trainer,
+        resolve(PipelineConfig()).trainer,
     )
     model(model.example_inputs())
     checkpoints = os.path.join(penguin_run.artifact_dir("Trainer", "model_run"), "checkpoints")

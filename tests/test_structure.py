@@ -226,3 +226,23 @@ def test_no_measurement_or_date_in_a_comment_or_docstring():
         for match in FIGURE.finditer(text)
     ]
     assert found == []
+
+
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 300, 60
+
+
+def test_no_product_file_over_300_lines_and_no_function_over_60():
+    """Small modules with one job: a file past 300 lines or a function past 60 holds several."""
+    long_files, long_functions = [], []
+    for path in product_files():
+        with open(path) as handle:
+            source = handle.read()
+        name = os.path.relpath(path, REPO_ROOT)
+        if len(source.splitlines()) > MAX_FILE_LINES:
+            long_files.append(f"{name}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}: {node.name} {length} lines")
+    assert long_files == [] and long_functions == []

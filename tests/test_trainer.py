@@ -21,13 +21,14 @@ from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.training import JointTrainer
 from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 
 pytestmark = pytest.mark.slow
 
 
 def short_run(penguin_run, steps: int):
     """Trains `steps` joint steps from the pipeline's Transform output; returns (before, after, weights)."""
-    config = PipelineConfig().resolved()
+    config = resolve(PipelineConfig())
     uri = penguin_run.artifact_dir("Transform", "transformed_examples")
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     trainer_config = dataclasses.replace(TrainerConfig(), train_steps=steps, log_every=steps)
@@ -204,7 +205,7 @@ def test_checkpoints_do_not_grow_with_a_split_held_in_memory(penguin_run, tmp_pa
 
 def twin_for_penguins(penguin_run, trainer_config: TrainerConfig) -> JointTrainer:
     """A fresh twin model on the penguin run's Transform output, its variables built."""
-    config = PipelineConfig().resolved()
+    config = resolve(PipelineConfig())
     output = tft.TFTransformOutput(penguin_run.artifact_dir("Transform", "transform_graph"))
     layout = feature_layout(output, config.features, config.label, "classification")
     return JointTrainer(TwinModel(layout, trainer_config), trainer_config)

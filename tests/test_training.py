@@ -7,11 +7,13 @@ import pytest
 import tensorflow as tf
 
 from modules import names
+from modules.checkpoints import restore_strictly
 from modules.hparams import NetworkSpec, TrainerConfig
 from modules.job import seed_everything
 from modules.layout import FeatureLayout
+from modules.losses import NonFiniteLossError
 from modules.networks import TwinModel
-from modules.training import JointTrainer, NonFiniteLossError, restore_strictly
+from modules.training import JointTrainer
 
 MODES = ("range", "standardize", "shared", "population")
 ARTICLE_LAYOUT = FeatureLayout(

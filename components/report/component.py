@@ -37,9 +37,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     run_config: tfx.dsl.components.Parameter[str],
     code: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
-    """Histograms of both networks' outputs before/after normalization, training curves, TFMA
-    metrics (against the baseline when there is one), confusion matrices, config and versions.
-    `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
+    """Output histograms before/after normalization, training curves, TFMA metrics (against the
+    baseline), confusion matrices, config and versions; `code` makes an edit re-run it."""
     del code
     import tensorflow_transform as tft
 
@@ -49,9 +48,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     config = json.loads(run_config)
     label_columns = names.label_columns(config["label"])
     label, task = names.label_key(label_columns), config["trainer"]["task"]
-    serving_root = pushed_model.get_string_custom_property(pusher.SERVING_ROOT) or config.get(
-        "serving_dir", ""
-    )
+    pushed = _pushed(pushed_model, config)
     metrics = evaluation_results.tfma_metrics(evaluation.uri)
     thresholds_ok, failures = evaluation_results.validation(
         evaluation.uri, metrics.get("candidate", {})
@@ -81,15 +78,28 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         thresholds_ok=thresholds_ok,
         threshold_failures=failures,
         blessed=bool(blessing.get_int_custom_property(BLESSED)),
-        pushed={
-            "pushed": bool(pushed_model.get_int_custom_property(pusher.PUSHED)),
-            "version": pushed_model.get_int_custom_property(pusher.PUSHED_VERSION) or None,
-            "serving_root": serving_root,
-        },
-        served=collect.served_versions(serving_root) if serving_root else {},
+        pushed=pushed,
+        served=collect.served_versions(pushed["serving_root"]) if pushed["serving_root"] else {},
         calibration=collect.calibration(model_run.uri),
         training=collect.training_record(model_run.uri),
     )
+    _write(report, data)
+
+
+def _pushed(pushed_model, config: dict) -> dict:
+    """What the Pusher did; the serving root from the config when nothing was pushed."""
+    serving_root = pushed_model.get_string_custom_property(pusher.SERVING_ROOT) or config.get(
+        "serving_dir", ""
+    )
+    return {
+        "pushed": bool(pushed_model.get_int_custom_property(pusher.PUSHED)),
+        "version": pushed_model.get_int_custom_property(pusher.PUSHED_VERSION) or None,
+        "serving_root": serving_root,
+    }
+
+
+def _write(report, data: ReportData) -> None:
+    """report.html and report.json into the artifact's folder (local or a bucket)."""
     document, values = page(
         data, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     )

@@ -1,0 +1,196 @@
+"""A PipelineConfig resolved against its data, before any component runs: the task, class count,
+mode and loss from the label column, the features and split sizes from the CSV, which schema to
+import or keep, and every bar and setting checked, so a bad option fails in one line."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import List, Tuple
+
+from modules import modes, names, paths
+from modules.hparams import TrainerConfig
+from pipeline.config import (
+    DEFAULT_DATA,
+    DEFAULT_INFERENCE_DATA,
+    DEFAULT_SCHEMA,
+    LARGE_DATA_SPLIT,
+    ON_ANOMALY,
+    SMALL_DATA_ROWS,
+    SMALL_DATA_SPLIT,
+    PipelineConfig,
+)
+from pipeline.data_files import check_schema, csv_files, read_header
+from pipeline.labels import numeric_columns, read_label
+
+
+def resolve(config: PipelineConfig) -> PipelineConfig:
+    """Checks the settings and the data, fills `features` from the CSV header and settles every
+    `auto`; fails in one line before any component runs."""
+    config.trainer.validate()
+    beam = config.beam.resolved()
+    beam.validate()
+    _check_bars(config)
+    _check_settings(config)
+    columns = _check_labels(config)
+    trainer, label_classes, rows = _label_settings(config)
+    split = config.split or (SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT)
+    features = config.features or tuple(c for c in columns if c not in config.label_columns)
+    _check_columns(config, columns, features)
+    inference_data = config.inference_data
+    if inference_data is None:
+        inference_data = DEFAULT_INFERENCE_DATA if config.data == DEFAULT_DATA else ""
+    if inference_data:
+        absent = [f for f in features if f not in read_header(inference_data)]
+        if absent:
+            raise ValueError(
+                f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}"
+            )
+    schema, kept_schema = _schema_source(config)
+    if schema:
+        schema = paths.absolute(schema)
+        check_schema(schema, (*config.label_columns, *features))
+    drift_numeric = ()
+    if config.drift:
+        drift_numeric = tuple(
+            numeric_columns(csv_files(config.data), (*features, *config.label_columns))
+        )
+    return dataclasses.replace(
+        config,
+        split=tuple(split),
+        drift_numeric=drift_numeric,
+        features=tuple(features),
+        output=paths.absolute(config.output),
+        inference_data=inference_data,
+        schema=schema,
+        kept_schema=kept_schema,
+        trainer=trainer,
+        label_classes=label_classes,
+        beam=beam,
+    )
+
+
+def _check_settings(config: PipelineConfig) -> None:
+    """Settings that need no data: the serving base, what needs the baseline, counts, choices."""
+    if config.serving_base and not (
+        paths.is_uri(config.serving_base) or config.serving_base.startswith("/")
+    ):
+        raise ValueError(
+            f"serving_base must be an absolute path or a URI as TF Serving sees it "
+            f"(e.g. /models), got {config.serving_base!r}"
+        )
+    if (config.trainer.warm_start or config.drift) and not config.compare_to_baseline:
+        raise ValueError(
+            "warm_start and drift look up the latest blessed run, which needs the baseline "
+            "resolver (compare_to_baseline)"
+        )
+    if config.tune < 0:
+        raise ValueError(f"tune trials must be >= 0, got {config.tune}")
+    if config.keep_versions < 1:
+        raise ValueError(f"keep_versions must be >= 1, got {config.keep_versions}")
+    if config.split and (len(config.split) != 3 or min(config.split) <= 0):
+        raise ValueError(
+            "split is three positive bucket counts (train, validation, eval), "
+            f"got {list(config.split)}"
+        )
+    if config.on_anomaly not in ON_ANOMALY:
+        raise ValueError(
+            f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {config.on_anomaly!r}"
+        )
+
+
+def _check_labels(config: PipelineConfig) -> List[str]:
+    """The CSV's columns, once every label column is among them."""
+    columns = read_header(config.data)
+    for label in config.label_columns:
+        if label not in columns:
+            raise ValueError(
+                f"label column {label!r} is not in {config.data} (columns: {', '.join(columns)})"
+            )
+    if len(config.label_columns) > 1 and names.TARGETS in columns:
+        raise ValueError(
+            f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
+            "rename that column"
+        )
+    return columns
+
+
+def _check_columns(config: PipelineConfig, columns: List[str], features: Tuple[str, ...]) -> None:
+    """Features and slice columns exist, and no label is also a feature."""
+    listed = ", ".join(columns)
+    unknown = [f for f in features if f not in columns]
+    if unknown:
+        raise ValueError(
+            f"feature column(s) {', '.join(unknown)} not in {config.data} (columns: {listed})"
+        )
+    absent = [c for c in config.slice_by if c not in columns]
+    if absent:
+        raise ValueError(
+            f"slice column(s) {', '.join(absent)} not in {config.data} (columns: {listed})"
+        )
+    if config.min_slice_accuracy is not None and not config.slice_by:
+        raise ValueError("min_slice_accuracy needs slice_by (the columns to slice by)")
+    if set(config.label_columns) & set(features):
+        raise ValueError(f"label {config.label!r} cannot also be a feature")
+
+
+def _schema_source(config: PipelineConfig) -> Tuple[str, str]:
+    """(schema to import or "" to infer, path to keep the inferred one at or "")."""
+    if config.reinfer_schema and config.schema:
+        raise ValueError(
+            "reinfer_schema infers a new schema in place of the kept one; it cannot be used "
+            f"with a given schema ({config.schema})"
+        )
+    if config.schema is None and config.data == DEFAULT_DATA:
+        return DEFAULT_SCHEMA, ""
+    kept = config.kept_schema
+    if config.schema is None:
+        kept = paths.OutputLayout(paths.absolute(config.output), config.name).kept_schema
+    elif config.schema:
+        return config.schema, ""
+    if kept and paths.exists(kept) and not config.reinfer_schema:
+        return kept, ""
+    return "", kept
+
+
+def _label_settings(config: PipelineConfig) -> Tuple[TrainerConfig, int, int]:
+    """The trainer config with task, mode and loss settled by the label column, the number of
+    classes (0 for regression) and the number of rows."""
+    profiles = [read_label(csv_files(config.data), column) for column in config.label_columns]
+    if len(profiles) > 1:  # several targets: regression, each column checked on its own
+        if config.trainer.task == modes.CLASSIFICATION:
+            raise ValueError(
+                f"several label columns ({config.label}) are regression targets; drop --task "
+                "classification or give one label"
+            )
+        task = modes.REGRESSION
+    else:
+        task = profiles[0].task() if config.trainer.task == modes.AUTO else config.trainer.task
+    for profile in profiles:
+        profile.check(task)
+    n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
+    classes = n_outputs if task == modes.CLASSIFICATION else 0
+    return config.trainer.resolved(task, n_outputs), classes, profiles[0].rows
+
+
+def _check_bars(config: PipelineConfig) -> None:
+    for name in ("min_accuracy", "min_slice_accuracy"):
+        value = getattr(config, name)
+        if value is not None and not 0.0 < value <= 1.0:
+            raise ValueError(
+                f"{name} is a fraction in (0, 1], got {value} "
+                f"(for {value:g} %, pass {value / 100:g})"
+            )
+    if not 0.0 <= config.min_skill < 1.0:
+        raise ValueError(
+            f"min_skill is a fraction in [0, 1) of the way from the best constant predictor "
+            f"to a perfect one, got {config.min_skill}"
+        )
+    for name in ("max_mse", "max_mae"):
+        value = getattr(config, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value}")
+    for name in ("max_drift_jsd", "max_drift_linf"):
+        if not getattr(config, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(config, name)}")
+    if config.max_regression < 0:
+        raise ValueError(f"max_regression must be >= 0, got {config.max_regression}")
