@@ -2,6 +2,7 @@
 
 import dataclasses
 import glob
+import hashlib
 import os
 import re
 import signal
@@ -70,6 +71,30 @@ class PipelineRun:
     def eval_examples(self) -> List[bytes]:
         """ExampleGen's eval split: the raw rows the Evaluator sees, labels included."""
         return self.split_examples("eval")
+
+
+def snapshot(serving_root: str) -> dict:
+    """Every served file -> its sha256: what TF Serving would load."""
+    result = {}
+    for path in sorted(glob.glob(os.path.join(serving_root, "**"), recursive=True)):
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                result[os.path.relpath(path, serving_root)] = hashlib.sha256(
+                    handle.read()
+                ).hexdigest()
+    return result
+
+
+def run_cli(output_dir: str, *args: str) -> subprocess.CompletedProcess:
+    """`local_runner.py --output OUTPUT_DIR ARGS...` as a user runs it; any exit code."""
+    return subprocess.run(
+        [sys.executable, "local_runner.py", "--output", output_dir, *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
 
 
 def wait_for(

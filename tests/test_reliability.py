@@ -2,7 +2,6 @@
 
 import csv
 import glob
-import hashlib
 import json
 import os
 import random
@@ -27,23 +26,13 @@ from tests.pipeline_runs import (
     kill_when,
     logged_steps,
     recorded_checkpoint_steps,
+    run_cli,
+    snapshot,
 )
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 UPSTREAM_OF_GATE = ("CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator")
-
-
-def snapshot(serving_root: str) -> dict:
-    """Every served file -> its sha256: what TF Serving would load."""
-    result = {}
-    for path in sorted(glob.glob(os.path.join(serving_root, "**"), recursive=True)):
-        if os.path.isfile(path):
-            with open(path, "rb") as handle:
-                result[os.path.relpath(path, serving_root)] = hashlib.sha256(
-                    handle.read()
-                ).hexdigest()
-    return result
 
 
 def penguin_rows() -> list:
@@ -83,17 +72,6 @@ def served(penguin_run, tmp_path_factory):
     run = PipelineRun(folder, [])
     assert snapshot(run.serving_root), "the copy serves nothing"
     return run
-
-
-def run_cli(output_dir: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "local_runner.py", "--output", output_dir, *args],
-        cwd=REPO_ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
 
 
 BAD_DATA = [
