@@ -34,7 +34,7 @@ def steps_to_bar(
     config: PipelineConfig, blessed: str, choice: str, bar: float, every: int, limit: int
 ):
     """(steps until network A's eval accuracy >= bar or None, accuracy at step 0)."""
-    outputs = OutputLayout(config.output_dir)
+    outputs = OutputLayout(config.output)
     examples = outputs.newest_artifact("Transform", "transformed_examples")
     transform = tft.TFTransformOutput(outputs.newest_artifact("Transform", "transform_graph"))
     trainer_config = dataclasses.replace(config.trainer, warm_start=choice, train_steps=limit)
