@@ -21,14 +21,10 @@ from typing import Callable, Iterator, List, Tuple
 from benchmarks import console_sample, quality, report
 from benchmarks.common import REPO_ROOT
 
+# README and every page in docs/: where a typed figure is looked for.
 DOCS = (
     "README.md",
-    "docs/benchmarks.md",
-    "docs/pipeline.md",
-    "docs/training.md",
-    "docs/serving.md",
-    "docs/reliability.md",
-    "docs/kubeflow.md",
+    *sorted(f"docs/{n}" for n in os.listdir(os.path.join(REPO_ROOT, "docs")) if n.endswith(".md")),
 )
 
 

@@ -50,13 +50,17 @@ class Declared:
 
     @property
     def flag(self) -> str:
-        section = self.path[:-1]
-        words = (*[s for s in section if s in PREFIXED], self.path[-1])
-        return "--" + "-".join(words).replace("_", "-")
+        return flag_of(self.path)
 
     @property
     def dest(self) -> str:
         return "__".join(self.path)
+
+
+def flag_of(path: Tuple[str, ...]) -> str:
+    """The flag of the field at `path` (`("beam", "workers")` -> `--beam-workers`)."""
+    words = (*[s for s in path[:-1] if s in PREFIXED], path[-1])
+    return "--" + "-".join(words).replace("_", "-")
 
 
 def declared(cls: type, section: Tuple[str, ...] = ()) -> Iterator[Declared]:

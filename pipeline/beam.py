@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Tuple
 
-from modules.options import option, positive
+from modules.options import flag_of, option, positive
 
 PROFILES = ("local", "multiprocess", "portable", "flink", "spark", "dataflow")
 
@@ -27,8 +27,8 @@ REQUIRED: Dict[str, Tuple[str, ...]] = {
 
 
 def flag(field: str) -> str:
-    """The command-line flag of a BeamConfig field (modules/options.py: the section's prefix)."""
-    return "--beam-" + field.replace("_", "-")
+    """The command-line flag of a BeamConfig field."""
+    return flag_of(("beam", field))
 
 
 @dataclasses.dataclass(frozen=True)
