@@ -283,7 +283,7 @@ def test_config_file_sets_each_network_and_refuses_unknown_keys_and_wrong_types(
 def test_every_run_keeps_its_effective_config_and_log_in_the_output_folder(penguin_run):
     (folder,) = glob.glob(os.path.join(penguin_run.outputs.runs_dir, "*"))[:1]
     saved = config_file.read(os.path.join(folder, "config.yaml"))
-    assert saved.output_dir == penguin_run.output_dir and saved.trainer.normalization == "range"
+    assert saved.output == penguin_run.output_dir and saved.trainer.normalization == "range"
     assert os.path.getsize(os.path.join(folder, "run.log")) > 0
 
 
