@@ -4,6 +4,7 @@ ones inside functions included: a cycle there still makes one module unusable wi
 import ast
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tokenize
@@ -88,10 +89,14 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_distribution_installs_the_projects_folders_under_their_own_names(tmp_path):
     """`pip install .` puts exactly pipeline/project.py's packages into site-packages, every module
-    of them, and nothing else (not tests, benchmarks or kubeflow, whose name PyPI's SDK owns)."""
+    of them, and nothing else (not tests, benchmarks or kubeflow, whose name PyPI's SDK owns).
+    Built from a copy of the checkout without local state: an in-tree build/ would be reused."""
+    source = str(tmp_path / "checkout")
+    local_state = (".git", ".venv", "build", "tfx_runs", "__pycache__", "*.egg-info")
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(*local_state))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["-w", str(tmp_path), REPO_ROOT],
+        + ["-w", str(tmp_path), source],
         check=True,
         capture_output=True,
     )
