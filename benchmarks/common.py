@@ -154,6 +154,13 @@ def machine() -> dict:
     }
 
 
+def utc_now() -> str:
+    """When a figure was measured, as every result file and table heading writes it."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine_line(m: dict) -> str:
     """One line for a table's heading: cores, CPU, memory, CPU only."""
     return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"

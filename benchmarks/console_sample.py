@@ -8,8 +8,6 @@ docs/pipeline.md's "default run" paragraph are written from. Not part of pytest.
 from __future__ import annotations
 
 import argparse
-import datetime
-import glob
 import json
 import os
 import shutil
@@ -19,7 +17,7 @@ import tempfile
 import time
 from typing import List, Optional
 
-from benchmarks.common import REPO_ROOT, commit, machine, machine_line
+from benchmarks.common import REPO_ROOT, commit, machine, machine_line, newest_artifact, utc_now
 
 RESULTS_NAME = "benchmarks/results/console.json"
 SHOWN_AS = "/abs/tfx_runs"  # the run's output folder as the sample shows it
@@ -50,16 +48,15 @@ def record(output: str) -> dict:
         raise SystemExit(
             f"the default run failed (exit {result.returncode}): {result.stderr[-2000:]}"
         )
-    (path,) = glob.glob(
-        os.path.join(output, "pipelines", "*", "RunReport", "report", "*", "report.json")
-    )
-    with open(path) as handle:
+    with open(
+        os.path.join(newest_artifact(output, "RunReport", "report"), "report.json")
+    ) as handle:
         report = json.load(handle)
     selected = {key: report[key] for key in REPORT_KEYS}
     selected["normalization"] = report["config"]["trainer"]["normalization"]
     selected["validation_examples"] = report["calibration"]["combined"]["examples"]
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
         "machine": machine(),
         "commit": commit(),
         "seconds": seconds,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import hashlib
 import json
 import os
@@ -476,7 +475,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         results.append(row)
         print(json.dumps(row), flush=True)
     payload = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": common.utc_now(),
         "machine": common.machine_line(common.machine()),
         "commit": common.commit(),
         "seconds": time.monotonic() - started,

@@ -11,7 +11,6 @@ target) and a PNG chart. `--quick` shrinks repetitions and data for a smoke run.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import tempfile
 import time
 from typing import List
 
-from benchmarks.common import Comparison, commit, machine, python_module, run_process
+from benchmarks.common import Comparison, commit, machine, python_module, run_process, utc_now
 from benchmarks.report import chart, component_table, scale_table, table
 
 MODULES = {
@@ -72,9 +71,8 @@ def main() -> int:
             details[group] = payload["details"]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc)
     report = {
-        "date": stamp.strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
         "quick": args.quick,
         "groups": groups,
         "commit": commit(),
