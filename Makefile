@@ -45,7 +45,7 @@ lint: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
-# Debian's Chromium and ChromeDriver for the run report's browser test (tests/test_report.py);
+# Debian's Chromium and ChromeDriver for the run report's browser test (tests/e2e/test_report_component.py);
 # without root or apt-get that one test is skipped and says why.
 browser:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \

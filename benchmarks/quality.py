@@ -242,7 +242,7 @@ def served_outputs(model_dir: str, test: str, folder: str) -> Dict[str, np.ndarr
     from modules import names
     from serving_client.__main__ import feature_spec_of
     from serving_client.raw_examples import read_rows, serialize
-    from tests.pipeline_runs import run_tf1_session
+    from tests.helpers import run_tf1_session
 
     examples = serialize(read_rows(test), feature_spec_of(model_dir))
     return run_tf1_session(

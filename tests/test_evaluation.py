@@ -1,6 +1,7 @@
 """The Evaluator's configuration: the data-relative default bar for each task, absolute bars only
 when given."""
 
+import dataclasses
 import json
 
 import pytest
@@ -69,3 +70,27 @@ def test_absolute_bars_apply_when_given():
     assert found["MeanAbsoluteError"][1] == [(None, 50.0, None)]
     penguins = resolve(PipelineConfig(min_accuracy=0.95, output="/tmp/unused"))
     assert bars(penguins)["SparseCategoricalAccuracy"][1] == [(0.95, None, None)]
+
+
+def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path):
+    from pipeline.evaluation import eval_config
+
+    config = resolve(dataclasses.replace(PipelineConfig(), slice_by=("island",)))
+    evaluation = eval_config(config)
+    assert [list(s.feature_keys) for s in evaluation.slicing_specs] == [[], ["island"]]
+    skill, accuracy = evaluation.metrics_specs[0].metrics
+    assert not skill.HasField("threshold")  # a plain threshold would bar every slice
+    assert [len(t.slicing_specs[0].feature_keys) for t in skill.per_slice_thresholds] == [0]
+    assert not accuracy.per_slice_thresholds  # no absolute bar unless given
+    barred = dataclasses.replace(config, min_slice_accuracy=0.8)
+    _, accuracy = eval_config(barred).metrics_specs[0].metrics
+    (island,) = accuracy.per_slice_thresholds
+    assert list(island.slicing_specs[0].feature_keys) == ["island"]
+    assert island.threshold.value_threshold.lower_bound.value == pytest.approx(0.8)
+    for bad, message in (
+        (dict(slice_by=("nope",)), "slice column.s. nope not in"),
+        (dict(min_slice_accuracy=0.8), "min_slice_accuracy needs slice_by"),
+        (dict(slice_by=("island",), min_slice_accuracy=80.0), "min_slice_accuracy is a fraction"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            resolve(dataclasses.replace(PipelineConfig(), **bad))

@@ -1,11 +1,10 @@
-"""kubeflow/runner.py: both targets compile, parse strictly, are structurally sound, match the golden files."""
+"""The compiled specs (pipeline/kubeflow_spec.py): both targets parse strictly, are structurally
+sound and match the golden files."""
 
 import copy
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -13,8 +12,8 @@ from google.protobuf import json_format
 
 from pipeline import kubeflow_spec
 from pipeline.config import REPO_ROOT
-from pipeline.project import TOP_LEVEL
 from pipeline.resolution import resolve
+from tests.helpers import compile_cli
 
 IMAGE = "gcr.io/example-project/twinnorm:golden"
 ROOT = "gs://example-bucket/twinnorm"
@@ -22,25 +21,6 @@ GOLDEN = {
     "kfp": os.path.join(REPO_ROOT, "tests", "golden", "kfp_pipeline.yaml"),
     "vertex": os.path.join(REPO_ROOT, "tests", "golden", "vertex_pipeline.json"),
 }
-
-
-def compile_cli(output: str, *args: str) -> subprocess.CompletedProcess:
-    """The runner as a user calls it, from another working directory."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO_ROOT, "kubeflow", "runner.py"),
-            "--output",
-            output,
-            *args,
-        ],
-        cwd=os.path.dirname(output),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -216,56 +196,6 @@ def test_spec_checks_catch_each_breakage(compiled, breakage, problem):
     assert any(problem in p for p in problems), problems
 
 
-@pytest.mark.parametrize(
-    "image, message",
-    [
-        ([], "--target vertex needs --image REGISTRY/twinnorm:TAG"),
-        (["--image", "twinnorm:1"], "--image twinnorm:1 is not a registry path"),
-    ],
-)
-def test_vertex_needs_a_registry_image_and_says_so_in_one_line(tmp_path, image, message):
-    done = compile_cli(
-        str(tmp_path / "p.json"), "--target", "vertex", "--pipeline-root", ROOT, *image
-    )
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert message in done.stderr and not (tmp_path / "p.json").exists()
-
-
-def test_the_runner_compiles_a_config_file_as_the_local_runner_reads_it(tmp_path):
-    config = tmp_path / "run.yaml"
-    config.write_text("name: penguins\ntrainer: {train_steps: 7, network_a: {hidden_units: [8]}}\n")
-    path = str(tmp_path / "p.yaml")
-    done = compile_cli(path, "--target", "kfp", "--pipeline-root", ROOT, "--config", str(config))
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert kubeflow_spec.pipeline_spec(kubeflow_spec.load(path)).pipeline_info.name == "penguins"
-    with open(path) as handle:
-        text = handle.read()
-    assert '"hidden_units": [8]' in text and '\\"num_steps\\": 7' in text
-
-
-def test_wrong_file_type_for_the_target_fails_with_one_line(tmp_path):
-    done = compile_cli(str(tmp_path / "pipeline.json"), "--target", "kfp", "--pipeline-root", ROOT)
-    assert done.returncode == 2
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .endswith("--target kfp writes .yaml or .yml files, got " + str(tmp_path / "pipeline.json"))
-    )
-
-
-def test_dockerfile_installs_the_locked_stack_and_the_project():
-    with open(os.path.join(REPO_ROOT, "kubeflow", "Dockerfile")) as handle:
-        text = handle.read()
-    assert "FROM gcr.io/tfx-oss-public/tfx:1.16.0" in text
-    assert "-r requirements.lock" in text
-    assert f"WORKDIR {kubeflow_spec.IMAGE_ROOT}" in text
-    assert "COPY . ./" in text and "--no-deps ." in text  # setup.py's packages, data beside them
-    with open(os.path.join(REPO_ROOT, ".dockerignore")) as handle:
-        ignored = {line.strip() for line in handle if line.strip() and not line.startswith("#")}
-    assert {".venv", "tfx_runs"} <= ignored
-    assert not ignored & {*TOP_LEVEL, "data", "setup.py"}
-
-
 def test_the_tuner_compiles_into_the_spec_ahead_of_the_trainer(tmp_path):
     path = str(tmp_path / "p.yaml")
     done = compile_cli(path, "--target", "kfp", "--pipeline-root", ROOT, "--tune", "3")
@@ -274,21 +204,6 @@ def test_the_tuner_compiles_into_the_spec_ahead_of_the_trainer(tmp_path):
     assert "Tuner" in kubeflow_spec.dependencies(spec)["Trainer"]
     with open(path) as handle:
         assert re.search(r'tune_trials\\*": 3\b', handle.read())
-
-
-@pytest.mark.parametrize(
-    "target, args, message",
-    [
-        ("kfp", ["--warm-start", "a"], "--warm-start needs the latest-blessed-model resolver"),
-        ("kfp", ["--drift"], "--drift finds the last blessed run's statistics"),
-        ("vertex", ["--drift", "--image", IMAGE], "takes only its two built-in resolver"),
-    ],
-)
-def test_options_a_target_cannot_run_fail_in_one_line(tmp_path, target, args, message):
-    path = str(tmp_path / ("p.yaml" if target == "kfp" else "p.json"))
-    done = compile_cli(path, "--target", target, "--pipeline-root", ROOT, *args)
-    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
-    assert message in done.stderr and not os.path.exists(path)
 
 
 def test_vertex_warm_start_feeds_the_resolvers_model_to_the_trainer(tmp_path):

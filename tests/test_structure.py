@@ -1,5 +1,5 @@
-"""The project's own modules import each other without a cycle (every import counts, deferred
-ones inside functions included: a cycle there still makes one module unusable without the other)."""
+"""The project's structure: modules import each other without a cycle (deferred imports inside
+functions included), tools follow every import, files stay small, and tests mirror the modules."""
 
 import ast
 import io
@@ -251,3 +251,52 @@ def test_no_product_file_over_300_lines_and_no_function_over_60():
                 if length > MAX_FUNCTION_LINES:
                     long_functions.append(f"{name}: {node.name} {length} lines")
     assert long_files == [] and long_functions == []
+
+
+TESTS = os.path.join(REPO_ROOT, "tests")
+# Read by tests that run whole pipelines, which live in tests/e2e/ only.
+PIPELINE_RUNS = ("penguin_run", "PipelineRun(", "run_cli(", "kill_when(")
+
+
+def has_logic(path: str) -> bool:
+    """A module that defines a function or a method (not only names, constants or re-exports)."""
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    return any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(tree))
+
+
+def allowed_test_files(path: str) -> List[str]:
+    """The names a module's test file may have: `test_<module>.py`, or with its folder's name
+    first (`test_kubeflow_runner.py`, `test_report_component.py`); `test_<package>.py` for a
+    package's `__main__.py`."""
+    stem = os.path.basename(path)[:-3]
+    folder = os.path.basename(os.path.dirname(path))
+    if stem == "__main__":
+        return [f"test_{folder}.py"]
+    return [f"test_{stem}.py", f"test_{folder}_{stem}.py"]
+
+
+def test_every_product_module_with_logic_has_a_test_file_named_after_it():
+    """Unit tests in tests/, end-to-end tests (whole pipeline runs) in tests/e2e/."""
+    written = set(os.listdir(TESTS)) | set(os.listdir(os.path.join(TESTS, "e2e")))
+    missing = [
+        os.path.relpath(path, REPO_ROOT)
+        for path in product_files()
+        if has_logic(path)
+        and os.path.basename(path) != "__init__.py"
+        and os.path.basename(path) != "local_runner.py"
+        and not written & set(allowed_test_files(path))
+    ]
+    assert missing == []
+
+
+def test_unit_tests_never_run_a_whole_pipeline():
+    """A unit test uses a small fixture (conftest.py's tiny Transform output and the model run_fn
+    trains on it); whatever runs the pipeline is an end-to-end test in tests/e2e/."""
+    found = []
+    for name in sorted(os.listdir(TESTS)):
+        if name.startswith("test_") and name.endswith(".py") and name != "test_structure.py":
+            with open(os.path.join(TESTS, name)) as handle:
+                text = handle.read()
+            found += [f"{name}: {marker}" for marker in PIPELINE_RUNS if marker in text]
+    assert found == []

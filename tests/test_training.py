@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 
 from modules import names
-from modules.checkpoints import restore_strictly
 from modules.hparams import NetworkSpec, TrainerConfig
 from modules.job import seed_everything
 from modules.layout import FeatureLayout
@@ -200,21 +199,3 @@ def test_population_statistics_are_per_network_unless_shared(shared):
     if not shared:
         means = [layer.moving_mean.numpy() for layer in layers]
         assert not np.allclose(means[0], means[1])  # each network's own outputs
-
-
-def test_a_checkpoint_missing_a_variable_fails_in_one_line_instead_of_a_partial_restore(tmp_path):
-    saved = tf.train.Checkpoint(step=tf.Variable(7, dtype=tf.int64), dense=tf.Variable([1.0, 2.0]))
-    path = saved.save(str(tmp_path / "ckpt"))
-    complete = tf.train.Checkpoint(
-        step=tf.Variable(0, dtype=tf.int64), dense=tf.Variable([0.0, 0.0])
-    )
-    restore_strictly(complete, path)  # everything matched: restored
-    assert int(complete.step) == 7 and complete.dense.numpy().tolist() == [1.0, 2.0]
-    grown = tf.train.Checkpoint(
-        step=tf.Variable(0, dtype=tf.int64),
-        dense=tf.Variable([0.0, 0.0]),
-        added=tf.Variable([0.0]),  # e.g. a layer the new code adds
-    )
-    with pytest.raises(ValueError, match="does not match this model") as error:
-        restore_strictly(grown, path)
-    assert "\n" not in str(error.value)

@@ -10,16 +10,14 @@ label's units, and each mode's invariant holds between `*_raw` and `*_scores`.
 """
 
 import dataclasses
+import glob
 import json
 import os
-import tempfile
 
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
 
 from modules import modes, names
 from modules.calibration import softmax
@@ -28,8 +26,8 @@ from modules.hparams import TrainerConfig
 from modules.job import TrainJob, train_and_export
 from modules.layout import feature_layout
 from modules.networks import TwinModel
-from modules.preprocessing import preprocessing_fn
 from tests import tf1_session
+from tests.helpers import serialize, write_transform_output
 
 pytestmark = pytest.mark.slow
 
@@ -91,25 +89,6 @@ def generated_rows(seed: int = 0) -> list:
     return rows
 
 
-def serialize(rows: list, spec: dict) -> list:
-    def feature(value, dtype):
-        values = value if isinstance(value, list) else [value]
-        if dtype == tf.string:
-            return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
-        if dtype == tf.int64:
-            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
-
-    return [
-        tf.train.Example(
-            features=tf.train.Features(
-                feature={k: feature(row[k], s.dtype) for k, s in spec.items()}
-            )
-        ).SerializeToString()
-        for row in rows
-    ]
-
-
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory) -> dict:
     """task -> (Transform output folder, train file, eval file, raw eval examples) for one set of rows."""
@@ -118,52 +97,21 @@ def transformed(tmp_path_factory) -> dict:
         folder = str(tmp_path_factory.mktemp(task))
         spec = {**FEATURE_SPEC, **label_spec(task)}
         raw = [{k: row[k] for k in spec} for row in rows]
-        metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
         config = {
             names.CONFIG_FEATURES: list(FEATURES),
             names.CONFIG_LABEL: names.label_key(columns),
             names.CONFIG_LABEL_COLUMNS: list(columns),
             names.CONFIG_TASK: kind,
         }
-        with tft_beam.Context(temp_dir=tempfile.mkdtemp()):
-            (_, _), transform_fn = (
-                raw[:TRAIN_ROWS],
-                metadata,
-            ) | tft_beam.AnalyzeAndTransformDataset(
-                lambda inputs, c=config: preprocessing_fn(inputs, c)
-            )
-            _ = transform_fn | tft_beam.WriteTransformFn(folder)
-        metadata_io.write_metadata(
-            metadata, os.path.join(folder, tft.TFTransformOutput.RAW_METADATA_DIR)
+        write_transform_output(
+            folder, {"train": raw[:TRAIN_ROWS], "eval": raw[TRAIN_ROWS:]}, spec, config
         )
-        output = tft.TFTransformOutput(folder)
-        files = {}
-        for split, part in (("train", raw[:TRAIN_ROWS]), ("eval", raw[TRAIN_ROWS:])):
-            examples = serialize(part, spec)
-            values = output.transform_raw_features(
-                tf.io.parse_example(examples, spec), drop_unused_features=True
-            )
-            files[split] = os.path.join(folder, f"{split}.tfrecord")
-            with tf.io.TFRecordWriter(files[split]) as writer:
-                for i in range(len(part)):
-                    writer.write(
-                        tf.train.Example(
-                            features=tf.train.Features(
-                                feature={
-                                    k: tf.train.Feature(
-                                        int64_list=tf.train.Int64List(value=np.reshape(v[i], [-1]))
-                                    )
-                                    if v.dtype == tf.int64
-                                    else tf.train.Feature(
-                                        float_list=tf.train.FloatList(value=np.reshape(v[i], [-1]))
-                                    )
-                                    for k, v in values.items()
-                                }
-                            )
-                        ).SerializeToString()
-                    )
+        files = {
+            split: glob.glob(os.path.join(folder, "transformed_examples", f"Split-{split}", "*"))[0]
+            for split in ("train", "eval")
+        }
         result[task] = (
-            folder,
+            os.path.join(folder, "transform_graph"),
             files["train"],
             files["eval"],
             serialize(raw[TRAIN_ROWS:], spec),
@@ -219,7 +167,7 @@ def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str
     checkpoint = tf.train.latest_checkpoint(os.path.join(job.model_run_dir, "checkpoints"))
     tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
     spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
-    records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file])]
+    records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file], "GZIP")]
     features = tf.io.parse_example(records, spec)
     return {
         k: v.numpy() for k, v in model({k: features[k] for k in FEATURES}, training=False).items()
@@ -399,7 +347,7 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
 
     folder, train_file, _, _, _ = transformed["multiclass"]
     unseen = tmp_path / "eval.tfrecord"
-    records = [r.numpy() for r in tf.data.TFRecordDataset([train_file])][:8]
+    records = [r.numpy() for r in tf.data.TFRecordDataset([train_file], "GZIP")][:8]
     with tf.io.TFRecordWriter(str(unseen)) as writer:
         for i, record in enumerate(records):
             example = tf.train.Example.FromString(record)

@@ -17,6 +17,7 @@ from modules import names
 from modules.paths import OutputLayout
 from pipeline import kubeflow_spec, spec_runner
 from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
+from tests.helpers import run_locally
 
 DOCKERFILE = os.path.join(REPO_ROOT, "kubeflow", "Dockerfile")
 
@@ -50,19 +51,7 @@ def kfp_run(tmp_path_factory):
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    done = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO_ROOT, "kubeflow", "run_locally.py"),
-            spec_path,
-            "--run-root",
-            str(folder / "run"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    done = run_locally(spec_path, str(folder / "run"))
     assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
     return folder, kubeflow_spec.pipeline_spec(kubeflow_spec.load(spec_path)), done.stdout
 

@@ -20,7 +20,7 @@ from modules.layout import feature_layout
 from modules.networks import TwinModel
 from pipeline.config import PipelineConfig
 from pipeline.resolution import resolve
-from tests.pipeline_runs import run_tf1_session
+from tests.helpers import run_tf1_session
 from tests.reference import range_reference
 
 pytestmark = pytest.mark.slow

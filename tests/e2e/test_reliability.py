@@ -20,7 +20,7 @@ from modules import names
 from modules.paths import OutputLayout
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
 from pipeline.summary import executions_by_component, open_store, summarize
-from tests.pipeline_runs import (
+from tests.helpers import (
     PipelineRun,
     checkpoint_steps,
     kill_when,

@@ -1,151 +1,24 @@
-"""The run report: its numbers come from the run's artifacts, and the page renders in Chromium."""
+"""The run report component (components/report/component.py) on the default run: its numbers
+agree with the pushed model, the Evaluator and the Trainer, and the page renders in Chromium."""
 
-import base64
-import html.parser
+import collections
 import json
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.report import collect
 from components.report.component import JSON_FILE
-from components.report.render import SECTIONS, ReportData, numbers, page
+from components.report.render import SECTIONS
 from modules import names
 from modules.hparams import TrainerConfig
 from pipeline.config import DEFAULT_DATA, PipelineConfig
 from pipeline.resolution import resolve
-from tests.pipeline_runs import run_tf1_session
+from tests.helpers import run_tf1_session
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class Page(html.parser.HTMLParser):
-    """Section ids, h2 titles and img sources of an HTML page."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.sections, self.titles, self.images, self._in_h2 = [], [], [], False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "section":
-            self.sections.append(attrs["id"])
-        elif tag == "img":
-            self.images.append(attrs["src"])
-        self._in_h2 = tag == "h2"
-
-    def handle_data(self, data):
-        if self._in_h2:
-            self.titles.append(data)
-            self._in_h2 = False
-
-
-def tiny_data(task: str = "classification") -> ReportData:
-    """Six examples, three outputs per network: network_b's raw scale is 10x network_a's."""
-    rng = np.random.default_rng(0)
-    raw_a = rng.normal(size=(6, 3))
-    labels = np.array([0, 1, 2, 0, 1, 2])
-    outputs = {}
-    for network, raw in ((names.NETWORK_A, raw_a), (names.NETWORK_B, 10 * raw_a)):
-        low, high = raw.min(axis=1, keepdims=True), raw.max(axis=1, keepdims=True)
-        normalized = (raw - low) / (high - low)
-        prediction = normalized.argmax(axis=1) if task == "classification" else normalized[:, 0]
-        outputs[network] = collect.NetworkOutputs(raw, normalized, prediction)
-    split = collect.SplitOutputs("eval", labels, outputs, outputs[names.NETWORK_A].prediction)
-    curves = {
-        "train": {names.scalar_tag("loss", n): [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
-        "eval": {names.scalar_tag("loss", n): [(100, 0.3)] for n in names.NETWORKS},
-    }
-    metrics = {"candidate": {n: {"sparse_categorical_accuracy": 0.5} for n in names.NETWORKS}}
-    config = {
-        "name": "tiny",
-        "data": "tiny.csv",
-        "label": "y",
-        "features": ["x"],
-        "trainer": {**TrainerConfig().to_dict(), "task": task},
-    }
-    return ReportData(
-        config,
-        split,
-        ("a", "b", "c") if task == "classification" else (),
-        curves,
-        metrics,
-        True,
-        [],
-        True,
-        {"pushed": True, "version": 4, "serving_root": "/srv"},
-        {m: [3, 4] for m in names.SERVED_MODELS},
-    )
-
-
-def test_confusion_matrix_counts_each_true_and_predicted_pair():
-    matrix = collect.confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 2, 0]), 3)
-    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
-
-
-def test_histograms_share_bins_per_stage_and_count_every_output():
-    values = numbers(tiny_data())
-    for stage in ("raw", "normalized"):
-        hist = values["histograms"][stage]
-        for network in names.NETWORKS:
-            assert sum(hist["counts"][network]) == 18
-        assert hist["edges"][0] == pytest.approx(
-            min(values["statistics"][n][stage]["min"] for n in names.NETWORKS)
-        )
-    assert values["statistics"][names.NETWORK_B]["raw"]["std"] == pytest.approx(
-        10 * values["statistics"][names.NETWORK_A]["raw"]["std"]
-    )
-    assert values["statistics"][names.NETWORK_B]["normalized"]["std"] == pytest.approx(
-        values["statistics"][names.NETWORK_A]["normalized"]["std"]
-    )  # range removes the 10x
-
-
-def test_page_has_every_section_and_only_inline_png_images():
-    document, values = page(tiny_data(), "now")
-    parsed = Page(document)
-    assert parsed.sections == [key for key, _ in SECTIONS]
-    assert parsed.titles == [title for _, title in SECTIONS]
-    assert len(parsed.images) == 3  # scales, training, confusion
-    for source in parsed.images:
-        prefix = "data:image/png;base64,"
-        assert source.startswith(prefix) and base64.b64decode(source[len(prefix) :]).startswith(
-            PNG_SIGNATURE
-        )
-    assert values["accuracy"][names.NETWORK_A] == pytest.approx(
-        np.mean(
-            tiny_data().outputs.networks[names.NETWORK_A].prediction == tiny_data().outputs.labels
-        )
-    )
-    assert "version <b>4</b>" in document and "3, 4" in document
-
-
-def test_regression_report_has_no_confusion_matrix():
-    document, values = page(tiny_data("regression"), "now")
-    assert "confusion_matrices" not in values
-    assert "Regression: no confusion matrix." in document and len(Page(document).images) == 2
-
-
-def test_training_curves_keep_the_value_written_last_for_a_step_logged_twice(tmp_path):
-    """A Trainer killed after step 100 and resumed from its step-50 checkpoint logs step 100 again."""
-    for values in ({50: 1.0, 100: 0.5}, {100: 0.4, 150: 0.3}):
-        writer = tf.summary.create_file_writer(str(tmp_path / "train"))
-        with writer.as_default():
-            for step, value in values.items():
-                tf.summary.scalar("loss/network_a", value, step=step)
-                tf.summary.histogram("outputs_raw/network_a", [1.0, 2.0, 3.0], step=step)
-        writer.close()
-    curves = collect.training_curves(str(tmp_path))
-    assert curves["train"]["loss/network_a"] == [
-        (50, 1.0),
-        (100, pytest.approx(0.4)),
-        (150, pytest.approx(0.3)),
-    ]
-    assert curves["eval"] == {}
 
 
 # -- the default run's report ---------------------------------------------------------------------
@@ -318,47 +191,27 @@ def test_report_renders_in_headless_chromium_with_every_section_and_image(
     )  # a page with content, not a blank one
 
 
-def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
-    data = tiny_data()
-    data.calibration = {
-        name: {
-            "method": "temperature+offset",
-            "temperature": 0.25,
-            "offset": [0.0, 1.5, -2.0],
-            "ece_before": 0.42,
-            "ece_after": 0.01,
-            "examples": 6,
-        }
-        for name in (*names.NETWORKS, names.COMBINED)
-    }
-    # On the report's split: uncalibrated softmax(scores), and served probabilities that put
-    # 0.9 on each row's own class (ECE 0.1: always right, 0.9 confident).
-    labels = data.outputs.labels
-    for name in (*names.NETWORKS, names.COMBINED):
-        data.outputs.scores[name] = np.zeros((6, 3))  # softmax 1/3 each: ECE |1/3 - 1/3| = 0
-        served = np.full((6, 3), 0.05)
-        served[np.arange(6), labels] = 0.9
-        data.outputs.probabilities[name] = served
-    document, values = page(data, "now")
-    assert values["calibration"][names.COMBINED]["ece_after"] == 0.01
-    on_eval = values["calibration_on_split"][names.COMBINED]
-    assert on_eval["ece_after"] == pytest.approx(0.1)
-    assert on_eval["ece_before"] == pytest.approx(abs(np.mean(labels == 0) - 1 / 3))
-    assert document.count("<td>0.4200 / 0.0100 (6 rows)</td>") == 3
-    assert document.count("<td>0.1000</td>") == 3 and "<td>0, 1.5, -2</td>" in document
-    data = tiny_data("regression")
-    data.calibration = {
-        names.COMBINED: {
-            "slope": [0.6, 0.5],
-            "intercept": [0.1, 0.0],
-            "mse_before": 4430.0,
-            "mse_after": 3739.0,
-            "examples": 6,
-        }
-    }
-    document, _ = page(data, "now")
-    assert (
-        "<td>0.6, 0.5</td>" in document
-        and "<td>4430</td>" in document
-        and "<td>3739</td>" in document
+@pytest.mark.slow
+def test_the_penguin_report_compares_with_the_simple_models(penguin_run):
+    import json
+    import os
+
+    from components.report.component import JSON_FILE
+
+    with open(os.path.join(os.path.dirname(penguin_run.first_summary.report), JSON_FILE)) as f:
+        values = json.load(f)
+    figures = values["baselines"]
+    assert set(figures) == {"trivial", "linear", *names.NETWORKS, names.COMBINED}
+
+    def species(split):
+        examples = [tf.train.Example.FromString(r) for r in penguin_run.split_examples(split)]
+        return [e.features.feature["species"].bytes_list.value[0].decode() for e in examples]
+
+    majority = collections.Counter(species(names.TRAIN_SPLIT)).most_common(1)[0][0]
+    evaluation = species(names.EVAL_SPLIT)
+    assert figures["trivial"]["accuracy"] == pytest.approx(
+        evaluation.count(majority) / len(evaluation)
     )
+    for name in (*names.NETWORKS, names.COMBINED):
+        assert figures[name]["accuracy"] == pytest.approx(values["accuracy"][name])
+    assert figures["linear"]["accuracy"] > 0.9

@@ -2,9 +2,7 @@
 the code's fingerprint (pipeline/code_version.py). Runs a copy of the project, edited as a user
 edits their checkout, into one `--output`."""
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,22 +12,15 @@ import tensorflow as tf
 
 from modules import names
 from modules.paths import OutputLayout
-from pipeline import code_version
-from pipeline.pipeline import code_fingerprints
-from pipeline.project import REPO_ROOT, TOP_LEVEL
 from pipeline.summary import executions_by_component, open_store
-from tests.pipeline_runs import PipelineRun, kill_when, logged_steps, recorded_checkpoint_steps
-
-
-def copy_project(folder: str) -> str:
-    for name in (*TOP_LEVEL, "data"):
-        shutil.copytree(
-            os.path.join(REPO_ROOT, name),
-            os.path.join(folder, name),
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
-    shutil.copy(os.path.join(REPO_ROOT, "local_runner.py"), folder)
-    return folder
+from tests.helpers import (
+    PipelineRun,
+    copy_project,
+    edit,
+    kill_when,
+    logged_steps,
+    recorded_checkpoint_steps,
+)
 
 
 def environment(project: str) -> dict:
@@ -50,14 +41,6 @@ def run(project: str, output: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def edit(path: str, old: str, new: str) -> None:
-    with open(path) as handle:
-        text = handle.read()
-    assert old in text, f"{old!r} not in {path}"
-    with open(path, "w") as handle:
-        handle.write(text.replace(old, new, 1))
-
-
 def newest_states(output: str) -> dict:
     return {
         c: s[-1]
@@ -74,34 +57,6 @@ def pushed_weights(output: str, version: int) -> dict:
         for name in reader.get_variable_to_shape_map()
         if "kernel" in name
     }
-
-
-def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tmp_path):
-    project = copy_project(str(tmp_path / "copy"))
-    here = code_fingerprints()
-    script = (
-        "import json; from pipeline import pipeline; "
-        "print(json.dumps(pipeline.code_fingerprints()))"
-    )
-
-    def there() -> dict:
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=project,
-            env={**os.environ, "PYTHONPATH": project},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
-    assert there() == here  # a copy with the same files agrees
-    networks = os.path.join(project, "modules", "networks.py")
-    edit(networks, "activation=spec.activation", "activation='tanh'")
-    assert {c for c, f in there().items() if f != here[c]} == {"Trainer", "Tuner"}
-    edit(os.path.join(project, "modules", "__init__.py"), '"""', '"""(edited) ')
-    assert {c for c, f in there().items() if f != here[c]} == set(here)  # every one runs it
-    assert all(f.startswith(code_version.PREFIX) for f in there().values())
 
 
 @pytest.mark.slow
