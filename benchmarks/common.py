@@ -175,13 +175,16 @@ def commit() -> str:
 
 
 # -- processes ---------------------------------------------------------------------------------
+SAMPLE_INTERVAL = 0.2  # seconds between TreeMemory's samples
+
+
 class TreeMemory:
     """Samples the summed RSS and CPU time of a process and all its descendants (Beam workers,
     training workers) every `interval` seconds; `samples` is [(epoch seconds, bytes, cpu seconds)].
     CPU time counts each live process and the reaped children of each, so it never drops when a
     worker exits."""
 
-    def __init__(self, pid: int, interval: float = 0.2):
+    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL):
         self.root = psutil.Process(pid)
         self.interval = interval
         self.samples: List[tuple] = []

@@ -100,36 +100,6 @@ def component_table(details: dict) -> str:
     return "\n".join(lines)
 
 
-def scale_table(details: dict) -> str:
-    """Scale runs by Beam mode: component times, busy cores, rows/s and peak RSS."""
-    by_mode = details.get("scale", {}).get("by_mode", {})
-    if not by_mode:
-        return ""
-    modes = list(by_mode)
-    keys = [
-        ("component_s.CsvExampleGen", "CsvExampleGen s", "{:.1f}"),
-        ("component_busy_cores.CsvExampleGen", "CsvExampleGen busy cores", "{:.2f}"),
-        ("component_s.StatisticsGen", "StatisticsGen s", "{:.1f}"),
-        ("component_busy_cores.StatisticsGen", "StatisticsGen busy cores", "{:.2f}"),
-        ("transform_s", "Transform s", "{:.1f}"),
-        ("transform_busy_cores", "Transform busy cores", "{:.2f}"),
-        ("transform_rows_per_s", "Transform rows/s", "{:,.0f}"),
-        ("transform_peak_rss_gib", "peak RSS during Transform, GiB", "{:.2f}"),
-        ("trainer_s", "Trainer s", "{:.1f}"),
-        ("trainer_rows_per_s", "Trainer rows/s", "{:,.0f}"),
-        ("trainer_peak_rss_gib", "peak RSS during Trainer, GiB", "{:.2f}"),
-        ("wall_s", "whole run up to the Trainer, s", "{:.1f}"),
-        ("peak_rss_gib", "peak RSS of the run, GiB", "{:.2f}"),
-    ]
-    lines = ["| | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
-    for key, label, fmt in keys:
-        if all(key in by_mode[m] for m in modes):
-            lines.append(
-                f"| {label} | " + " | ".join(fmt.format(by_mode[m][key]) for m in modes) + " |"
-            )
-    return "\n".join(lines)
-
-
 def _heading(payload: dict) -> str:
     m = payload["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
@@ -162,12 +132,6 @@ def full_section(payload: dict) -> str:
             "Per component (from the run's ML Metadata: execution create to last update):",
             components,
         ]
-    scale = scale_table(payload["details"])
-    if scale:
-        parts += [
-            "Scale runs (busy cores = CPU seconds of the process tree / wall seconds):",
-            scale,
-        ]
     return "\n\n".join(parts)
 
 
@@ -181,9 +145,9 @@ def main() -> None:
     m = report["machine"]
     print(f"{report['date']}, {m['cores']} cores ({m['cpu']}), {m['memory_gib']:g} GiB\n")
     print(table([Comparison.from_dict(c) for c in report["comparisons"]]))
-    for extra in (component_table(report["details"]), scale_table(report["details"])):
-        if extra:
-            print("\n" + extra)
+    extra = component_table(report["details"])
+    if extra:
+        print("\n" + extra)
 
 
 if __name__ == "__main__":

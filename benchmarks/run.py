@@ -1,5 +1,5 @@
 """Every twinnorm benchmark in one invocation: pipeline wall time, training step, roofline,
-Trainer end to end, scale and serving, each against its named baseline. Not part of pytest.
+Trainer end to end and serving, each against its named baseline. Not part of pytest.
 
     python -m benchmarks.run [--quick] [--json PATH] [--png PATH] [--only GROUP ...]
 
@@ -20,14 +20,13 @@ import time
 from typing import List
 
 from benchmarks.common import Comparison, commit, machine, python_module, run_process, utc_now
-from benchmarks.report import chart, component_table, scale_table, table
+from benchmarks.report import chart, component_table, table
 
 MODULES = {
     "pipeline": "pipeline_time",
     "train_step": "train_step",
     "roofline": "roofline",
     "trainer_e2e": "trainer_e2e",
-    "scale": "scale",
     "serving": "serving",
 }  # group -> module in benchmarks/
 GROUPS = tuple(MODULES)
@@ -93,9 +92,9 @@ def main() -> int:
     )
     print()
     print(table(comparisons))
-    for extra in (component_table(details), scale_table(details)):
-        if extra:
-            print("\n" + extra)
+    extra = component_table(details)
+    if extra:
+        print("\n" + extra)
     print(
         f"\nJSON: {args.json}\nchart: {png}\n(python -m benchmarks.docs writes README's and docs' tables from the JSON)"
     )

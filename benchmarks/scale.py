@@ -1,210 +1,327 @@
-"""Scale: a generated penguin-schema dataset (1,000,000 rows) through ExampleGen ... Transform and
-the Trainer, with Beam's DirectRunner in_memory vs multi_processing (2 workers): rows/s of
-Transform and the Trainer, and peak RSS of the whole process tree.
+"""Scale: the whole default pipeline on generated customer tables (benchmarks/generate_tabular.py)
+of 1,000,000 and 5,000,000 rows, each written as 8 CSV files, with an unlabelled fifth as large
+for batch inference keyed by `customer_id`. Not part of pytest.
 
-    python -m benchmarks.scale [--rows 1000000] [--quick] [--json PATH]
-    python -m benchmarks.scale --run-until-trainer LOCAL_RUNNER_OPTIONS...   (one run; used by the above)
+    python -m benchmarks.scale [--rows 1000000 5000000] [--label churned] [--json PATH]
+    then    python -m benchmarks.docs
 
-The pipeline is the default one built by `create_pipeline`, run as a TFX partial run that ends at
-the Trainer (the Evaluator, Pusher and report are not what this measures). The data is written as
-8 CSV files. The Trainer makes one pass over the train split at batch 256.
+Each size is one `local_runner.py` command into an empty folder, exactly as a user runs it, its
+process tree's memory and CPU sampled. Per component (from ML Metadata): wall time, the rows it
+handles (its split, the inference rows, or the examples the Trainer stepped through), rows/s, busy
+cores and the tree's peak RSS while it ran; our own code's share of the components' time; the
+Trainer's phases (training.json). After the runs, the in-memory step throughput of the largest
+run's model at the same batch (pre-built batches replayed, benchmarks/trainer_e2e.py) is the
+Trainer's baseline.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import glob
+import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from typing import Dict, List
 
+from benchmarks import generate_tabular as table
 from benchmarks.common import (
     GIB,
-    Comparison,
+    REPO_ROOT,
+    SAMPLE_INTERVAL,
+    commit,
     component_times,
-    python_module,
+    machine,
+    machine_line,
+    newest_artifact,
     run_process,
-    side,
-    write_result,
+    utc_now,
 )
+from modules import names
 from modules.paths import OutputLayout
 
-MODES = {
-    "in_memory": ["--beam-profile", "local"],
-    "multi_processing": ["--beam-profile", "multiprocess", "--beam-workers", "2"],
-}
-BATCH_SIZE = 256
-MEMORY_BUDGET_GIB = 8.0
-TRAIN_FRACTION = 2 / 3  # the default 2:1 hash split
-# CSV files: ExampleGen reads one file per bundle, and gzip output cannot be split later, so a
-# single 1M-row file would keep every stage on one Beam worker (measured: no gain at all).
+RESULTS_NAME = "benchmarks/results/scale.json"
 SHARDS = 8
+INFERENCE_SHARE = 5  # inference rows = rows / INFERENCE_SHARE
+# Components whose code is ours (the Trainer runs our run_fn, calibration included); the rest is
+# stock TFX.
+OURS = (
+    "Trainer",
+    "DataGate",
+    "blessed_statistics_resolver",
+    "Pusher",
+    "RunReport",
+    "BatchPredictions",
+)
+INFERENCE = ("InferenceExampleGen", "BulkInferrer", "BatchPredictions")
+MEMORY_TARGET_GIB = 8.0
+STEP_TIMING_STEPS = 4000
 
 
-def run_until_trainer(argv: List[str]) -> None:
-    """`local_runner.py` options in; the pipeline runs up to and including the Trainer."""
-    from tfx import v1 as tfx
-    from tfx.orchestration import pipeline as pipeline_module
+def split_rows(output: str) -> Dict[str, int]:
+    """Examples per split, from StatisticsGen's artifact."""
+    import tensorflow_data_validation as tfdv
 
-    from pipeline import cli
-    from pipeline.pipeline import create_pipeline
-
-    config = cli.parse(argv, description="twinnorm up to the Trainer")
-    os.makedirs(os.path.dirname(config.metadata_path), exist_ok=True)
-    tfx.orchestration.LocalDagRunner().run(
-        create_pipeline(
-            config,
-            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
-        ),
-        run_options=pipeline_module.RunOptions(to_nodes=["Trainer"]),
-    )
+    folder = newest_artifact(output, "StatisticsGen", "statistics")
+    rows = {}
+    for name in sorted(os.listdir(folder)):
+        if name.startswith("Split-"):
+            stats = tfdv.load_stats_binary(os.path.join(folder, name, "FeatureStats.pb"))
+            rows[name[len("Split-") :]] = int(stats.datasets[0].num_examples)
+    return rows
 
 
-def measure(data: str, rows: int, mode: str, output: str) -> Dict[str, float]:
-    steps = math.ceil(rows * TRAIN_FRACTION / BATCH_SIZE)
-    run = run_process(
-        python_module(
-            "benchmarks.scale",
-            "--run-until-trainer",
-            "--data",
-            data,
-            "--output",
-            output,
-            "--inference-data",
-            "none",
-            "--batch-size",
-            str(BATCH_SIZE),
-            "--train-steps",
-            str(steps),
-            *MODES[mode],
+def training_record(output: str) -> dict:
+    with open(
+        os.path.join(newest_artifact(output, "Trainer", "model_run"), names.TRAINING_FILE)
+    ) as f:
+        return json.load(f)
+
+
+def run_size(rows: int, label: str, scratch: str) -> dict:
+    """Generates `rows` rows, runs the pipeline on them, returns the figures of that run."""
+    data = os.path.join(scratch, f"data-{rows}")
+    unlabelled = os.path.join(scratch, f"inference-{rows}")
+    table.generate(rows, data, SHARDS, seed=0)
+    table.generate(rows // INFERENCE_SHARE, unlabelled, SHARDS, seed=1, labelled=False)
+    output = os.path.join(scratch, f"run-{rows}")
+    command = [
+        sys.executable,
+        "local_runner.py",
+        "--quiet",
+        "--output", output,
+        "--data", data,
+        "--label", label,
+        "--features", ",".join(table.FEATURES),
+        "--inference-data", unlabelled,
+        "--key-columns", table.KEY,
+    ]  # fmt: skip
+    print(f"{rows:,} rows: {' '.join(command[1:])}", flush=True)
+    run = run_process(command, timeout=6 * 3600)
+    splits = split_rows(output)
+    training = training_record(output)
+    from modules.hparams import TrainerConfig
+
+    batch = TrainerConfig().batch_size
+    handled = {
+        "Evaluator": splits["eval"],
+        "Trainer": training["steps"] * batch,
+        **{c: rows // INFERENCE_SHARE for c in INFERENCE},
+    }
+    components = []
+    for t in component_times(OutputLayout(output).metadata_path):
+        n = handled.get(t.component, rows)
+        components.append(
+            {
+                "component": t.component,
+                "state": t.state,
+                "seconds": t.seconds,
+                "rows": n,
+                "rows_per_s": n / t.seconds if t.seconds > 0 else None,
+                "busy_cores": run.memory.cores(t.start, t.end),
+                # widened by a sampling interval, so a component shorter than one has a sample
+                "peak_rss_gib": run.memory.peak(t.start - SAMPLE_INTERVAL, t.end + SAMPLE_INTERVAL)
+                / GIB,
+                "ours": t.component in OURS,
+            }
         )
-    )
-    times = {t.component: t for t in component_times(OutputLayout(output).metadata_path)}
-    transform, trainer = times["Transform"], times["Trainer"]
-    return {
+    total = sum(c["seconds"] for c in components)
+    ours = sum(c["seconds"] for c in components if c["ours"])
+    result = {
+        "rows": rows,
+        "inference_rows": rows // INFERENCE_SHARE,
+        "splits": splits,
         "wall_s": run.seconds,
         "peak_rss_gib": run.peak_rss / GIB,
-        "transform_s": transform.seconds,
-        "transform_rows_per_s": rows / transform.seconds,
-        "transform_peak_rss_gib": run.memory.peak(transform.start, transform.end) / GIB,
-        "transform_busy_cores": run.memory.cores(transform.start, transform.end),
-        "run_busy_cores": run.memory.cores(),
-        "trainer_s": trainer.seconds,
-        "trainer_rows_per_s": steps * BATCH_SIZE / trainer.seconds,
-        "trainer_peak_rss_gib": run.memory.peak(trainer.start, trainer.end) / GIB,
-        "beam_upstream_s": sum(
-            t.seconds
-            for name, t in times.items()
-            if name in ("CsvExampleGen", "StatisticsGen", "Transform")
-        ),
-        **{f"component_s.{name}": t.seconds for name, t in times.items()},
-        **{
-            f"component_busy_cores.{name}": run.memory.cores(t.start, t.end)
-            for name, t in times.items()
+        "busy_cores": run.memory.cores(),
+        "components": components,
+        "ours_share": ours / total,
+        "training": {
+            k: training.get(k) for k in ("steps", "epochs", "max_steps", "stopped", "seconds")
         },
+        "batch_size": batch,
+        "data": data,
+        "output": output,
     }
+    print(
+        f"{rows:,} rows: {run.seconds:.0f} s, peak RSS {result['peak_rss_gib']:.2f} GiB, "
+        + ", ".join(f"{c['component']} {c['seconds']:.1f} s" for c in components),
+        flush=True,
+    )
+    return result
+
+
+def step_rate(run: dict, label: str, repeats: int = 3) -> float:
+    """Examples/s of the Trainer's joint step on `run`'s own model and data at the same batch,
+    batches pre-built in memory: what the Trainer would reach if reading cost nothing."""
+    import statistics
+
+    import tensorflow_transform as tft
+
+    from benchmarks.train_step import trainer_timer
+    from benchmarks.trainer_e2e import IN_MEMORY_BATCHES, in_memory
+    from modules.data import memory_budget, training_batches
+    from modules.layout import feature_layout
+    from modules.networks import TwinModel
+    from modules.training import JointTrainer
+    from pipeline.config import PipelineConfig
+    from pipeline.resolution import resolve
+
+    config = resolve(
+        PipelineConfig(data=run["data"], label=label, features=table.FEATURES, output=run["output"])
+    )
+    transform = tft.TFTransformOutput(
+        newest_artifact(run["output"], "Transform", "transform_graph")
+    )
+    examples = newest_artifact(run["output"], "Transform", "transformed_examples")
+    files = sorted(glob.glob(os.path.join(examples, "Split-train", "*")))
+    layout = feature_layout(transform, config.features, config.label, config.trainer.task)
+    trainer_config = config.trainer.for_layout(layout.task, layout.width, layout.n_outputs)
+    batches = training_batches(
+        files,
+        transform,
+        config.label,
+        trainer_config.batch_size,
+        trainer_config.seed,
+        trainer_config.shuffle_buffer,
+        memory_budget(trainer_config.in_memory_fraction),
+    )
+    timer = trainer_timer(
+        JointTrainer(TwinModel(layout, trainer_config), trainer_config),
+        in_memory(batches.dataset_from(0), IN_MEMORY_BATCHES),
+        trainer_config.batch_size,
+        STEP_TIMING_STEPS,
+    )
+    return statistics.median(timer() for _ in range(repeats))
+
+
+def by_component(run: dict) -> Dict[str, dict]:
+    return {c["component"]: c for c in run["components"]}
+
+
+def targets(runs: List[dict], step_examples_per_s: float) -> List[dict]:
+    """The issue's targets, each with the figure measured and whether it was met."""
+    small, large = runs[0], runs[-1]
+    found = []
+
+    def target(name: str, value: float, bound: str, met: bool, note: str = "") -> None:
+        found.append({"target": name, "value": value, "bound": bound, "met": met, "note": note})
+
+    size = f"{large['rows']:,} rows"
+    target(f"peak RSS of the process tree, {size} (GiB)", large["peak_rss_gib"],
+           f"<= {MEMORY_TARGET_GIB:g}", large["peak_rss_gib"] <= MEMORY_TARGET_GIB)  # fmt: skip
+    if len(runs) > 1:
+        before = by_component(small)
+        for name, c in by_component(large).items():
+            if name in before and before[name]["seconds"] >= 1.0:
+                growth = (c["seconds"] / c["rows"]) / (
+                    before[name]["seconds"] / before[name]["rows"]
+                )
+                target(f"{name}: time per row, {size} vs {small['rows']:,}", growth, "<= 1.2",
+                       growth <= 1.2)  # fmt: skip
+    target(f"our components' share of the components' time, {size}", large["ours_share"],
+           "<= 0.25", large["ours_share"] <= 0.25)  # fmt: skip
+    trainer = by_component(large)["Trainer"]
+    ratio = trainer["rows_per_s"] / step_examples_per_s
+    target(f"Trainer examples/s vs the in-memory step at batch {large['batch_size']}, {size}",
+           ratio, ">= 0.8", ratio >= 0.8,
+           f"{trainer['rows_per_s']:,.0f} vs {step_examples_per_s:,.0f} examples/s")  # fmt: skip
+    parts = by_component(large)
+    ratio = parts["BatchPredictions"]["rows_per_s"] / parts["BulkInferrer"]["rows_per_s"]
+    target(f"CSV predictions rows/s vs BulkInferrer's, {size}", ratio, ">= 0.5", ratio >= 0.5)
+    return found
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--run-until-trainer":
-        run_until_trainer(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--json")
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--label", default=table.BINARY_LABEL, choices=table.LABELS)
+    parser.add_argument("--json", default=os.path.join(REPO_ROOT, RESULTS_NAME))
+    parser.add_argument("--keep", help="keep the data and runs in this folder")
     args = parser.parse_args()
-    rows = args.rows or (100_000 if args.quick else 1_000_000)
-    repeats = args.repeats or (1 if args.quick else 2)
-    from benchmarks.generate_penguins import generate
-
-    scratch = tempfile.mkdtemp(prefix="twinnorm-scale-")
-    runs: Dict[str, List[dict]] = {mode: [] for mode in MODES}
+    scratch = args.keep or tempfile.mkdtemp(prefix="twinnorm-scale-")
     try:
-        data = os.path.join(scratch, "data")
-        generate(rows, data, shards=SHARDS)
-        for rep in range(repeats):
-            for mode in MODES:
-                output = os.path.join(scratch, f"{mode}-{rep}")
-                runs[mode].append(measure(data, rows, mode, output))
-                shutil.rmtree(output)
-                r = runs[mode][-1]
-                print(
-                    f"{mode} run {rep + 1}: Transform {r['transform_s']:.1f} s "
-                    f"({r['transform_rows_per_s']:,.0f} rows/s), "
-                    f"Trainer {r['trainer_s']:.1f} s, peak RSS {r['peak_rss_gib']:.2f} GiB",
-                    flush=True,
-                )
+        runs = [run_size(rows, args.label, scratch) for rows in sorted(args.rows)]
+        step = step_rate(runs[-1], args.label)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    payload = {
+        "date": utc_now(),
+        "machine": machine(),
+        "commit": commit(),
+        "label": args.label,
+        "command": "python -m benchmarks.scale " + " ".join(sys.argv[1:]),
+        "step_examples_per_s": step,
+        "runs": [{k: v for k, v in r.items() if k not in ("data", "output")} for r in runs],
+        "targets": targets(runs, step),
+    }
+    with open(args.json, "w") as handle:
+        json.dump(payload, handle, indent=1)
+    print(section(payload))
 
-    def figure(mode: str, key: str, label: str, unit: str):
-        return side(label, [r[key] for r in runs[mode]], unit)
 
-    budget = side(f"budget {MEMORY_BUDGET_GIB:g} GiB", [MEMORY_BUDGET_GIB], "GiB")
-    note = f"{rows:,} rows in {SHARDS} CSV files, {repeats} run(s) per mode"
-    comparisons = [
-        Comparison(
-            "scale",
-            "Transform rows/s: multi_processing (2 workers) vs in_memory",
-            figure(
-                "multi_processing", "transform_rows_per_s", "multi_processing, 2 workers", "rows/s"
-            ),
-            figure("in_memory", "transform_rows_per_s", "in_memory", "rows/s"),
-            "",  # diagnostic: on 2 cores the DirectRunner's gRPC traffic takes the second core,
-            # and a user who outgrows one machine moves to a distributed runner, not to this one
-            f"{note}; diagnostic, no target (2 cores: the workers' gRPC traffic eats the second)",
-        ),
-        Comparison(
-            "scale",
-            "ExampleGen+StatisticsGen+Transform time: multi_processing vs in_memory",
-            figure("multi_processing", "beam_upstream_s", "multi_processing, 2 workers", "s"),
-            figure("in_memory", "beam_upstream_s", "in_memory", "s"),
-            "",
-            note,
-        ),
-        Comparison(
-            "scale",
-            "Trainer rows/s (one pass, batch 256): multi_processing run vs in_memory run",
-            figure(
-                "multi_processing", "trainer_rows_per_s", "in the multi_processing run", "rows/s"
-            ),
-            figure("in_memory", "trainer_rows_per_s", "in the in_memory run", "rows/s"),
-            "",
-            note,
-        ),
+def section(payload: dict) -> str:
+    """docs/benchmarks.md's scale section: per component at each size, then the targets."""
+    runs = payload["runs"]
+    head = (
+        f"Measured {payload['date']} on {machine_line(payload['machine'])} by "
+        f"`{payload['command']}`, commit {payload['commit']}; label `{payload['label']}`, "
+        + "; ".join(
+            f"{r['rows']:,} rows: splits "
+            + " / ".join(f"{k} {v:,}" for k, v in r["splits"].items())
+            + f", {r['inference_rows']:,} inference rows, {r['wall_s'] / 60:.1f} min wall, "
+            f"peak RSS {r['peak_rss_gib']:.2f} GiB, {r['busy_cores']:.2f} busy cores"
+            for r in runs
+        )
+        + "."
+    )
+    sizes = [f"{r['rows']:,}" for r in runs]
+    lines = [
+        head,
+        "",
+        "| component | ours | "
+        + " | ".join(f"{s}: s | rows/s | busy cores | peak RSS GiB" for s in sizes)
+        + " |",
+        "|---|---|" + "---|---|---|---|" * len(runs),
     ]
-    for mode in MODES:
-        comparisons.append(
-            Comparison(
-                "scale",
-                f"peak RSS, whole run up to the Trainer ({mode})",
-                figure(mode, "peak_rss_gib", mode, "GiB"),
-                budget,
-                "<= 1.0",
-                note,
+    names_in_order = [c["component"] for c in runs[-1]["components"]]
+    for name in names_in_order:
+        cells = []
+        for r in runs:
+            c = by_component(r).get(name)
+            if c is None:
+                cells.append("- | - | - | -")
+                continue
+            speed = f"{c['rows_per_s']:,.0f}" if c["rows_per_s"] and c["seconds"] >= 0.5 else "-"
+            cells.append(
+                f"{c['seconds']:.1f} | {speed} | {c['busy_cores']:.2f} | {c['peak_rss_gib']:.2f}"
             )
-        )
-    for c in comparisons:
-        print(
-            f"{c.name}: {c.ours.value:,.2f} vs {c.baseline.value:,.2f} {c.ours.unit}, ratio {c.ratio:.2f}"
-        )
-    write_result(
-        args.json,
-        comparisons,
-        {
-            "rows": rows,
-            "repeats": repeats,
-            "batch_size": BATCH_SIZE,
-            "by_mode": {
-                mode: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
-                for mode, rs in runs.items()
-            },
-        },
+        ours = "yes" if by_component(runs[-1])[name]["ours"] else ""
+        lines.append(f"| {name} | {ours} | " + " | ".join(cells) + " |")
+    lines += ["", "Trainer phases (training.json), seconds: " + "; ".join(
+        f"{r['rows']:,} rows: " + ", ".join(
+            f"{k} {v:.1f}" for k, v in (r["training"].get("seconds") or {}).items()
+        ) + f" ({r['training']['steps']:,} steps, {r['training']['epochs']} epochs)"
+        for r in runs
+    ) + "."]  # fmt: skip
+    lines += ["", "| target | measured | bound | met |", "|---|---|---|---|"]
+    for t in payload["targets"]:
+        note = f" ({t['note']})" if t["note"] else ""
+        met = "yes" if t["met"] else "**no**"
+        lines.append(f"| {t['target']} | {t['value']:.2f}{note} | {t['bound']} | {met} |")
+    return "\n".join(lines)
+
+
+def headline(payload: dict) -> str:
+    """README's one line: the largest size run here and its time."""
+    r = payload["runs"][-1]
+    return (
+        f"The largest data run here: {r['rows']:,} rows through the whole default pipeline in "
+        f"{r['wall_s'] / 60:.1f} min, peak RSS {r['peak_rss_gib']:.2f} GiB on "
+        f"{machine_line(payload['machine'])} ({payload['date']}; "
+        "[docs/benchmarks.md](docs/benchmarks.md#the-whole-pipeline-at-scale))."
     )
 
 

@@ -1,4 +1,5 @@
-"""Our own TFX components: DataGate (data_gate.py), TwinPusher (pusher.py), RunReport (report/).
+"""Our own TFX components: DataGate (data_gate.py), TwinPusher (pusher.py), RunReport (report/),
+BatchPredictions (predictions.py).
 
 Custom artifact types live here. On Kubeflow the executor finds a custom type by importing its
 schema title, which must be `<module>.<Class>` with one dot: `components.HtmlReport`.
@@ -18,3 +19,9 @@ class HtmlReport(artifact.Artifact):
 
 
 HTML_PROPERTY = "html"  # an HtmlReport's property: the path of its report.html
+
+
+class PredictionTable(artifact.Artifact):
+    """A folder of prediction shards a user opens: predictions-*.csv and predictions-*.parquet."""
+
+    TYPE_NAME = "components.PredictionTable"

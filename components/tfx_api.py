@@ -55,6 +55,7 @@ dsl = _namespace.SimpleNamespace(
         InputArtifact=_annotations.InputArtifact,
         OutputArtifact=_annotations.OutputArtifact,
         Parameter=_annotations.Parameter,
+        BeamComponentParameter=_annotations.BeamComponentParameter,
     ),
 )
 proto = _namespace.SimpleNamespace(

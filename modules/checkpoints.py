@@ -1,8 +1,10 @@
-"""What a training checkpoint holds, and a restore that cannot leave a variable behind."""
+"""What a training checkpoint holds, a restore that cannot leave a variable behind, and when a
+checkpoint is saved."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Iterator, Optional
 
 import tensorflow as tf
@@ -48,3 +50,26 @@ def restore_strictly(checkpoint: tf.train.Checkpoint, path: str) -> None:
             "code or another configuration: train into a new --output or delete that checkpoint"
         ) from None
     status.expect_partial()  # the checkpoint may hold more (e.g. the input iterator's state)
+
+
+class CheckpointPacer:
+    """Decides which of the `checkpoint_every` steps saves a checkpoint, so that saving costs at
+    most `share` of the training time: after a save that took d seconds, the next waits
+    d * (1 / share - 1) seconds. A small model on a fast disk still saves every
+    `checkpoint_every` steps; a large one saves less often instead of stalling the step. The
+    first due checkpoint and the last step always save. `share` 0, or several workers (which
+    must all save at the same steps), keeps the step cadence alone."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, share: float, by_steps_only: bool):
+        self.manager = manager
+        self.share = 0.0 if by_steps_only else share
+        self._next = 0.0
+
+    def save(self, step: int, last: bool) -> None:
+        if not last and self.share > 0 and time.perf_counter() < self._next:
+            return
+        started = time.perf_counter()
+        self.manager.save(checkpoint_number=step)
+        if self.share > 0:
+            took = time.perf_counter() - started
+            self._next = time.perf_counter() + took * (1 / self.share - 1)

@@ -72,10 +72,13 @@ class ServingModule(tf.Module):
         self.tft_layer = tf_transform_output.transform_features_layer()
         self.label_key = label_key
         self.label_columns = tuple(label_columns)
-        raw_spec = dict(tf_transform_output.raw_feature_spec())
-        label_specs = {column: _optional(raw_spec.pop(column)) for column in label_columns}
-        self.feature_spec = raw_spec
-        self.labelled_spec = {**raw_spec, **label_specs}
+        raw_spec = tf_transform_output.raw_feature_spec()
+        label_specs = {column: _optional(raw_spec[column]) for column in label_columns}
+        # The model's features only: a column the schema holds but `--features` left out (an id,
+        # another label) is neither asked of a client nor required in an example.
+        layout = model.layout
+        self.feature_spec = {k: raw_spec[k] for k in (*layout.numeric, *layout.categorical)}
+        self.labelled_spec = {**self.feature_spec, **label_specs}
         self.label_vocabulary = tf.constant(list(model.layout.label_vocabulary) or [""], tf.string)
 
     def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:

@@ -18,6 +18,9 @@ LOSSES = (modes.AUTO, *modes.LOSSES)
 TASKS = (modes.AUTO, *modes.TASKS)
 WARM_START = ("", "a", "b", "both")
 MAX_VALIDATE_EVERY = 1000  # steps: a large split is validated at least this often
+# Rows of a validation pass by default: enough for a steady early-stopping signal; a pass over a
+# large split's every row would cost more than the training steps between two passes.
+MAX_VALIDATION_ROWS = 65_536
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 
 
@@ -111,16 +114,19 @@ class TrainerConfig:
         parse=non_negative,
     )
     validate_every: int = 0
-    # Batches per validation pass; 0: the whole validation split.
+    # Batches per validation pass; 0: the validation split's first MAX_VALIDATION_ROWS rows.
     eval_steps: int = option(
         0,
-        "batches per validation pass (default: the whole validation split)",
+        f"batches per validation pass (default: the validation split, at most "
+        f"{MAX_VALIDATION_ROWS:,} rows; calibration always fits on all of it)",
         "model",
         parse=positive,
     )
     seed: int = option(42, "seeds every random choice of the Trainer", "model")
     log_every: int = 50
     checkpoint_every: int = 100
+    # At most this share of training time goes to saving checkpoints (modules/checkpoints.py).
+    checkpoint_share: float = 0.05
     shuffle_buffer: int = 1024  # examples, when the training split streams from disk
     # A training split whose parsed columns fit in this fraction of the Trainer's memory (the
     # machine's, or its container's limit) is parsed once and held in memory, permuted whole
@@ -170,6 +176,8 @@ class TrainerConfig:
         for field in ("train_steps", "eval_steps", "patience", "validate_every"):
             if getattr(self, field) < 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
+        if not 0 <= self.checkpoint_share < 1:
+            raise ValueError(f"checkpoint_share must be in [0, 1), got {self.checkpoint_share}")
         if self.min_steps > self.max_steps:
             raise ValueError(
                 f"min_steps {self.min_steps} must be at most max_steps {self.max_steps}"

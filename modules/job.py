@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 from typing import List, Optional
 
 import numpy as np
@@ -23,7 +24,7 @@ from modules import modes, names, warm_start
 from modules.calibration import calibrate, check_labels_known
 from modules.data import evaluation_dataset, memory_budget, training_batches
 from modules.export import save_serving_models
-from modules.hparams import TrainerConfig
+from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.training import JointTrainer
@@ -114,10 +115,19 @@ def validation_batch(batch_size: int) -> int:
     return batch_size * max(1, math.ceil(VALIDATION_ROWS / batch_size))
 
 
+def validation_capped(config: TrainerConfig) -> TrainerConfig:
+    """`eval_steps` 0 (the default) as the batches of MAX_VALIDATION_ROWS rows."""
+    if config.eval_steps:
+        return config
+    passes = math.ceil(MAX_VALIDATION_ROWS / validation_batch(config.batch_size))
+    return dataclasses.replace(config, eval_steps=passes)
+
+
 def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str]) -> Fitted:
     """Builds the twin model for the job's data and trains it under `strategy` (a warm start
     first, when configured) with early stopping on the validation split; `run_dir` holds
     checkpoints and TensorBoard logs (None: neither)."""
+    started = time.perf_counter()
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
     layout = feature_layout(
@@ -147,13 +157,15 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         config.shuffle_buffer,
         memory_budget(config.in_memory_fraction),
     ).with_options(options)
-    config = config.budgeted(train.rows)
+    config = validation_capped(config.budgeted(train.rows))
     log.info(
-        "training budget: at most %d steps (%.1f epochs of %d examples), validation every %d",
+        "training budget: at most %d steps (%.1f epochs of %d examples), validation every %d "
+        "steps on at most %d rows",
         config.train_steps,
         config.train_steps * config.batch_size / train.rows,
         train.rows,
         config.validate_every,
+        config.eval_steps * validation_batch(config.batch_size),
     )
     if config.task == modes.CLASSIFICATION:
         check_labels_known(
@@ -164,8 +176,11 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
     warm_start.restore(model, config.warm_start, job.base_model)
+    reading = time.perf_counter() - started
     history = trainer.fit(train, validation, run_dir)
     record = trainer.record(train.rows)
+    # Where the Trainer's time goes, for the scale benchmark's profile (benchmarks/scale.py).
+    record["seconds"] = {"data": reading, "fit": time.perf_counter() - started - reading}
     log.info("trained: %s; %s", record, history)
     return Fitted(model, trainer, history, validation, tf_transform_output, config, record)
 
@@ -182,11 +197,14 @@ def train_and_export(
     own for the chief, scratch for other workers."""
     fitted = fit(job, strategy, run_dir)
     model, history, validation = fitted.model, fitted.history, fitted.validation
+    seconds = fitted.record["seconds"]
+    started = time.perf_counter()
     calibration = calibrate(model, validation)
+    seconds["calibration"] = time.perf_counter() - started
     fitted.trainer.save_checkpoint()
     log.info("calibration on the validation split: %s", calibration)
     write_json(os.path.join(run_dir, names.CALIBRATION_FILE), calibration)
-    write_json(os.path.join(run_dir, names.TRAINING_FILE), {**fitted.record, **history})
+    started = time.perf_counter()
     write_output_histograms(model, validation, run_dir, fitted.record["steps"])
     save_serving_models(
         model,
@@ -196,4 +214,7 @@ def train_and_export(
         serving_model_dir,
         networks_dir,
     )
+    seconds["export"] = time.perf_counter() - started
+    # Last: its presence tells modules/resume.py this execution finished.
+    write_json(os.path.join(run_dir, names.TRAINING_FILE), {**fitted.record, **history})
     return history

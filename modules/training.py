@@ -17,7 +17,7 @@ import tf_keras as keras
 from absl import logging as log
 
 from modules import modes, names
-from modules.checkpoints import checkpoint_manager, restore_strictly
+from modules.checkpoints import CheckpointPacer, checkpoint_manager, restore_strictly
 from modules.data import TrainingBatches
 from modules.early_stopping import EarlyStopping
 from modules.hparams import TrainerConfig
@@ -170,6 +170,11 @@ class JointTrainer:
             dataset = train.dataset_from(0) if isinstance(train, TrainingBatches) else train
             iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         manager = self.manager = checkpoint_manager(self, run_dir, iterator) if run_dir else None
+        pacer = manager and CheckpointPacer(
+            manager,
+            config.checkpoint_share,
+            isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy),
+        )
         writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
         if manager and manager.latest_checkpoint:
             restore_strictly(manager.checkpoint, manager.latest_checkpoint)
@@ -190,8 +195,8 @@ class JointTrainer:
                 self._validate(validation, run_dir)
             if step % config.log_every == 0 or self._finished():  # the last step always logged
                 history = self._log_train(step, float(total), writer)
-            if manager and (step % config.checkpoint_every == 0 or self._finished()):
-                manager.save(checkpoint_number=step)
+            if pacer and (step % config.checkpoint_every == 0 or self._finished()):
+                pacer.save(step, last=self._finished())
         self.stop_reason = self.stopping.reason(
             validating, self.config.patience, self.config.train_steps
         )

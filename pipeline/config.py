@@ -71,11 +71,19 @@ class PipelineConfig:
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
     inference_data: Optional[str] = option(
         None,
-        "unlabelled CSV for batch inference after the Pusher; 'none' to skip "
+        "unlabelled CSV file or folder of CSV files for batch inference after the Pusher; 'none' "
+        "to skip "
         "(default: data/unlabelled/penguins.csv with the embedded data, else none)",
         "data",
         metavar="PATH",
         none_word=True,
+    )
+    # Columns of the inference data copied beside each row's predictions; never features.
+    key_columns: Tuple[str, ...] = option(
+        (),
+        "comma-separated columns of the inference data written beside each row's predictions "
+        "(e.g. an id); never used as features",
+        "data",
     )
     # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
     # curated penguin schema with the embedded data, else the kept schema (`kept_schema`) when an
@@ -217,7 +225,17 @@ class PipelineConfig:
 
     @property
     def inference_dir(self) -> str:
+        """InferenceExampleGen's input_base: the folder, or the file's folder."""
+        if paths.isdir(self.inference_data):
+            return self.inference_data
         return os.path.dirname(self.inference_data) or "."
+
+    @property
+    def inference_pattern(self) -> str:
+        """InferenceExampleGen's file pattern in `inference_dir`."""
+        return (
+            "*.csv" if paths.isdir(self.inference_data) else os.path.basename(self.inference_data)
+        )
 
     @property
     def outputs(self) -> paths.OutputLayout:

@@ -213,6 +213,11 @@ def _pushed(outputs) -> str:
     return "nothing pushed"
 
 
+def _predictions(outputs) -> str:
+    table = _first(outputs, "predictions")
+    return f"CSV and Parquet in {table.uri}" if table else ""
+
+
 # Nodes that do not run at all on a first run: what their console line says instead.
 NOT_RUN = {"DistributionValidator": "skipped: no blessed run to compare with yet"}
 FIGURES = {
@@ -223,4 +228,5 @@ FIGURES = {
     "Trainer": _losses,
     "Evaluator": _evaluation,
     "Pusher": _pushed,
+    "BatchPredictions": _predictions,
 }

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, Dict, List, Optional, Tuple
 
-from components import data_gate, drift, pusher
+from components import data_gate, drift, predictions, pusher
 from components import tfx_api as tfx
 from components.data_gate import DataGate
+from components.predictions import BatchPredictions
 from components.pusher import TwinPusher
 from components.report import component as report_component
 from components.report.component import RunReport
@@ -55,18 +55,15 @@ def training_args(config: PipelineConfig) -> dict:
     )
 
 
-def batch_inference(config: PipelineConfig, model, blessing) -> list:
-    """Unlabelled CSV -> tf.Examples -> BulkInferrer (PredictionLogs with every serving output)."""
+def batch_inference(config: PipelineConfig, code: Dict[str, str], trainer, blessing, transform):
+    """Unlabelled CSV -> tf.Examples -> BulkInferrer (PredictionLogs with every serving output)
+    -> BatchPredictions (the same predictions as CSV and Parquet shards, with the key columns)."""
     if not config.inference_data:
         return []
     examples = tfx.components.CsvExampleGen(
         input_base=config.inference_dir,
         input_config=tfx.proto.Input(
-            splits=[
-                tfx.proto.Input.Split(
-                    name=INFERENCE_SPLIT, pattern=os.path.basename(config.inference_data)
-                )
-            ]
+            splits=[tfx.proto.Input.Split(name=INFERENCE_SPLIT, pattern=config.inference_pattern)]
         ),
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
@@ -76,12 +73,20 @@ def batch_inference(config: PipelineConfig, model, blessing) -> list:
     ).with_id("InferenceExampleGen")
     inferrer = tfx.components.BulkInferrer(
         examples=examples.outputs["examples"],
-        model=model,
+        model=trainer.outputs["model"],
         model_blessing=blessing,
         data_spec=tfx.proto.DataSpec(example_splits=[INFERENCE_SPLIT]),
         model_spec=tfx.proto.ModelSpec(model_signature_name=[names.BATCH_INFERENCE]),
     )
-    return [examples, inferrer]
+    table = BatchPredictions(
+        inference_result=inferrer.outputs["inference_result"],
+        transform_graph=transform.outputs["transform_graph"],
+        settings=predictions.settings_of(
+            config.trainer.task, config.label_key, config.label_columns, config.key_columns
+        ),
+        code=code["BatchPredictions"],
+    ).with_id("BatchPredictions")
+    return [examples, inferrer, table]
 
 
 def schema_gen(config: PipelineConfig, statistics):
@@ -113,6 +118,7 @@ def code_fingerprints() -> Dict[str, str]:
         "DataGate": data_gate.__name__,
         "Pusher": pusher.__name__,
         "RunReport": report_component.__name__,
+        "BatchPredictions": predictions.__name__,
     }
     return {c: code_version.fingerprint(module) for c, module in entries.items()}
 
@@ -259,7 +265,7 @@ def evaluation_and_push(
         run_config=report_config(config),
         code=code["RunReport"],
     )
-    inference = batch_inference(config, trainer.outputs["model"], evaluator.outputs["blessing"])
+    inference = batch_inference(config, code, trainer, evaluator.outputs["blessing"], transform)
     return [evaluator, pusher, report, *inference]
 
 

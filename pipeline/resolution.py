@@ -34,17 +34,14 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
     columns = _check_labels(config)
     trainer, label_classes, rows = _label_settings(config)
     split = config.split or (SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT)
-    features = config.features or tuple(c for c in columns if c not in config.label_columns)
+    features = config.features or tuple(
+        c for c in columns if c not in (*config.label_columns, *config.key_columns)
+    )
     _check_columns(config, columns, features)
     inference_data = config.inference_data
     if inference_data is None:
         inference_data = DEFAULT_INFERENCE_DATA if config.data == DEFAULT_DATA else ""
-    if inference_data:
-        absent = [f for f in features if f not in read_header(inference_data)]
-        if absent:
-            raise ValueError(
-                f"inference data {inference_data} lacks feature column(s) {', '.join(absent)}"
-            )
+    _check_inference_data(config, inference_data, features)
     schema, kept_schema = _schema_source(config)
     if schema:
         schema = paths.absolute(schema)
@@ -67,6 +64,27 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
         label_classes=label_classes,
         beam=beam,
     )
+
+
+def _check_inference_data(
+    config: PipelineConfig, inference_data: str, features: Tuple[str, ...]
+) -> None:
+    """The inference data carries every feature and every key column; a key is never the label."""
+    keys = config.key_columns
+    if keys and not inference_data:
+        raise ValueError("key_columns name columns of the inference data: give --inference-data")
+    labels = [k for k in keys if k in config.label_columns]
+    if labels:
+        raise ValueError(f"key column(s) {', '.join(labels)} are the label")
+    if not inference_data:
+        return
+    header = read_header(csv_files(inference_data)[0])
+    for kind, wanted in (("feature", features), ("key", keys)):
+        absent = [c for c in wanted if c not in header]
+        if absent:
+            raise ValueError(
+                f"inference data {inference_data} lacks {kind} column(s) {', '.join(absent)}"
+            )
 
 
 def _check_settings(config: PipelineConfig) -> None:

@@ -11,9 +11,10 @@ from tfx.components.evaluator.constants import ARTIFACT_PROPERTY_BLESSED_KEY as 
 from tfx.components.evaluator.constants import BLESSED_VALUE
 from tfx.orchestration import metadata
 
-from components import HTML_PROPERTY, HtmlReport, pusher
+from components import HTML_PROPERTY, HtmlReport, PredictionTable, pusher
 from components.drift import linked_artifacts
 from components.evaluation_results import tfma_metrics, validation
+from components.predictions import CSV_PATTERN
 
 
 @dataclasses.dataclass
@@ -24,6 +25,7 @@ class RunSummary:
     metrics: Dict[str, Dict[str, float]]  # output name -> metric name -> value
     executions: Dict[str, List[str]]  # component id -> state of each execution, oldest first
     inference_result: Optional[str] = None  # BulkInferrer's PredictionLog folder
+    predictions: Optional[str] = None  # BatchPredictions' CSV shards (a glob pattern)
     report: Optional[str] = None  # the RunReport's HTML file
     model_run: Optional[str] = None  # the Trainer's TensorBoard logs, checkpoints, calibration
     failed_thresholds: List[str] = dataclasses.field(default_factory=list)  # with bound and value
@@ -42,8 +44,8 @@ class RunSummary:
             )
         if self.serving_root:
             out.append(f"serve: {serve_command(self.serving_root, serving_base)}")
-        if self.inference_result and self.blessed:  # BulkInferrer runs on a blessed model only
-            out.append(f"batch inference: {self.inference_result}")
+        if self.predictions and self.blessed:  # BulkInferrer runs on a blessed model only
+            out.append(f"batch inference: {self.predictions} (and .parquet)")
         if self.report:
             out.append(f"run report: {self.report}")
         if self.model_run:
@@ -130,6 +132,7 @@ def summarize(metadata_path: str) -> RunSummary:
     pushed = latest_artifact(store, "PushedModel")
     evaluation = latest_artifact(store, "ModelEvaluation")
     inference = latest_artifact(store, "InferenceResult")
+    table = latest_artifact(store, PredictionTable.TYPE_NAME)
     report = latest_artifact(store, HtmlReport.TYPE_NAME)
     model_run = latest_artifact(store, "ModelRun")
     pushed_to = serving_root = version = None
@@ -146,6 +149,7 @@ def summarize(metadata_path: str) -> RunSummary:
         metrics=metrics,
         executions=executions_by_component(store),
         inference_result=inference.uri if inference else None,
+        predictions=table.custom_properties[CSV_PATTERN].string_value if table else None,
         report=report.custom_properties[HTML_PROPERTY].string_value if report else None,
         model_run=model_run.uri if model_run else None,
         failed_thresholds=validation(evaluation.uri, metrics)[1]

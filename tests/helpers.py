@@ -476,6 +476,7 @@ CONSOLE_ORDER = (  # the default run's components in the order the console lists
     "Evaluator",
     "BulkInferrer",
     "Pusher",
+    "BatchPredictions",
     "RunReport",
 )
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from benchmarks import generate_penguins
+from benchmarks import generate_penguins, generate_tabular
 from benchmarks.baselines import ArticleLoop, fit_targets, functional_twin
 from benchmarks.common import Comparison, Side, TreeMemory
 from benchmarks.report import chart, table
@@ -128,6 +128,38 @@ def test_generated_penguins_keep_the_schema_categories_and_missing_cells(tmp_pat
     assert [os.path.basename(f) for f in shards] == [f"part-0000{i}-of-00004.csv" for i in range(4)]
     lines = [line for f in shards for line in open(f).read().splitlines()[1:]]
     assert lines == open(path).read().splitlines()[1:]  # the same rows, split in order
+
+
+def test_the_generated_customer_table_has_a_real_files_shape(tmp_path):
+    """Numbers with missing cells, categories, a binary and a regression label a model can learn
+    something from, an id per row; unlabelled, the same columns without the labels."""
+    import pandas as pd
+
+    files = generate_tabular.generate(30_000, str(tmp_path / "t"), shards=3, seed=2)
+    frame = pd.concat(pd.read_csv(f, keep_default_na=False, na_values=[""]) for f in files)
+    assert list(frame.columns) == [generate_tabular.KEY, *generate_tabular.FEATURES,
+                                   *generate_tabular.LABELS]  # fmt: skip
+    assert frame[generate_tabular.KEY].is_unique and len(frame) == 30_000
+    assert frame[["age", "monthly_charges", "days_since_login"]].isna().mean().min() > 0.02
+    assert frame["device"].isna().mean() > 0.02
+    for column, values in generate_tabular.CATEGORIES.items():
+        assert set(frame[column].dropna()) == set(values), column
+    positives = frame[generate_tabular.BINARY_LABEL]
+    assert set(positives) == {0, 1} and 0.1 < positives.mean() < 0.4
+    # learnable, not perfect: support calls raise the churn rate; spend follows the plan
+    assert (
+        frame.groupby("support_calls")[generate_tabular.BINARY_LABEL]
+        .mean()
+        .iloc[:4]
+        .is_monotonic_increasing
+    )
+    spend = frame.groupby("plan")[generate_tabular.REGRESSION_LABEL].mean()
+    assert spend["basic"] < spend["standard"] < spend["premium"] < spend["enterprise"]
+    (unlabelled,) = generate_tabular.generate(100, str(tmp_path / "u"), 1, labelled=False)
+    assert list(pd.read_csv(unlabelled).columns) == [
+        generate_tabular.KEY,
+        *generate_tabular.FEATURES,
+    ]
 
 
 def test_comparison_ratio_target_table_and_chart(tmp_path):

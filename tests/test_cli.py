@@ -8,7 +8,7 @@ import yaml
 
 from modules.options import PREFIXED, declared
 from pipeline import cli, config_file
-from pipeline.config import DEFAULT_DATA, PipelineConfig
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, PipelineConfig
 
 # A value other than the default for every option, all valid together (exactly one per flag).
 NON_DEFAULT = {
@@ -18,7 +18,8 @@ NON_DEFAULT = {
     "--features": ["island,bill_length_mm,bill_depth_mm,sex"],
     "--output": ["OUTPUT"],
     "--split": ["8:1:1"],
-    "--inference-data": ["none"],
+    "--inference-data": [DEFAULT_INFERENCE_DATA],
+    "--key-columns": ["year"],
     "--schema": ["none"],
     "--reinfer-schema": [],
     "--on-anomaly": ["warn"],

@@ -378,3 +378,27 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
             job.networks_dir,
         )
     assert not os.path.exists(job.serving_model_dir)
+
+
+def test_a_column_left_out_of_the_features_is_not_asked_of_a_client(tiny_penguins):
+    """`--features` without `year`: the served model parses examples that lack it (an id or a
+    second label a user left out) and returns what the model computes from the other columns."""
+    from modules.export import ServingModule
+
+    output = tft.TFTransformOutput(tiny_penguins.transform_graph)
+    config = tiny_penguins.config
+    features = [f for f in config.features if f != "year"]
+    layout = feature_layout(output, features, config.label, modes.CLASSIFICATION)
+    model = TwinModel(layout, TrainerConfig().for_layout(modes.CLASSIFICATION, layout.width, 3))
+    module = ServingModule(model, output, config.label, [config.label])
+    assert sorted(module.feature_spec) == sorted(features)
+    rows = [{k: v for k, v in row.items() if k != "year"} for row in tiny_penguins.splits["eval"]]
+    spec = {k: v for k, v in tiny_penguins.spec.items() if k != "year"}
+    served = module.serve_examples(tf.constant(serialize(rows, spec)))
+    transformed = output.transform_raw_features(
+        tf.io.parse_example(tf.constant(tiny_penguins.raw_examples("eval")), tiny_penguins.spec)
+    )
+    expected = model({k: transformed[k] for k in features}, training=False)
+    np.testing.assert_allclose(
+        served[names.PROBABILITIES], expected[names.PROBABILITIES], atol=1e-6
+    )

@@ -150,3 +150,32 @@ def test_drift_reads_which_columns_are_numeric_from_the_csv(tmp_path):
     assert config.drift_numeric == ("a", "c", "y")
     with pytest.raises(ValueError, match="max_drift_jsd must be > 0"):
         resolve(dataclasses.replace(config, max_drift_jsd=0.0))
+
+
+def test_key_columns_are_never_features_and_must_be_in_the_inference_data(tmp_path):
+    data, new = tmp_path / "data.csv", tmp_path / "new.csv"
+    data.write_text("id,a,y\n" + "1,2.0,x\n2,3.0,z\n" * 5)
+    new.write_text("id,a\n7,2.5\n")
+    base = dataclasses.replace(PipelineConfig(), data=str(data), label="y", schema="")
+    keyed = resolve(dataclasses.replace(base, inference_data=str(new), key_columns=("id",)))
+    assert keyed.features == ("a",) and keyed.key_columns == ("id",)
+    for changes, message in (
+        (dict(key_columns=("id",)), "key_columns name columns of the inference data"),
+        (dict(inference_data=str(new), key_columns=("y",)), r"key column\(s\) y are the label"),
+        (dict(inference_data=str(new), key_columns=("row",)), r"lacks key column\(s\) row"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            resolve(dataclasses.replace(base, **changes))
+
+
+def test_inference_data_may_be_a_folder_of_csv_files(tmp_path):
+    data, folder = tmp_path / "data.csv", tmp_path / "new"
+    data.write_text("a,y\n" + "2.0,x\n3.0,z\n" * 5)
+    folder.mkdir()
+    (folder / "part-1.csv").write_text("a\n2.5\n")
+    config = resolve(
+        dataclasses.replace(
+            PipelineConfig(), data=str(data), label="y", schema="", inference_data=str(folder)
+        )
+    )
+    assert (config.inference_dir, config.inference_pattern) == (str(folder), "*.csv")

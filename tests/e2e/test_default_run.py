@@ -30,6 +30,7 @@ COMPONENTS = (
     "RunReport",
     "InferenceExampleGen",
     "BulkInferrer",
+    "BatchPredictions",
 )
 UPSTREAM_OF_EVALUATOR = COMPONENTS[:7]
 

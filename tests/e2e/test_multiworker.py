@@ -12,7 +12,6 @@ from pipeline.summary import open_store, summarize
 from tests.helpers import PipelineRun
 
 
-@pytest.fixture(scope="module")
 def trainer_seconds(metadata_path: str) -> float:
     store = open_store(metadata_path)
     (context,) = [c for c in store.get_contexts_by_type("node") if c.name.endswith(".Trainer")]
