@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Callable, Iterator, List, Tuple
 
-from benchmarks import console_sample, quality, report
+from benchmarks import console_sample, quality, report, scale
 from benchmarks.common import REPO_ROOT
 
 # README and every page in docs/: where a typed figure is looked for.
@@ -68,6 +68,8 @@ SECTIONS = (
         console_sample.console_section,
         ("README.md",),
     ),
+    Section("scale table", scale.RESULTS_NAME, scale.section, ("docs/benchmarks.md",)),
+    Section("scale headline", scale.RESULTS_NAME, scale.headline, ("README.md",)),
     Section(
         "default run report",
         console_sample.RESULTS_NAME,

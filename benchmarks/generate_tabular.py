@@ -4,8 +4,8 @@ benchmark (benchmarks/scale.py):
     python -m benchmarks.generate_tabular ROWS OUT_FOLDER [--shards 8] [--seed 0] [--unlabelled]
 
 One id column (`customer_id`, the batch predictions' key), seven numeric columns with missing
-cells (ints and floats, one heavy-tailed up to ~1e9), four categorical columns (3 to 40
-categories, one with missing cells), a binary label `churned` (0/1, ~25 % positives) and a
+cells (ints and floats, one heavy-tailed), four categorical columns (3 to 40 categories, one
+with missing cells), a binary label `churned` (0/1, about one row in five positive) and a
 regression label `spend_next_month`, both depending non-linearly on the features plus noise, so
 a model has something to learn and cannot be perfect. `--unlabelled` leaves both labels out (the
 batch-inference input). Written in chunks, as `part-00000-of-00008.csv`, ...; deterministic for a

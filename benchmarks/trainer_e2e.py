@@ -1,6 +1,6 @@
 """Trainer end to end on a real-size split: examples/s with batches from Transform's TFRecords
 through the Trainer's reader vs the same batches pre-built in memory, and checkpoint time
-against the split's size.
+against the split's size, and a validation pass in one call against a Python call per batch.
 
     python -m benchmarks.trainer_e2e --run TWINNORM_OUTPUT [--quick] [--rows N] [--json PATH]
 
@@ -36,9 +36,9 @@ from benchmarks.common import (
 )
 from benchmarks.train_step import trainer_timer
 from modules import names
-from modules.data import TrainingBatches, memory_budget, training_batches
-from modules.hparams import TrainerConfig
-from modules.job import seed_everything
+from modules.data import TrainingBatches, evaluation_dataset, memory_budget, training_batches
+from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
+from modules.job import sample_batches, seed_everything, validation_batch
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from modules.training import JointTrainer
@@ -49,6 +49,7 @@ BATCH_SIZES = (32, 256)
 IN_MEMORY_BATCHES = 64
 SMALL_ROWS = 10_000
 CHECKPOINT_SAVES = 10
+PER_BATCH_ROWS = 256  # the validation batch of the per-batch loop `evaluate` replaced
 
 
 def in_memory(dataset: tf.data.Dataset, batches: int) -> tf.data.Dataset:
@@ -76,6 +77,51 @@ def checkpoint_seconds(trainer: JointTrainer, batches: TrainingBatches, run_dir:
         trainer.manager.save()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def validation_pass(
+    files: List[str], output: tft.TFTransformOutput, label: str, layout, repeats: int
+) -> Comparison:
+    """Rows/s of one validation pass over the Trainer's validation sample (the first
+    MAX_VALIDATION_ROWS rows, cached): `JointTrainer.evaluate`, every batch pulled inside one
+    tf.function call, vs the loop it replaced, a Python call per 256-row batch."""
+    config = TrainerConfig()
+    trainer = JointTrainer(TwinModel(layout, config), config)
+    sample = evaluation_dataset(
+        files, output, label, validation_batch(32), cache=True, batches=sample_batches(config)
+    )
+    per_batch_data = evaluation_dataset(
+        files, output, label, PER_BATCH_ROWS, True, MAX_VALIDATION_ROWS // PER_BATCH_ROWS
+    )
+    step = tf.function(
+        lambda batch: trainer.strategy.run(trainer._replica_eval_step, args=batch),
+        autograph=False,
+    )
+
+    def per_batch() -> None:
+        for batch in per_batch_data:
+            step(batch)
+
+    def rate(call: Callable[[], object]) -> Callable[[], float]:
+        def measure() -> float:
+            started = time.perf_counter()
+            call()
+            return MAX_VALIDATION_ROWS / (time.perf_counter() - started)
+
+        return measure
+
+    rate(lambda: trainer.evaluate(sample, 0))(), rate(per_batch)()  # fill caches, trace
+    runs = alternate(
+        {"ours": rate(lambda: trainer.evaluate(sample, 0)), "loop": rate(per_batch)}, repeats
+    )
+    return Comparison(
+        "trainer_e2e",
+        f"validation pass over {MAX_VALIDATION_ROWS:,} cached rows: in-graph vs a call per batch",
+        side(f"JointTrainer.evaluate, {validation_batch(32)}-row batches", runs["ours"], "rows/s"),
+        side(f"a Python call per {PER_BATCH_ROWS}-row batch", runs["loop"], "rows/s"),
+        ">= 2",
+        "the Trainer validates every epoch (at most every 1,000 steps) on this sample",
+    )
 
 
 def main() -> None:
@@ -220,6 +266,9 @@ def main() -> None:
                 f"ratio {c.ratio:.2f}",
                 flush=True,
             )
+        comparisons.append(validation_pass([big], output, pipeline.label, layout, repeats))
+        c = comparisons[-1]
+        print(f"{c.name}: {c.ours.value:,.0f} vs {c.baseline.value:,.0f} rows/s", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write_result(args.json, comparisons, details)

@@ -93,15 +93,19 @@ def evaluation_dataset(
     label_key: str,
     batch_size: int,
     cache: bool = False,
+    batches: int = 0,
 ) -> tf.data.Dataset:
     """Read once, in file order, the last batch possibly short, so each example counts once;
-    `cache`: parsed batches are kept after the first pass (a split validated many times)."""
+    `cache`: parsed batches are kept after the first pass (a split validated many times);
+    `batches` > 0: only the first that many batches."""
     spec = tf_transform_output.transformed_feature_spec()
     dataset = (
         _records(matching_files(file_patterns))
         .batch(batch_size)
         .map(_parser(spec, label_key), num_parallel_calls=tf.data.AUTOTUNE)
     )
+    if batches > 0:
+        dataset = dataset.take(batches)
     return (dataset.cache() if cache else dataset).prefetch(tf.data.AUTOTUNE)
 
 

@@ -18,8 +18,10 @@ LOSSES = (modes.AUTO, *modes.LOSSES)
 TASKS = (modes.AUTO, *modes.TASKS)
 WARM_START = ("", "a", "b", "both")
 MAX_VALIDATE_EVERY = 1000  # steps: a large split is validated at least this often
-# Rows of a validation pass by default: enough for a steady early-stopping signal; a pass over a
-# large split's every row would cost more than the training steps between two passes.
+# Rows the Trainer reads of the validation split (a random sample: ExampleGen shuffles): enough
+# for a steady early-stopping signal and a calibration map of a few parameters; every row of a
+# large split would cost more than the training steps between two passes, and calibration and
+# the output histograms would grow with the data.
 MAX_VALIDATION_ROWS = 65_536
 ACTIVATIONS = ("relu", "tanh", "gelu", "elu", "selu", "sigmoid", "swish")
 
@@ -114,11 +116,12 @@ class TrainerConfig:
         parse=non_negative,
     )
     validate_every: int = 0
-    # Batches per validation pass; 0: the validation split's first MAX_VALIDATION_ROWS rows.
+    # Batches per validation pass; 0: the validation sample (MAX_VALIDATION_ROWS rows, or
+    # `eval_steps` batches when more), which calibration fits on whole.
     eval_steps: int = option(
         0,
         f"batches per validation pass (default: the validation split, at most "
-        f"{MAX_VALIDATION_ROWS:,} rows; calibration always fits on all of it)",
+        f"{MAX_VALIDATION_ROWS:,} rows, which calibration fits on)",
         "model",
         parse=positive,
     )

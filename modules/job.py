@@ -27,9 +27,10 @@ from modules.export import save_serving_models
 from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
 from modules.layout import feature_layout
 from modules.networks import TwinModel
+from modules.summaries import write_output_histograms
 from modules.training import JointTrainer
 
-VALIDATION_ROWS = 256
+VALIDATION_ROWS = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,21 +76,6 @@ def write_json(path: str, values: dict) -> None:
         json.dump(values, handle, indent=1)
 
 
-def write_output_histograms(model, evaluation: tf.data.Dataset, run_dir: str, step: int) -> None:
-    """Each network's raw and normalized outputs on the validation split, as TensorBoard histograms:
-    the scales before and after normalization, side by side in the `eval` run."""
-    parts: dict = {}
-    for features, _ in evaluation:
-        outputs = model(features, training=False)
-        for network in names.NETWORKS:
-            for kind, tag in ((names.RAW, "outputs_raw"), (names.SCORES, "outputs_normalized")):
-                key = names.scalar_tag(tag, network)
-                parts.setdefault(key, []).append(outputs[names.output_key(network, kind)])
-    with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=step):
-        for tag, values in parts.items():
-            tf.summary.histogram(tag, tf.concat(values, axis=0))
-
-
 def seed_everything(seed: int) -> None:
     """Same seed, same weights: seeds Python, NumPy and TF, and makes TF ops deterministic."""
     keras.utils.set_random_seed(seed)
@@ -111,16 +97,38 @@ class Fitted:
 
 def validation_batch(batch_size: int) -> int:
     """Validation batches of at least VALIDATION_ROWS rows, a multiple of the training batch (so
-    they split evenly over workers): validation runs often and its batch changes no figure."""
+    they split evenly over workers): validation runs often, its batch changes no figure, and a
+    larger one costs less per row."""
     return batch_size * max(1, math.ceil(VALIDATION_ROWS / batch_size))
 
 
+def sample_batches(config: TrainerConfig) -> int:
+    """Batches the Trainer reads of the validation split: MAX_VALIDATION_ROWS rows (a random
+    sample: ExampleGen shuffles), or more when `eval_steps` asks for more. Validation passes,
+    calibration and the output histograms all use them, so none grows with the split."""
+    rows = math.ceil(MAX_VALIDATION_ROWS / validation_batch(config.batch_size))
+    return max(rows, config.eval_steps)
+
+
 def validation_capped(config: TrainerConfig) -> TrainerConfig:
-    """`eval_steps` 0 (the default) as the batches of MAX_VALIDATION_ROWS rows."""
-    if config.eval_steps:
-        return config
-    passes = math.ceil(MAX_VALIDATION_ROWS / validation_batch(config.batch_size))
-    return dataclasses.replace(config, eval_steps=passes)
+    """`eval_steps` 0 (the default) as the whole validation sample (`sample_batches`)."""
+    return (
+        config
+        if config.eval_steps
+        else dataclasses.replace(config, eval_steps=sample_batches(config))
+    )
+
+
+def log_budget(config: TrainerConfig, train_rows: int) -> None:
+    log.info(
+        "training budget: at most %d steps (%.1f epochs of %d examples), validation every %d "
+        "steps on at most %d rows",
+        config.train_steps,
+        config.train_steps * config.batch_size / train_rows,
+        train_rows,
+        config.validate_every,
+        config.eval_steps * validation_batch(config.batch_size),
+    )
 
 
 def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str]) -> Fitted:
@@ -133,7 +141,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     layout = feature_layout(
         tf_transform_output, job.feature_keys, job.label_key, config.task, job.raw_labels
     )
-    config = config.for_layout(layout.task, layout.width, layout.n_outputs)
+    config = validation_capped(config.for_layout(layout.task, layout.width, layout.n_outputs))
     config.validate(layout.n_outputs)
     seed_everything(config.seed)
 
@@ -147,6 +155,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         job.label_key,
         validation_batch(config.batch_size),
         cache=True,
+        batches=sample_batches(config),
     ).with_options(options)
     train = training_batches(
         job.train_files,
@@ -157,16 +166,8 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
         config.shuffle_buffer,
         memory_budget(config.in_memory_fraction),
     ).with_options(options)
-    config = validation_capped(config.budgeted(train.rows))
-    log.info(
-        "training budget: at most %d steps (%.1f epochs of %d examples), validation every %d "
-        "steps on at most %d rows",
-        config.train_steps,
-        config.train_steps * config.batch_size / train.rows,
-        train.rows,
-        config.validate_every,
-        config.eval_steps * validation_batch(config.batch_size),
-    )
+    config = config.budgeted(train.rows)
+    log_budget(config, train.rows)
     if config.task == modes.CLASSIFICATION:
         check_labels_known(
             np.concatenate([np.reshape(labels, [-1]) for _, labels in validation]),
@@ -180,7 +181,11 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     history = trainer.fit(train, validation, run_dir)
     record = trainer.record(train.rows)
     # Where the Trainer's time goes, for the scale benchmark's profile (benchmarks/scale.py).
-    record["seconds"] = {"data": reading, "fit": time.perf_counter() - started - reading}
+    record["seconds"] = {
+        "data": reading,
+        "fit": time.perf_counter() - started - reading,
+        "validation": trainer.validation_seconds,  # within fit
+    }
     log.info("trained: %s; %s", record, history)
     return Fitted(model, trainer, history, validation, tf_transform_output, config, record)
 
@@ -192,7 +197,7 @@ def train_and_export(
     serving_model_dir: str,
     networks_dir: str,
 ) -> dict:
-    """Trains under `strategy`, calibrates on the validation split and exports the three
+    """Trains under `strategy`, calibrates on the validation sample and exports the three
     serving models; returns the last metrics. `run_dir` and the export folders are the job's
     own for the chief, scratch for other workers."""
     fitted = fit(job, strategy, run_dir)

@@ -9,9 +9,10 @@ each per-example loss is averaged over the *global* batch so that replicas sum c
 
 from __future__ import annotations
 
-import os
+import time
 from typing import Dict, Mapping, Optional, Union
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging as log
@@ -23,6 +24,7 @@ from modules.early_stopping import EarlyStopping
 from modules.hparams import TrainerConfig
 from modules.losses import check_finite, learning_rates, per_example_loss
 from modules.networks import TwinModel
+from modules.summaries import Scalars
 
 
 class JointTrainer:
@@ -42,7 +44,8 @@ class JointTrainer:
         self.global_batch_size = config.batch_size
         self.manager: Optional[tf.train.CheckpointManager] = None
         self.stop_reason = ""
-        self._writers: Dict[str, tf.summary.SummaryWriter] = {}
+        self.summaries = Scalars(None)
+        self.validation_seconds = 0.0  # inside `fit`, for the Trainer's profile
         with self.strategy.scope():
             model(model.example_inputs(), training=False)  # variables exist before the first step
             self.optimizers = {
@@ -127,8 +130,24 @@ class JointTrainer:
         return total
 
     @tf.function(autograph=False)
-    def eval_step(self, batch) -> None:
-        self.strategy.run(self._replica_eval_step, args=batch)
+    def eval_steps(self, iterator, steps: tf.Tensor) -> None:
+        """At most `steps` batches of a finite dataset in one call, pulled inside the graph like
+        `train_steps`: a Python call per batch cost more than the batch (benchmarks/scale.py)."""
+
+        def body(i, _):
+            batch = iterator.get_next_as_optional()
+
+            def run():
+                self.strategy.run(self._replica_eval_step, args=batch.get_value())
+                return tf.constant(True)
+
+            return i + 1, tf.cond(batch.has_value(), run, lambda: tf.constant(False))
+
+        tf.while_loop(
+            lambda i, more: tf.logical_and(more, i < steps),
+            body,
+            (tf.constant(0, tf.int64), tf.constant(True)),
+        )
 
     # -- loops -------------------------------------------------------------------------------
     def current_step(self) -> int:
@@ -139,8 +158,10 @@ class JointTrainer:
         finite dataset."""
         for metric in [*self.eval_loss.values(), *self.eval_accuracy.values()]:
             metric.reset_state()
-        for batch in self.strategy.experimental_distribute_dataset(dataset.take(steps or -1)):
-            self.eval_step(batch)
+        self.eval_steps(
+            iter(self.strategy.experimental_distribute_dataset(dataset)),
+            tf.constant(steps or np.iinfo(np.int64).max, tf.int64),
+        )
         result = {f"{n}_loss": float(self.eval_loss[n].result()) for n in names.NETWORKS}
         if self.config.task == modes.CLASSIFICATION:
             result.update(
@@ -175,7 +196,7 @@ class JointTrainer:
             config.checkpoint_share,
             isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy),
         )
-        writer = tf.summary.create_file_writer(os.path.join(run_dir, "train")) if run_dir else None
+        self.summaries = Scalars(run_dir)
         if manager and manager.latest_checkpoint:
             restore_strictly(manager.checkpoint, manager.latest_checkpoint)
             log.info("resumed from %s at step %d", manager.latest_checkpoint, self.current_step())
@@ -192,9 +213,9 @@ class JointTrainer:
             total = self.train_steps(iterator, tf.constant(steps, tf.int64))
             step = self.current_step()
             if validating and (step % config.validate_every == 0 or step == config.train_steps):
-                self._validate(validation, run_dir)
+                self._validate(validation)
             if step % config.log_every == 0 or self._finished():  # the last step always logged
-                history = self._log_train(step, float(total), writer)
+                history = self._log_train(step, float(total))
             if pacer and (step % config.checkpoint_every == 0 or self._finished()):
                 pacer.save(step, last=self._finished())
         self.stop_reason = self.stopping.reason(
@@ -203,7 +224,7 @@ class JointTrainer:
         log.info("training stopped at step %d: %s", self.current_step(), self.stop_reason)
         if validating:
             self.stopping.restore_best()
-            history.update(self._log_eval(self.evaluate(validation, config.eval_steps), run_dir))
+            history.update(self._log_eval(self.evaluate(validation, config.eval_steps)))
         return history
 
     def record(self, train_rows: Optional[int] = None) -> Dict[str, object]:
@@ -227,33 +248,20 @@ class JointTrainer:
             self.config.patience
         )
 
-    def _validate(self, validation: tf.data.Dataset, run_dir: Optional[str]) -> None:
+    def _validate(self, validation: tf.data.Dataset) -> None:
+        started = time.perf_counter()
         result = self.evaluate(validation, self.config.eval_steps)
         improved = self.stopping.update(
             [result[f"{n}_loss"] for n in names.NETWORKS], self.current_step()
         )
+        self.validation_seconds += time.perf_counter() - started
         log.info(
             "validation at step %d: %s%s",
             self.current_step(),
             ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
             " (best so far)" if improved else "",
         )
-        self._write_scalars(result, run_dir, names.VALIDATION_SPLIT)
-
-    def _write_scalars(self, result: Dict[str, float], run_dir: Optional[str], run: str) -> None:
-        """Each network's loss (and accuracy) as the TensorBoard run `run`, at the current step."""
-        if not run_dir:
-            return
-        path = os.path.join(run_dir, run)
-        if path not in self._writers:
-            self._writers[path] = tf.summary.create_file_writer(path)
-        with self._writers[path].as_default(step=self.current_step()):
-            for network in names.NETWORKS:
-                for metric in ("loss", "accuracy"):
-                    if f"{network}_{metric}" in result:
-                        tf.summary.scalar(
-                            names.scalar_tag(metric, network), result[f"{network}_{metric}"]
-                        )
+        self.summaries.write(names.VALIDATION_SPLIT, self.current_step(), result)
 
     def save_checkpoint(self) -> None:
         """Saves the current state (after `fit`), e.g. once calibration has set the temperatures,
@@ -270,26 +278,23 @@ class JointTrainer:
             every.append(config.validate_every)
         return min(config.train_steps - step, *(n - step % n for n in every))
 
-    def _log_train(self, step: int, total: float, writer) -> Dict[str, float]:
+    def _log_train(self, step: int, total: float) -> Dict[str, float]:
         check_finite(total, step, self.config)
         losses = {f"{n}_train_loss": float(self.train_loss[n].result()) for n in names.NETWORKS}
         log.info("step %d: %s", step, ", ".join(f"{k}={v:.4f}" for k, v in losses.items()))
-        if writer:
-            with writer.as_default(step=step):
-                for network in names.NETWORKS:
-                    tf.summary.scalar(
-                        names.scalar_tag("loss", network), losses[f"{network}_train_loss"]
-                    )
+        self.summaries.write(
+            "train", step, {f"{n}_loss": losses[f"{n}_train_loss"] for n in names.NETWORKS}
+        )
         for metric in self.train_loss.values():
             metric.reset_state()
         return losses
 
-    def _log_eval(self, result: Dict[str, float], run_dir: Optional[str]) -> Dict[str, float]:
+    def _log_eval(self, result: Dict[str, float]) -> Dict[str, float]:
         """The final validation of the exported weights, as the `eval` TensorBoard run."""
         log.info(
             "validation of the exported weights at step %d: %s",
             self.current_step(),
             ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
         )
-        self._write_scalars(result, run_dir, "eval")
+        self.summaries.write("eval", self.current_step(), result)
         return {f"eval_{k}": v for k, v in result.items()}

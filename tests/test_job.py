@@ -42,7 +42,7 @@ def json_round_trip(values: dict) -> dict:
 
 
 @pytest.mark.parametrize(
-    "batch, expected", [(1, VALIDATION_ROWS), (64, 256), (100, 300), (512, 512)]
+    "batch, expected", [(1, VALIDATION_ROWS), (64, 1024), (100, 1100), (2048, 2048)]
 )
 def test_validation_batches_are_a_multiple_of_the_training_batch(batch, expected):
     assert validation_batch(batch) == expected

@@ -199,3 +199,21 @@ def test_population_statistics_are_per_network_unless_shared(shared):
     if not shared:
         means = [layer.moving_mean.numpy() for layer in layers]
         assert not np.allclose(means[0], means[1])  # each network's own outputs
+
+
+def test_evaluate_counts_every_row_once_and_stops_at_steps():
+    """The in-graph evaluation loop against the mean of the model's per-example losses: a short
+    last batch counts, a dataset shorter than `steps` ends the loop, `steps` caps it."""
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, 3, size=250)
+    x = rng.normal(size=(250, 5)).astype(np.float32)
+    layout = FeatureLayout(numeric=("x",), categorical={}, n_outputs=3, numeric_widths={"x": (5,)})
+    trainer = make_trainer(TrainerConfig(loss="cross_entropy"), layout)
+    outputs = trainer.model({"x": x}, training=False)
+    losses = trainer._losses(outputs, tf.constant(ids))
+    dataset = tf.data.Dataset.from_tensor_slices(({"x": x}, ids)).batch(100)  # 100, 100, 50
+    for steps, rows in ((0, 250), (7, 250), (2, 200), (1, 100)):
+        result = trainer.evaluate(dataset, steps)
+        for n in names.NETWORKS:
+            expected = float(np.mean(losses[n].numpy()[:rows]))
+            assert result[f"{n}_loss"] == pytest.approx(expected, rel=1e-5), (steps, n)
