@@ -132,7 +132,7 @@ class JointTrainer:
     @tf.function(autograph=False)
     def eval_steps(self, iterator, steps: tf.Tensor) -> None:
         """At most `steps` batches of a finite dataset in one call, pulled inside the graph like
-        `train_steps`: a Python call per batch cost more than the batch (benchmarks/scale.py)."""
+        `train_steps`: a Python call per batch cost more than the batch (trainer_e2e benchmark)."""
 
         def body(i, _):
             batch = iterator.get_next_as_optional()
