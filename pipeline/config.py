@@ -71,9 +71,8 @@ class PipelineConfig:
     # Unlabelled CSV for batch inference; "" for none; None: the embedded one with the embedded data.
     inference_data: Optional[str] = option(
         None,
-        "unlabelled CSV file or folder of CSV files for batch inference after the Pusher; 'none' "
-        "to skip "
-        "(default: data/unlabelled/penguins.csv with the embedded data, else none)",
+        "unlabelled CSV file or folder of CSV files for batch inference after the Pusher; "
+        "'none' to skip (default: data/unlabelled/penguins.csv with the embedded data, else none)",
         "data",
         metavar="PATH",
         none_word=True,
