@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Callable, Iterator, List, Tuple
 
-from benchmarks import console_sample, quality, report, scale
+from benchmarks import console_sample, front_door, quality, report, scale
 from benchmarks.common import REPO_ROOT
 
 # README and every page in docs/: where a typed figure is looked for.
@@ -70,6 +70,9 @@ SECTIONS = (
     ),
     Section("scale table", scale.RESULTS_NAME, scale.section, ("docs/benchmarks.md",)),
     Section("scale headline", scale.RESULTS_NAME, scale.headline, ("README.md",)),
+    Section(
+        "front door table", front_door.RESULTS_NAME, front_door.section, ("docs/benchmarks.md",)
+    ),
     Section(
         "default run report",
         console_sample.RESULTS_NAME,

@@ -176,7 +176,7 @@ def step_rate(run: dict, label: str, repeats: int = 3) -> float:
     )
     examples = newest_artifact(run["output"], "Transform", "transformed_examples")
     files = sorted(glob.glob(os.path.join(examples, "Split-train", "*")))
-    layout = feature_layout(transform, config.features, config.label, config.trainer.task)
+    layout = feature_layout(transform, config.feature_specs, config.label_key, config.trainer.task)
     trainer_config = config.trainer.for_layout(layout.task, layout.width, layout.n_outputs)
     batches = training_batches(
         files,

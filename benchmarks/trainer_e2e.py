@@ -135,7 +135,9 @@ def main() -> None:
     output = tft.TFTransformOutput(newest_artifact(args.run, "Transform", "transform_graph"))
     examples = newest_artifact(args.run, "Transform", "transformed_examples")
     train_files = sorted(glob.glob(os.path.join(examples, "Split-train", "*")))
-    layout = feature_layout(output, pipeline.features, pipeline.label, pipeline.trainer.task)
+    layout = feature_layout(
+        output, pipeline.feature_specs, pipeline.label_key, pipeline.trainer.task
+    )
     scratch = tempfile.mkdtemp(prefix="twinnorm-trainer-e2e-")
     try:
         big = replicate(train_files, args.rows, os.path.join(scratch, "big.gz"))

@@ -52,7 +52,7 @@ def steps_to_bar(
         )
 
     seed_everything(trainer_config.seed)
-    layout = feature_layout(transform, config.features, config.label_key, config.trainer.task)
+    layout = feature_layout(transform, config.feature_specs, config.label_key, config.trainer.task)
     trainer = JointTrainer(TwinModel(layout, trainer_config), trainer_config)
     warm_start.restore(trainer.model, choice, blessed)
     iterator = iter(dataset("train", True))

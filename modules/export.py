@@ -2,9 +2,11 @@
 
 Every model (combined, network A, network B) has the same signatures:
 - `serving_default`: `examples`, a batch of serialized tf.Example (DT_STRING, shape [-1]).
-- `serving_raw`: one tensor per raw feature, named after the CSV column, shape [-1]. A missing
-  value is NaN (numbers) or "" (strings) for columns that may be missing; an integer column that
-  may be missing takes float64, so that NaN can say so.
+- `serving_raw`: one tensor per raw feature, shape [-1], named by the column's internal key
+  (`modules.columns.internal_key`: the CSV header itself when it is a plain lower-case name, else
+  a slug with a short hash; serving_client maps a CSV's header to them). A missing value is NaN
+  (numbers) or "" (strings) for columns that may be missing; an integer column that may be
+  missing takes float64, so that NaN can say so.
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
 Classification models also have `classification` (method tensorflow/serving/classify, input
 `inputs`, outputs `classes` and `scores`) for TF Serving's `:classify` API.
@@ -27,6 +29,7 @@ import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
 from modules import modes, names
+from modules.columns import internal_key
 from modules.networks import SingleNetworkModel, TwinModel, in_label_units
 
 Outputs = Dict[str, tf.Tensor]
@@ -76,8 +79,7 @@ class ServingModule(tf.Module):
         label_specs = {column: _optional(raw_spec[column]) for column in label_columns}
         # The model's features only: a column the schema holds but `--features` left out (an id,
         # another label) is neither asked of a client nor required in an example.
-        layout = model.layout
-        self.feature_spec = {k: raw_spec[k] for k in (*layout.numeric, *layout.categorical)}
+        self.feature_spec = {name: raw_spec[name] for name in model.layout.raw_columns}
         self.labelled_spec = {**self.feature_spec, **label_specs}
         self.label_vocabulary = tf.constant(list(model.layout.label_vocabulary) or [""], tf.string)
 
@@ -98,13 +100,15 @@ class ServingModule(tf.Module):
             )
 
     def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
+        """`features` keyed by internal key (the signature's input names)."""
+        features = {name: features[internal_key(name)] for name in self.feature_spec}
         sizes = tf.stack([tf.size(features[k]) for k in sorted(self.feature_spec)])
         checks = [
             _non_empty(sizes[0]),
             tf.debugging.assert_equal(
                 sizes,
                 sizes[0],
-                message=f"twinnorm: inputs {', '.join(sorted(self.feature_spec))} "
+                message=f"twinnorm: inputs {', '.join(sorted(map(internal_key, self.feature_spec)))} "
                 "must all have the same number of values (one per example)",
             ),
         ]
@@ -127,7 +131,7 @@ class ServingModule(tf.Module):
             if len(self.label_columns) > 1:  # each target on its own too, for a bar per target
                 transformed.update(
                     {
-                        column: transformed[self.label_key][:, j]
+                        internal_key(column): transformed[self.label_key][:, j]
                         for j, column in enumerate(self.label_columns)
                     }
                 )
@@ -138,9 +142,8 @@ class ServingModule(tf.Module):
         a preprocessing function's outputs before the raw features, so with every transformed
         feature there, `--slice-by island` would slice on vocabulary ids instead of island names."""
         transformed = self.transform_examples(examples)
-        return {
-            k: transformed[k] for k in {self.label_key, *self.label_columns} if k in transformed
-        }
+        keys = {self.label_key, *map(internal_key, self.label_columns)}
+        return {k: transformed[k] for k in keys if k in transformed}
 
     def evaluation_outputs(self, examples: tf.Tensor) -> Outputs:
         outputs = self.serve_examples(examples)
@@ -148,7 +151,7 @@ class ServingModule(tf.Module):
         if len(self.label_columns) == 1:
             return evaluated
         return {
-            names.target_output(output, column): value[:, j]
+            names.target_output(output, internal_key(column)): value[:, j]
             for output, value in evaluated.items()
             for j, column in enumerate(self.label_columns)
         }
@@ -164,8 +167,10 @@ class ServingModule(tf.Module):
 
     def signatures(self) -> Dict[str, tf.types.experimental.ConcreteFunction]:
         raw_inputs = {
-            key: tf.TensorSpec([None], raw_input_dtype(spec), name=key)
-            for key, spec in self.feature_spec.items()
+            internal_key(name): tf.TensorSpec(
+                [None], raw_input_dtype(spec), name=internal_key(name)
+            )
+            for name, spec in self.feature_spec.items()
         }
         signatures = {
             names.SERVING_DEFAULT: _examples_signature(self.serve_examples),

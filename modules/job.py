@@ -43,7 +43,7 @@ class TrainJob:
     serving_model_dir: str  # the combined model; the networks go beside it
     model_run_dir: str  # checkpoints and TensorBoard logs
     label_key: str  # the label in Transform's output
-    feature_keys: List[str]
+    columns: List[dict]  # the feature ColumnSpecs as dicts (modules/columns.py)
     trainer: TrainerConfig  # resolved before any component ran: no `auto` left
     # Raw label column(s); [] = [label_key].
     label_columns: List[str] = dataclasses.field(default_factory=list)
@@ -139,7 +139,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     config = job.config
     tf_transform_output = tft.TFTransformOutput(job.transform_output)
     layout = feature_layout(
-        tf_transform_output, job.feature_keys, job.label_key, config.task, job.raw_labels
+        tf_transform_output, job.columns, job.label_key, config.task, job.raw_labels
     )
     config = validation_capped(config.for_layout(layout.task, layout.width, layout.n_outputs))
     config.validate(layout.n_outputs)

@@ -1,5 +1,7 @@
 """Every name that crosses a boundary (Transform -> Trainer -> serving -> Evaluator) lives here."""
 
+from modules.columns import internal_key
+
 NETWORK_A = "network_a"
 NETWORK_B = "network_b"
 COMBINED = "combined"
@@ -82,7 +84,7 @@ TARGETS = "targets"
 MISSING_CATEGORY = "__missing__"
 
 # Keys of the custom_config dict TFX hands to preprocessing_fn and run_fn.
-CONFIG_FEATURES = "feature_keys"
+CONFIG_FEATURES = "columns"  # the feature ColumnSpecs (modules/columns.py), as dicts
 CONFIG_LABEL = "label_key"  # the label's key in Transform's output
 CONFIG_LABEL_COLUMNS = "label_columns"  # the raw label column(s)
 CONFIG_TRAINER = "trainer"
@@ -101,8 +103,8 @@ def label_columns(label: str) -> tuple:
 
 
 def label_key(label_columns) -> str:
-    """The label's key in Transform's output: the column itself, or TARGETS for several."""
-    return label_columns[0] if len(label_columns) == 1 else TARGETS
+    """The label's key in Transform's output: the column's internal key, or TARGETS for several."""
+    return internal_key(label_columns[0]) if len(label_columns) == 1 else TARGETS
 
 
 def target_output(output: str, column: str) -> str:

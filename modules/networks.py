@@ -19,6 +19,7 @@ import tf_keras as keras
 from modules import modes, names
 from modules.hparams import NetworkSpec, TrainerConfig
 from modules.layout import FeatureLayout
+from modules.network_inputs import Embedder
 from modules.normalization import SharedAffine, build_normalization
 
 
@@ -31,6 +32,26 @@ def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequent
             layers.append(keras.layers.Dropout(spec.dropout))
     layers.append(keras.layers.Dense(n_outputs, name="raw"))
     return keras.Sequential(layers, name=name)
+
+
+class Network(keras.Model):
+    """One network: its own embeddings of the embedded and text inputs (when the data has any),
+    beside the shared encoding, then its MLP. Called on (encoded [batch, d], features)."""
+
+    def __init__(self, spec: NetworkSpec, layout: FeatureLayout, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.embedder = (
+            Embedder(layout.embedded, layout.text, name="embedder")
+            if layout.embedded or layout.text
+            else None
+        )
+        self.mlp = build_network(spec, layout.n_outputs, "mlp")
+
+    def call(self, inputs, training=None) -> tf.Tensor:
+        encoded, features = inputs
+        if self.embedder is not None:
+            encoded = tf.concat([encoded, self.embedder(features)], axis=1)
+        return self.mlp(encoded, training=training)
 
 
 class FeatureEncoder(keras.layers.Layer):
@@ -77,8 +98,8 @@ class TwinModel(keras.Model):
             for name in (*names.NETWORKS, names.COMBINED)
         }
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
-        self.network_a = build_network(config.network_a, layout.n_outputs, names.NETWORK_A)
-        self.network_b = build_network(config.network_b, layout.n_outputs, names.NETWORK_B)
+        self.network_a = Network(config.network_a, layout, names.NETWORK_A)
+        self.network_b = Network(config.network_b, layout, names.NETWORK_B)
         mode = config.normalization
         settings = dict(epsilon=config.epsilon, momentum=config.population_momentum)
         self.pair_normalization = None
@@ -118,7 +139,14 @@ class TwinModel(keras.Model):
             key: tf.zeros([batch, *self.layout.numeric_widths.get(key, ())], tf.float32)
             for key in self.layout.numeric
         }
-        features.update({key: tf.zeros([batch], tf.int64) for key in self.layout.categorical})
+        ids = [*self.layout.categorical, *self.layout.embedded]
+        features.update({key: tf.zeros([batch], tf.int64) for key in ids})
+        features.update(
+            {
+                key: tf.zeros([batch, tokens], tf.int64)
+                for key, (_, tokens) in self.layout.text.items()
+            }
+        )
         return features
 
     def normalize(
@@ -133,7 +161,9 @@ class TwinModel(keras.Model):
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
-        raw = {name: net(encoded, training=training) for name, net in self.networks.items()}
+        raw = {
+            name: net((encoded, features), training=training) for name, net in self.networks.items()
+        }
         scores = dict(
             zip(
                 names.NETWORKS,
@@ -228,7 +258,10 @@ class SingleNetworkModel(keras.Model):
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = self.encoder(features)
         if self.per_example_shared:
-            raw = {name: net(encoded, training=False) for name, net in self.twin_networks.items()}
+            raw = {
+                name: net((encoded, features), training=False)
+                for name, net in self.twin_networks.items()
+            }
             scores = dict(
                 zip(
                     names.NETWORKS,
@@ -240,7 +273,7 @@ class SingleNetworkModel(keras.Model):
             )
             raw, scores = raw[self.network_name], scores[self.network_name]
         else:
-            raw = self.network(encoded, training=False)
+            raw = self.network((encoded, features), training=False)
             scores = with_affine(
                 self.shared_affine,
                 self.pair_normalization.frozen(raw)

@@ -86,6 +86,12 @@ class OutputLayout:
         return os.path.join(self.output_dir, "schema", self.name, "schema.pbtxt")
 
     @property
+    def prepared_dir(self) -> str:
+        """Copies of data files CsvExampleGen cannot read as they are (gzip, semicolons, ...),
+        one folder per content digest (pipeline/prepared_data.py)."""
+        return os.path.join(self.output_dir, "prepared", self.name)
+
+    @property
     def runs_dir(self) -> str:
         """One folder per local run (`<UTC time>`): its log and its effective configuration."""
         return os.path.join(self.output_dir, "runs", self.name)

@@ -37,7 +37,7 @@ def job_from(fn_args) -> TrainJob:
         model_run_dir=fn_args.model_run_dir or "",
         label_key=custom[names.CONFIG_LABEL],
         label_columns=list(custom[names.CONFIG_LABEL_COLUMNS]),
-        feature_keys=list(custom[names.CONFIG_FEATURES]),
+        columns=list(custom[names.CONFIG_FEATURES]),
         trainer=trainer,
         base_model=fn_args.base_model or "",
         code=custom.get(names.CONFIG_CODE, ""),

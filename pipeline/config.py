@@ -1,7 +1,7 @@
 """The one configuration object of a run, and the paths and Beam arguments derived from it.
 
 Penguin defaults live here and nowhere else; any CSV works by overriding `data` and `label`:
-`resolved()` reads the label column and settles the task, the class count and the normalization.
+`pipeline.resolution.resolve` reads the label column and settles the task, the class count and the normalization.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from typing import Optional, Tuple
 
 from modules import names, paths
+from modules.columns import ColumnSpec, parse_kinds, used
 from modules.hparams import TrainerConfig
 from modules.options import non_negative, option
 from pipeline.beam import BeamConfig
@@ -21,6 +22,7 @@ DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins
 # Curated, for DEFAULT_DATA.
 DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")
 ON_ANOMALY = ("fail", "warn")
+ON_MISSING_LABEL = ("drop", "fail")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
 SMALL_DATA_ROWS = 10_000
@@ -56,11 +58,34 @@ class PipelineConfig:
     features: Tuple[str, ...] = option(
         (), "comma-separated feature columns (default: every other column)", "data"
     )
+    columns: Tuple[Tuple[str, str], ...] = option(
+        (),
+        "the kind of a column where the guess is wrong: numeric, categorical, boolean, text, date "
+        "or ignore (e.g. 'zip code=categorical,notes=text'; YAML: a mapping); the console's first "
+        "lines say what each column became and why",
+        "data",
+        parse=parse_kinds,
+        metavar="COLUMN=KIND[,...]",
+    )
+    on_missing_label: str = option(
+        "drop",
+        "rows whose label is empty: set them aside (counted in the console and the report, never "
+        "trained or evaluated on) or fail before any component runs",
+        "data",
+        choices=ON_MISSING_LABEL,
+    )
+    # Set by resolve(): each feature's kind, the folder or file CsvExampleGen reads (a plain copy
+    # when the data cannot be read in place, pipeline/prepared_data.py), and what was set aside.
+    column_specs: Tuple[ColumnSpec, ...] = ()
+    prepared_data: str = ""
+    prepared_inference_data: str = ""
+    unlabelled_rows: int = 0
+    data_notes: Tuple[str, ...] = ()
     output: str = option(
         DEFAULT_OUTPUT, "folder for pipeline root, metadata and serving models", "run"
     )
     # train : validation : eval hash buckets; empty: SMALL_DATA_SPLIT below SMALL_DATA_ROWS rows,
-    # else LARGE_DATA_SPLIT (resolved()). Nothing is fitted on eval, the Evaluator's split.
+    # else LARGE_DATA_SPLIT (resolve()). Nothing is fitted on eval, the Evaluator's split.
     split: Tuple[int, ...] = option(
         (),
         f"hash buckets of the three splits (default: 14:3:3 below {SMALL_DATA_ROWS:,} rows, 16:2:2 from there)",
@@ -98,7 +123,7 @@ class PipelineConfig:
         none_word=True,
     )
     # Where the DataGate writes the inferred schema once the data passes ("": keep none). Set by
-    # resolved(); a config file that names it re-uses the kept file once it exists.
+    # resolve(); a config file that names it re-uses the kept file once it exists.
     kept_schema: str = ""
     reinfer_schema: bool = option(
         False, "infer the schema again from this run's data and overwrite the kept one", "data"
@@ -126,7 +151,7 @@ class PipelineConfig:
         "drift bar of categorical columns: L-infinity distance of the value frequencies",
         "data",
     )
-    drift_numeric: Tuple[str, ...] = ()  # numeric columns among features and labels (resolved())
+    drift_numeric: Tuple[str, ...] = ()  # numeric columns among features and labels (resolve())
     # Transform's own TFDV statistics (pre-transform: a copy of StatisticsGen's; post-transform and
     # its anomalies: read by no component here). Off: computing them costs seconds per run.
     transform_statistics: bool = option(
@@ -184,7 +209,7 @@ class PipelineConfig:
     # How much lower than the blessed baseline's skill a candidate's may be (absolute): on the
     # penguins' 58 eval rows one more wrong row costs 0.03 skill, eval noise and not a worse model.
     max_regression: float = 0.05
-    label_classes: int = 0  # classes of a classification label, set by resolved()
+    label_classes: int = 0  # classes of a classification label, set by resolve()
     compare_to_baseline: bool = True  # False: no Resolver node (open-source KFP cannot run one)
     # Why this run is not compared with the blessed model although compare_to_baseline asked for
     # it (set by the local runner: that model reads columns this data lacks); "" otherwise.
@@ -210,31 +235,33 @@ class PipelineConfig:
         return names.label_columns(self.label)
 
     @property
+    def feature_specs(self) -> Tuple[ColumnSpec, ...]:
+        """The specs of the feature columns, in `features` order (the ignored ones left out)."""
+        return tuple(used(self.column_specs))
+
+    @property
     def label_key(self) -> str:
         return names.label_key(self.label_columns)
 
     @property
     def data_dir(self) -> str:
-        return self.data if paths.isdir(self.data) else os.path.dirname(self.data) or "."
+        """CsvExampleGen's input_base: the prepared copy's folder, the data folder or the file's."""
+        return _input_base(self.prepared_data or self.data)
 
     @property
     def data_pattern(self) -> str:
         """File pattern relative to `data_dir`, as CsvExampleGen's input config wants it."""
-        return "*.csv" if paths.isdir(self.data) else os.path.basename(self.data)
+        return _input_pattern(self.prepared_data or self.data)
 
     @property
     def inference_dir(self) -> str:
-        """InferenceExampleGen's input_base: the folder, or the file's folder."""
-        if paths.isdir(self.inference_data):
-            return self.inference_data
-        return os.path.dirname(self.inference_data) or "."
+        """InferenceExampleGen's input_base."""
+        return _input_base(self.prepared_inference_data or self.inference_data)
 
     @property
     def inference_pattern(self) -> str:
         """InferenceExampleGen's file pattern in `inference_dir`."""
-        return (
-            "*.csv" if paths.isdir(self.inference_data) else os.path.basename(self.inference_data)
-        )
+        return _input_pattern(self.prepared_inference_data or self.inference_data)
 
     @property
     def outputs(self) -> paths.OutputLayout:
@@ -251,3 +278,12 @@ class PipelineConfig:
     @property
     def serving_dir(self) -> str:
         return self.outputs.serving_root
+
+
+def _input_base(path: str) -> str:
+    return path if paths.isdir(path) else os.path.dirname(path) or "."
+
+
+def _input_pattern(path: str) -> str:
+    """Every file of a folder read in place is plain CSV (else it was copied into one file)."""
+    return "*.csv" if paths.isdir(path) else os.path.basename(path)

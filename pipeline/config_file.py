@@ -68,6 +68,8 @@ def _value(hint: Any, value: Any, where: str) -> Any:
             return None
         return _value(next(a for a in args if a is not type(None)), value, where)
     if typing.get_origin(hint) is tuple:
+        if isinstance(value, Mapping) and typing.get_origin(args[0]) is tuple:
+            value = [list(item) for item in value.items()]  # `columns: {title: text}`
         if not isinstance(value, (list, tuple)):
             raise ValueError(f"{where} must be a list, got {value!r}")
         if len(args) == 2 and args[1] is Ellipsis:

@@ -5,56 +5,56 @@ naming it."""
 from __future__ import annotations
 
 import collections
-import csv
-import io
 import os
 from typing import List, Tuple
 
-from modules import paths
+from modules import columns, paths
+from pipeline import csv_reading
+
+# What a folder's data files may be called: CSV, TSV or text, compressed or not.
+DATA_PATTERNS = ("*.csv", "*.tsv", "*.txt", "*.csv.gz", "*.tsv.gz", "*.csv.bz2", "*.tsv.bz2")
 
 
 def csv_files(path: str) -> List[str]:
-    """The CSV file, or every *.csv file in the folder."""
+    """The CSV file, or every data file in the folder (DATA_PATTERNS)."""
     if not paths.exists(path):
         raise FileNotFoundError(f"data path {path} does not exist")
-    files = paths.glob_files(os.path.join(path, "*.csv")) if paths.isdir(path) else [path]
+    if not paths.isdir(path):
+        return [path]
+    files = sorted({f for p in DATA_PATTERNS for f in paths.glob_files(os.path.join(path, p))})
     if not files:
-        raise FileNotFoundError(f"no *.csv file in {path}")
+        raise FileNotFoundError(f"no data file ({', '.join(DATA_PATTERNS)}) in {path}")
     return files
 
 
+def read_forms(path: str) -> List[csv_reading.CsvForm]:
+    """How each data file of `path` is written; every header checked, and all equal."""
+    forms = [csv_reading.sniff(file) for file in csv_files(path)]
+    for form in forms:
+        _check_header(form.path, list(form.header))
+        if next(csv_reading.rows(form, limit=1), None) is None:
+            raise ValueError(f"{form.path} has a header but no data rows")
+    reference = forms[0]
+    for form in forms[1:]:
+        if form.header != reference.header:
+            raise ValueError(
+                f"{form.path} has columns {list(form.header)}, but {reference.path} has "
+                f"{list(reference.header)}"
+            )
+    return forms
+
+
 def read_header(path: str) -> List[str]:
-    """Column names of a CSV file, or of the first CSV file in a folder (all must agree)."""
-    files = csv_files(path)
-    headers = {}
-    for file in files:
-        with paths.open_text(file) as handle:
-            first = handle.readline()
-            if not first.strip():
-                raise ValueError(f"{file} is empty: expected a header line")
-            if not any(line.strip() for line in handle):
-                raise ValueError(f"{file} has a header but no data rows")
-        header = next(csv.reader(io.StringIO(first)))
-        _check_header(file, header)
-        headers[file] = header
-    reference = headers[files[0]]
-    for file, header in headers.items():
-        if header != reference:
-            raise ValueError(f"{file} has columns {header}, but {files[0]} has {reference}")
-    return reference
+    """Column names of a CSV file, or of the first data file in a folder (all must agree)."""
+    return list(read_forms(path)[0].header)
 
 
 def _check_header(file: str, header: List[str]) -> None:
-    """Refuses what spreadsheets, R and pandas exports put in a header that CsvExampleGen would
-    take silently: a byte-order mark (read into the first column's name), an unnamed column (a
-    pandas index written by `to_csv`), a name given twice (one column would shadow the other)."""
-    if header and header[0].startswith("\ufeff"):
-        raise ValueError(
-            f"{file} starts with a UTF-8 byte-order mark (what a spreadsheet's 'CSV UTF-8' export "
-            f"writes); the first column would be named {header[0]!r}: save it as plain CSV or "
-            "strip the first 3 bytes"
-        )
-    unnamed = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    """Refuses what a header may hold that no run can take: an unnamed column (a pandas index
+    written by `to_csv`), a name given twice (one column would shadow the other), a comma or a
+    double quote in a name (CsvExampleGen splits its header line on commas without unquoting),
+    two names that would share a key inside the TF graphs."""
+    unnamed = [i + 1 for i, name in enumerate(header) if not name]
     if unnamed:
         raise ValueError(
             f"{file}: column {unnamed[0]} of the header has no name (a pandas index written by "
@@ -67,6 +67,16 @@ def _check_header(file: str, header: List[str]) -> None:
             f"{file}: the header repeats column name(s) {', '.join(repeated)}; every column "
             "needs its own name"
         )
+    quoted = [name for name in header if "," in name or '"' in name]
+    if quoted:
+        raise ValueError(
+            f"{file}: column name {quoted[0]!r} holds a comma or a double quote, which "
+            "CsvExampleGen's header reader cannot take: rename the column"
+        )
+    try:
+        columns.check_keys(header)
+    except ValueError as error:
+        raise ValueError(f"{file}: {error}") from None
 
 
 def check_schema(path: str, columns: Tuple[str, ...]) -> None:

@@ -116,7 +116,9 @@ def gated_specs(config: PipelineConfig, code: str = "") -> List[tfma.MetricsSpec
         return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *errors])]
     return [
         tfma.MetricsSpec(
-            output_names=[names.target_output(o, column) for o in GATED_OUTPUTS],
+            output_names=[
+                names.target_output(o, names.internal_key(column)) for o in GATED_OUTPUTS
+            ],
             metrics=[*bars, *errors],
         )
         for column in columns
@@ -126,7 +128,8 @@ def gated_specs(config: PipelineConfig, code: str = "") -> List[tfma.MetricsSpec
 def label_keys(config: PipelineConfig) -> dict:
     """TFMA output -> the `transform_features` key of its label."""
     if config.trainer.task == modes.REGRESSION and len(config.label_columns) > 1:
-        return {names.target_output(o, c): c for o in GATED_OUTPUTS for c in config.label_columns}
+        keys = [names.internal_key(c) for c in config.label_columns]
+        return {names.target_output(o, k): k for o in GATED_OUTPUTS for k in keys}
     return {output: config.label_key for output in GATED_OUTPUTS}
 
 

@@ -17,7 +17,7 @@ import time
 from typing import Optional, Sequence
 
 from modules import paths
-from pipeline import cli, config_file
+from pipeline import cli, column_choice, config_file
 from pipeline.config import PipelineConfig
 from pipeline.console import (
     FINISHED,
@@ -95,6 +95,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"twinnorm: pipeline {config.name!r} ({config.trainer.task}, normalization "
             f"{config.trainer.normalization!r}, loss {config.trainer.loss!r}); log: {log_path}"
         )
+        for line in column_choice.console_lines(config):
+            output.say(line)
         code = _run(config, output, log_path)
         if code is None:
             code = _summarize(config, output, time.monotonic() - started, run_dir, log_path)

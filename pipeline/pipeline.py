@@ -126,7 +126,7 @@ def code_fingerprints() -> Dict[str, str]:
 def transform_config(config: PipelineConfig) -> dict:
     """Transform's custom_config: what preprocessing_fn reads."""
     return {
-        names.CONFIG_FEATURES: list(config.features),
+        names.CONFIG_FEATURES: [spec.to_dict() for spec in config.feature_specs],
         names.CONFIG_LABEL: config.label_key,
         names.CONFIG_LABEL_COLUMNS: list(config.label_columns),
         names.CONFIG_TASK: config.trainer.task,

@@ -9,5 +9,12 @@ tests copy them. Imports nothing, so setup.py can read it before anything is ins
 import os
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("modules", "pipeline", "components", "components.report", "serving_client")
+PACKAGES = (
+    "modules",
+    "modules.kinds",
+    "pipeline",
+    "components",
+    "components.report",
+    "serving_client",
+)
 TOP_LEVEL = tuple(p for p in PACKAGES if "." not in p)

@@ -5,10 +5,12 @@ import or keep, and every bar and setting checked, so a bad option fails in one 
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
-from modules import modes, names, paths
+from modules import columns, modes, names, paths
+from modules.columns import ColumnSpec
 from modules.hparams import TrainerConfig
+from pipeline import column_choice, prepared_data
 from pipeline.config import (
     DEFAULT_DATA,
     DEFAULT_INFERENCE_DATA,
@@ -19,44 +21,59 @@ from pipeline.config import (
     SMALL_DATA_SPLIT,
     PipelineConfig,
 )
-from pipeline.data_files import check_schema, csv_files, read_header
-from pipeline.labels import numeric_columns, read_label
+from pipeline.csv_reading import CsvForm
+from pipeline.data_files import check_schema, csv_files, read_forms
+from pipeline.labels import LabelProfile, numeric_columns
 
 
 def resolve(config: PipelineConfig) -> PipelineConfig:
-    """Checks the settings and the data, fills `features` from the CSV header and settles every
-    `auto`; fails in one line before any component runs."""
+    """Checks the settings and the data, decides each column's kind from the CSV and settles
+    every `auto`; fails in one line before any component runs."""
     config.trainer.validate()
     beam = config.beam.resolved()
     beam.validate()
     _check_bars(config)
     _check_settings(config)
-    columns = _check_labels(config)
-    trainer, label_classes, rows = _label_settings(config)
+    forms = read_forms(config.data)
+    _check_labels(config, forms[0].header)
+    data = prepared_data.profile(forms, config.label_columns)
+    drop = config.on_missing_label == "drop"
+    trainer, label_classes = _label_settings(config, data.labels, drop)
+    rows = data.rows - (data.unlabelled if drop else 0)
     split = config.split or (SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT)
-    features = config.features or tuple(
-        c for c in columns if c not in (*config.label_columns, *config.key_columns)
-    )
-    _check_columns(config, columns, features)
+    specs, features = _column_specs(config, data)
     inference_data = config.inference_data
     if inference_data is None:
         inference_data = DEFAULT_INFERENCE_DATA if config.data == DEFAULT_DATA else ""
-    _check_inference_data(config, inference_data, features)
+    inference_forms = _check_inference_data(config, inference_data, features)
     schema, kept_schema = _schema_source(config)
     if schema:
         schema = paths.absolute(schema)
         check_schema(schema, (*config.label_columns, *features))
+    output = paths.absolute(config.output)
+    prepared_path, prepared_inference, notes = _prepared(
+        dataclasses.replace(config, output=output, inference_data=inference_data),
+        data,
+        inference_forms,
+    )
     drift_numeric = ()
     if config.drift:
         drift_numeric = tuple(
-            numeric_columns(csv_files(config.data), (*features, *config.label_columns))
+            numeric_columns(
+                csv_files(prepared_path or config.data), (*features, *config.label_columns)
+            )
         )
     return dataclasses.replace(
         config,
         split=tuple(split),
         drift_numeric=drift_numeric,
-        features=tuple(features),
-        output=paths.absolute(config.output),
+        features=features,
+        column_specs=specs,
+        prepared_data=prepared_path,
+        prepared_inference_data=prepared_inference,
+        unlabelled_rows=data.unlabelled if drop else 0,
+        data_notes=notes,
+        output=output,
         inference_data=inference_data,
         schema=schema,
         kept_schema=kept_schema,
@@ -66,9 +83,55 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
     )
 
 
+def _prepared(
+    config: PipelineConfig, data: prepared_data.DataProfile, inference_forms: List[CsvForm]
+) -> Tuple[str, str, Tuple[str, ...]]:
+    """(the data CsvExampleGen reads, the inference data it reads, why each was copied): "" where
+    a file is read in place."""
+    folder = config.outputs.prepared_dir
+    drop = config.on_missing_label == "drop"
+    notes = prepared_data.copy_reasons(data, drop, paths.isdir(config.data))
+    path = prepared_data.prepare(data, config.label_columns, drop, folder) if notes else ""
+    inference_path = ""
+    if inference_forms:
+        inference = prepared_data.profile(inference_forms, ())
+        copied = prepared_data.copy_reasons(inference, False, paths.isdir(config.inference_data))
+        if copied:
+            inference_path = prepared_data.prepare(inference, (), False, folder)
+        notes += [f"inference data: {note}" for note in copied]
+    return path, inference_path, tuple(notes)
+
+
+def _column_specs(
+    config: PipelineConfig, data: prepared_data.DataProfile
+) -> Tuple[Tuple[ColumnSpec, ...], Tuple[str, ...]]:
+    """(the spec of every candidate column, ignored ones included; the feature columns)."""
+    columns.check_kinds(config.columns)
+    header = data.header
+    candidates = config.features or tuple(
+        c for c in header if c not in (*config.label_columns, *config.key_columns)
+    )
+    _check_columns(config, list(header), candidates)
+    overrides = dict(config.columns)
+    outside = [c for c in overrides if c in header and c not in candidates]
+    if outside:
+        raise ValueError(
+            f"--columns sets the kind of {', '.join(map(repr, outside))}, which is not a feature "
+            "(the label, a key column, or left out of --features)"
+        )
+    specs = column_choice.choose(data.samples, candidates, overrides, bool(config.features))
+    features = tuple(spec.name for spec in columns.used(specs))
+    if not features:
+        raise ValueError(
+            f"no feature column is left in {config.data}: "
+            + "; ".join(column_choice.describe(spec) for spec in specs)
+        )
+    return specs, features
+
+
 def _check_inference_data(
     config: PipelineConfig, inference_data: str, features: Tuple[str, ...]
-) -> None:
+) -> List[CsvForm]:
     """The inference data carries every feature and every key column; a key is never the label."""
     keys = config.key_columns
     if keys and not inference_data:
@@ -77,14 +140,15 @@ def _check_inference_data(
     if labels:
         raise ValueError(f"key column(s) {', '.join(labels)} are the label")
     if not inference_data:
-        return
-    header = read_header(csv_files(inference_data)[0])
+        return []
+    forms = read_forms(inference_data)
     for kind, wanted in (("feature", features), ("key", keys)):
-        absent = [c for c in wanted if c not in header]
+        absent = [c for c in wanted if c not in forms[0].header]
         if absent:
             raise ValueError(
                 f"inference data {inference_data} lacks {kind} column(s) {', '.join(absent)}"
             )
+    return forms
 
 
 def _check_settings(config: PipelineConfig) -> None:
@@ -116,9 +180,8 @@ def _check_settings(config: PipelineConfig) -> None:
         )
 
 
-def _check_labels(config: PipelineConfig) -> List[str]:
-    """The CSV's columns, once every label column is among them."""
-    columns = read_header(config.data)
+def _check_labels(config: PipelineConfig, columns: Sequence[str]) -> None:
+    """Every label column is among the CSV's columns."""
     for label in config.label_columns:
         if label not in columns:
             raise ValueError(
@@ -129,10 +192,9 @@ def _check_labels(config: PipelineConfig) -> List[str]:
             f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
             "rename that column"
         )
-    return columns
 
 
-def _check_columns(config: PipelineConfig, columns: List[str], features: Tuple[str, ...]) -> None:
+def _check_columns(config: PipelineConfig, columns: List[str], features: Sequence[str]) -> None:
     """Features and slice columns exist, and no label is also a feature."""
     listed = ", ".join(columns)
     unknown = [f for f in features if f not in columns]
@@ -170,10 +232,11 @@ def _schema_source(config: PipelineConfig) -> Tuple[str, str]:
     return "", kept
 
 
-def _label_settings(config: PipelineConfig) -> Tuple[TrainerConfig, int, int]:
-    """The trainer config with task, mode and loss settled by the label column, the number of
-    classes (0 for regression) and the number of rows."""
-    profiles = [read_label(csv_files(config.data), column) for column in config.label_columns]
+def _label_settings(
+    config: PipelineConfig, profiles: Sequence[LabelProfile], drop_missing: bool
+) -> Tuple[TrainerConfig, int]:
+    """The trainer config with task, mode and loss settled by the label column, and the number of
+    classes (0 for regression)."""
     if len(profiles) > 1:  # several targets: regression, each column checked on its own
         if config.trainer.task == modes.CLASSIFICATION:
             raise ValueError(
@@ -184,10 +247,10 @@ def _label_settings(config: PipelineConfig) -> Tuple[TrainerConfig, int, int]:
     else:
         task = profiles[0].task() if config.trainer.task == modes.AUTO else config.trainer.task
     for profile in profiles:
-        profile.check(task)
+        profile.check(task, drop_missing)
     n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
     classes = n_outputs if task == modes.CLASSIFICATION else 0
-    return config.trainer.resolved(task, n_outputs), classes, profiles[0].rows
+    return config.trainer.resolved(task, n_outputs), classes
 
 
 def _check_bars(config: PipelineConfig) -> None:

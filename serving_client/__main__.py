@@ -22,7 +22,8 @@ REST_PORT, GRPC_PORT = 8501, 8500
 
 
 def feature_spec_of(model_dir: str) -> dict:
-    """The raw feature types a served model parses, read from its `serving_raw` signature."""
+    """The raw feature types a served model parses, read from its `serving_raw` signature, keyed
+    by the signature's input names (`requests.by_column_names` maps them to the CSV's)."""
     import tensorflow as tf
     from tensorflow.core.framework import types_pb2
 
@@ -98,6 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             spec = requests.feature_spec_from_metadata(
                 requests.fetch_metadata(args.host, metadata_port, args.model)
             )
+        spec = requests.by_column_names(spec, list(rows[0]))
         if args.grpc:
             request = requests.grpc_predict_request(args.model, serialize(rows, spec))
             if args.print_request:

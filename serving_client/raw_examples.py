@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Dict, Iterable, List, Mapping, Union
 
 import tensorflow as tf
 
 from modules import paths
+from pipeline import csv_reading
 
 
 def read_rows(path: str) -> List[Dict[str, str]]:
-    """The CSV's rows as column -> text; a missing file or one without rows is a ValueError."""
+    """The CSV's rows as column -> text, in any form the pipeline reads (gzip, a byte-order mark,
+    tabs or semicolons); a missing file or one without rows is a ValueError."""
     if not paths.exists(path):
         raise ValueError(f"CSV file {path} does not exist")
-    with paths.open_text(path) as handle:
-        rows = list(csv.DictReader(handle))
+    form = csv_reading.sniff(path)
+    rows = [
+        dict(zip(form.header, csv_reading.plain_numbers(cells, form.delimiter), strict=True))
+        for _, cells in csv_reading.rows(form)
+    ]
     if not rows:
         raise ValueError(f"CSV file {path} has no data rows")
     return rows

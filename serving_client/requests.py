@@ -3,8 +3,11 @@
 REST `:classify` bodies list the examples as JSON objects (`classification` signature).
 REST `:predict` bodies use the row ("instances") format:
 - `serving_default`: each instance is `{"examples": {"b64": <serialized tf.Example>}}`;
-- `serving_raw`: each instance maps CSV column -> value, typed by the feature spec (floats are
-  sent as JSON floats such as 3.0, since TF Serving turns a JSON integer into int64).
+- `serving_raw`: each instance maps the signature's input name -> value, typed by the feature
+  spec (floats are sent as JSON floats such as 3.0, since TF Serving turns a JSON integer into
+  int64). An input's name is its CSV column's internal key (`modules.columns.internal_key`): the
+  header itself when it is a plain lower-case name, else a slug with a short hash; this client
+  maps the user's own column names to them.
 gRPC uses `tensorflow_serving.apis.predict_pb2.PredictRequest` with a DT_STRING `examples` tensor.
 """
 
@@ -20,6 +23,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 from modules import names
+from modules.columns import internal_key, keys_to_names
 from serving_client.raw_examples import typed_cells
 
 
@@ -41,18 +45,19 @@ def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, 
         instance = {}
         for key, spec in feature_spec.items():
             may_be_missing = isinstance(spec, tf.io.VarLenFeature)
+            name = internal_key(key)
             if key in cells:
-                instance[key] = (
+                instance[name] = (
                     float(cells[key]) if may_be_missing and spec.dtype == tf.int64 else cells[key]
                 )
             elif spec.dtype == tf.string:
-                instance[key] = ""
+                instance[name] = ""
             elif spec.dtype == tf.int64 and not may_be_missing:
                 raise ValueError(
                     f"row {number}: integer feature {key!r} is missing and the model requires it"
                 )
             else:
-                instance[key] = float("nan")
+                instance[name] = float("nan")
         instances.append(instance)
     return {"signature_name": names.SERVING_RAW, "instances": instances}
 
@@ -176,3 +181,16 @@ def feature_spec_from_metadata(metadata: dict) -> dict:
 
 def predictions_from_rest(response: dict) -> List[dict]:
     return response["predictions"]
+
+
+def by_column_names(spec_by_key: Mapping[str, object], header: Sequence[str]) -> dict:
+    """A spec keyed by serving_raw's input names (internal keys) -> keyed by the CSV's own column
+    names, which the rows use; a column the model needs and the CSV lacks is refused by name."""
+    names_of = keys_to_names(header)
+    missing = sorted(key for key in spec_by_key if key not in names_of)
+    if missing:
+        raise ValueError(
+            f"the CSV lacks the model's input(s) {', '.join(missing)} (serving_raw names: a "
+            "column's header when it is a plain lower-case name, else a slug of it with a hash)"
+        )
+    return {names_of[key]: spec for key, spec in spec_by_key.items()}

@@ -46,7 +46,9 @@ class TinyPenguins:
         from modules.training import JointTrainer
 
         output = tft.TFTransformOutput(self.transform_graph)
-        layout = feature_layout(output, self.config.features, self.config.label, "classification")
+        layout = feature_layout(
+            output, self.config.feature_specs, self.config.label, "classification"
+        )
         return JointTrainer(TwinModel(layout, trainer_config), trainer_config)
 
 

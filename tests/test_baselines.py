@@ -48,3 +48,32 @@ def test_classification_uses_the_train_split_majority_and_its_prior():
     assert result["trivial"] == {"accuracy": 0.25, "auc": 0.5}  # always class 0, constant score
     assert result["linear"]["accuracy"] == 1.0 and result["linear"]["auc"] == 1.0
     assert result[names.COMBINED] == {"accuracy": 0.75, "auc": 1.0}
+
+
+def test_ids_become_sparse_one_hot_rows_and_words_their_shares():
+    ids = np.array([[2], [0], [2]])
+    assert baselines.one_hot(ids, 4).toarray().tolist() == [
+        [0, 0, 1, 0],
+        [1, 0, 0, 0],
+        [0, 0, 1, 0],
+    ]
+    words = np.array([[3, 1, 3, 0], [0, 0, 0, 0]])  # 0 pads: no word
+    shares = baselines.one_hot(words, 5, skip=0).toarray()
+    np.testing.assert_allclose(shares, [[0, 1 / 3, 0, 2 / 3, 0], [0, 0, 0, 0, 0]])
+    wide = baselines.one_hot(np.arange(100_000).reshape(-1, 1), 100_000)
+    assert wide.nnz == 100_000  # stored cells grow with rows, not with rows x values
+
+
+def test_the_linear_model_fits_on_a_sparse_matrix():
+    from scipy import sparse
+
+    rng = np.random.default_rng(1)
+    ids = rng.integers(0, 1000, size=(600, 1))
+    y_train = (ids[:, 0] % 2).astype(np.int64)  # the parity of a 1,000-value category
+    x = sparse.hstack([baselines.one_hot(ids, 1000)], format="csr")
+    layout = FeatureLayout(numeric=(), categorical={}, n_outputs=2, embedded={"c": 1000})
+    served = np.tile([0.5, 0.5], (600, 1))
+    result = baselines._classification(
+        x, y_train, x, split(y_train, served.argmax(1), served), layout
+    )
+    assert result["linear"]["accuracy"] > 0.9  # scored on its own train rows: it fits them

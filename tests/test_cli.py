@@ -23,6 +23,8 @@ NON_DEFAULT = {
     "--schema": ["none"],
     "--reinfer-schema": [],
     "--on-anomaly": ["warn"],
+    "--columns": ["sex=categorical,bill_depth_mm=numeric"],
+    "--on-missing-label": ["fail"],
     "--drift": [],
     "--max-drift-jsd": ["0.2"],
     "--max-drift-linf": ["0.3"],

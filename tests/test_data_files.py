@@ -54,7 +54,7 @@ def pandas_index(text: str) -> str:
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda t: "\ufeff" + t, "starts with a UTF-8 byte-order mark"),
+        (lambda t: t.replace("species,", '"Length, mm",', 1), "holds a comma or a double quote"),
         (repeated_column, "the header repeats column name(s) 'bill_length_mm' (2 times)"),
         (pandas_index, "column 1 of the header has no name (a pandas index written by to_csv?"),
         (one_row_class, "label 'species' has class(es) with fewer than 5 rows: 'Emperor' (1 row)"),
@@ -72,7 +72,20 @@ def test_awkward_csv_exports_are_refused_in_one_line_before_any_component(edit, 
     )
     assert result.returncode == 2, result.stderr[-2000:]
     assert message in result.stderr, result.stderr
-    if "header" in message or "byte-order" in message:
+    if "header" in message or "comma" in message:
         assert str(data) in result.stderr  # names the file
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # one line, no traceback
     assert not (tmp_path / "pipelines").exists()  # nothing ran
+
+
+def test_a_folder_reads_every_data_file_it_holds_and_their_headers_must_agree(tmp_path):
+    from pipeline.data_files import csv_files, read_forms
+
+    (tmp_path / "a.csv").write_text("x,y\n1,a\n")
+    (tmp_path / "b.tsv").write_text("x\ty\n2\tb\n")
+    (tmp_path / "notes.md").write_text("not data")
+    assert [os.path.basename(f) for f in csv_files(str(tmp_path))] == ["a.csv", "b.tsv"]
+    assert [f.delimiter for f in read_forms(str(tmp_path))] == [",", "\t"]
+    (tmp_path / "c.csv").write_text("x,z\n3,c\n")
+    with pytest.raises(ValueError, match="c.csv has columns .'x', 'z'., but .*a.csv has"):
+        read_forms(str(tmp_path))

@@ -21,6 +21,17 @@ import tensorflow_transform as tft
 
 from modules import modes, names
 from modules.calibration import softmax
+from modules.columns import (
+    BOOLEAN,
+    CATEGORICAL,
+    DATE,
+    EMBEDDING,
+    NUMERIC,
+    ONE_HOT,
+    TEXT,
+    ColumnSpec,
+    internal_key,
+)
 from modules.export import raw_input_dtype
 from modules.hparams import TrainerConfig
 from modules.job import TrainJob, train_and_export
@@ -32,15 +43,34 @@ from tests.helpers import serialize, write_transform_output
 pytestmark = pytest.mark.slow
 
 ROWS, TRAIN_ROWS = 120, 80
-FEATURES = ("x", "big", "count", "colour", "empty", "constant")
+# Every column kind, under headers a spreadsheet writes (spaces, brackets, accents, a "?").
+SPECS = (
+    ColumnSpec("X value (mm)", NUMERIC),
+    ColumnSpec("big", NUMERIC),
+    ColumnSpec("count", NUMERIC),
+    ColumnSpec("Farbe", CATEGORICAL, encoding=ONE_HOT),
+    ColumnSpec("empty", NUMERIC),
+    ColumnSpec("constant", NUMERIC),
+    ColumnSpec("Zip Code", CATEGORICAL, encoding=EMBEDDING),
+    ColumnSpec("Notes", TEXT),
+    ColumnSpec("Signed up", DATE, times=True),
+    ColumnSpec("member?", BOOLEAN, true_value="yes"),
+)
+FEATURES = tuple(spec.name for spec in SPECS)
+COLUMN_DICTS = [spec.to_dict() for spec in SPECS]
 FEATURE_SPEC = {
-    "x": tf.io.VarLenFeature(tf.float32),
+    "X value (mm)": tf.io.VarLenFeature(tf.float32),
     "big": tf.io.VarLenFeature(tf.float32),
     "count": tf.io.VarLenFeature(tf.int64),
-    "colour": tf.io.VarLenFeature(tf.string),
+    "Farbe": tf.io.VarLenFeature(tf.string),
     "empty": tf.io.VarLenFeature(tf.float32),
     "constant": tf.io.VarLenFeature(tf.float32),
+    "Zip Code": tf.io.VarLenFeature(tf.string),
+    "Notes": tf.io.VarLenFeature(tf.string),
+    "Signed up": tf.io.VarLenFeature(tf.string),
+    "member?": tf.io.VarLenFeature(tf.string),
 }
+WORDS = ("great", "value", "late", "delivery", "friendly", "staff", "never", "again")
 TASKS = {  # name -> (label columns, task, outputs per network)
     "binary": (("answer",), modes.CLASSIFICATION, 2),
     "multiclass": (("kind",), modes.CLASSIFICATION, 3),
@@ -69,14 +99,22 @@ def generated_rows(seed: int = 0) -> list:
     for i in range(ROWS):
         x, count, colour = rng.normal(), int(rng.integers(0, 50)), ["red", "green", "blue"][i % 3]
         signal = x + (count - 25) / 15 + (colour == "red")
+        words = " ".join(WORDS[j] for j in rng.integers(0, len(WORDS), int(rng.integers(1, 6))))
+        stamp = f"2016-{i % 12 + 1:02d}-{i % 28 + 1:02d}T{i % 24:02d}:30:00"
         rows.append(
             {
-                "x": [] if i % 7 == 3 else [x],
+                "X value (mm)": [] if i % 7 == 3 else [x],
                 "big": [float(rng.normal() * 1e30)],
                 "count": [] if i % 5 == 2 else [count],
-                "colour": [] if i % 6 == 4 else [colour.encode()],
+                "Farbe": [] if i % 6 == 4 else [colour.encode()],
                 "empty": [],
                 "constant": [3.0],
+                "Zip Code": [] if i % 9 == 1 else [f"Z{i % 37:05d}".encode()],
+                "Notes": [] if i % 8 == 5 else [f"{words.title()}!".encode()],
+                "Signed up": [b"not a date"]
+                if i % 11 == 0
+                else [stamp[: 10 + 9 * (i % 2)].encode()],
+                "member?": [] if i % 10 == 7 else [[b"Yes", b"no"][i % 2]],
                 "answer": b"yes" if signal > 0.3 else b"no",
                 "kind": b"a" if signal < -0.4 else b"b" if signal < 0.9 else b"c",
                 "amount": float(1000 + 300 * signal + rng.normal() * 20),
@@ -98,7 +136,7 @@ def transformed(tmp_path_factory) -> dict:
         spec = {**FEATURE_SPEC, **label_spec(task)}
         raw = [{k: row[k] for k in spec} for row in rows]
         config = {
-            names.CONFIG_FEATURES: list(FEATURES),
+            names.CONFIG_FEATURES: COLUMN_DICTS,
             names.CONFIG_LABEL: names.label_key(columns),
             names.CONFIG_LABEL_COLUMNS: list(columns),
             names.CONFIG_TASK: kind,
@@ -128,7 +166,7 @@ def trained(transformed, tmp_path_factory) -> dict:
         columns, kind, _ = TASKS[task]
         label = names.label_key(columns)
         folder, train_file, eval_file, _, _ = transformed[task]
-        layout = feature_layout(tft.TFTransformOutput(folder), FEATURES, label, kind, columns)
+        layout = feature_layout(tft.TFTransformOutput(folder), SPECS, label, kind, columns)
         config = TrainerConfig(
             normalization=mode,
             batch_size=16,
@@ -145,7 +183,7 @@ def trained(transformed, tmp_path_factory) -> dict:
             serving_model_dir=os.path.join(out, "model", "Format-Serving"),
             model_run_dir=os.path.join(out, "run"),
             label_key=label,
-            feature_keys=list(FEATURES),
+            columns=COLUMN_DICTS,
             trainer=config,
             label_columns=list(columns),
         )
@@ -169,9 +207,7 @@ def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str
     spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
     records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file], "GZIP")]
     features = tf.io.parse_example(records, spec)
-    return {
-        k: v.numpy() for k, v in model({k: features[k] for k in FEATURES}, training=False).items()
-    }
+    return {k: v.numpy() for k, v in model(features, training=False).items()}
 
 
 def raw_columns(rows: list, spec: dict) -> dict:
@@ -181,7 +217,7 @@ def raw_columns(rows: list, spec: dict) -> dict:
         dtype = raw_input_dtype(feature_spec)
         missing = b"" if dtype == tf.string else np.nan
         values = [row[key][0] if row[key] else missing for row in rows]
-        columns[key] = np.array(
+        columns[internal_key(key)] = np.array(
             values, dtype=object if dtype == tf.string else dtype.as_numpy_dtype
         )
     return columns
@@ -366,7 +402,7 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
         serving_model_dir=str(tmp_path / "model"),
         model_run_dir=str(tmp_path / "run"),
         label_key="kind",
-        feature_keys=list(FEATURES),
+        columns=COLUMN_DICTS,
         trainer=config,
     )
     with pytest.raises(UnseenLabelError, match="1 validation example"):
@@ -387,8 +423,9 @@ def test_a_column_left_out_of_the_features_is_not_asked_of_a_client(tiny_penguin
 
     output = tft.TFTransformOutput(tiny_penguins.transform_graph)
     config = tiny_penguins.config
-    features = [f for f in config.features if f != "year"]
-    layout = feature_layout(output, features, config.label, modes.CLASSIFICATION)
+    specs = [spec for spec in config.feature_specs if spec.name != "year"]
+    features = [spec.name for spec in specs]
+    layout = feature_layout(output, specs, config.label, modes.CLASSIFICATION)
     model = TwinModel(layout, TrainerConfig().for_layout(modes.CLASSIFICATION, layout.width, 3))
     module = ServingModule(model, output, config.label, [config.label])
     assert sorted(module.feature_spec) == sorted(features)
@@ -398,7 +435,7 @@ def test_a_column_left_out_of_the_features_is_not_asked_of_a_client(tiny_penguin
     transformed = output.transform_raw_features(
         tf.io.parse_example(tf.constant(tiny_penguins.raw_examples("eval")), tiny_penguins.spec)
     )
-    expected = model({k: transformed[k] for k in features}, training=False)
+    expected = model(transformed, training=False)
     np.testing.assert_allclose(
         served[names.PROBABILITIES], expected[names.PROBABILITIES], atol=1e-6
     )

@@ -23,7 +23,7 @@ def job_for(tiny_penguins, folder: str, **trainer) -> TrainJob:
         serving_model_dir=os.path.join(folder, "model", "Format-Serving"),
         model_run_dir=os.path.join(folder, "run"),
         label_key=config.label_key,
-        feature_keys=list(config.features),
+        columns=[spec.to_dict() for spec in config.feature_specs],
         trainer=dataclasses.replace(config.trainer, **trainer),
     )
 

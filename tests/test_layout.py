@@ -10,7 +10,7 @@ from modules.layout import FeatureLayout, feature_layout
 def test_kinds_and_sizes_come_from_transforms_output(tiny_penguins):
     output = tft.TFTransformOutput(tiny_penguins.transform_graph)
     config = tiny_penguins.config
-    layout = feature_layout(output, config.features, config.label, "classification")
+    layout = feature_layout(output, config.feature_specs, config.label, "classification")
     assert layout.numeric == (
         "bill_length_mm",
         "bill_depth_mm",

@@ -21,7 +21,7 @@ from pipeline.config import REPO_ROOT
         (["--train-steps", "-3"], "expected a positive integer"),
         (["--schema", "/no/such/schema.pbtxt"], "schema file /no/such/schema.pbtxt does not exist"),
         (["--on-anomaly", "ignore"], "invalid choice: 'ignore'"),
-        (["--data", "tests/golden"], "no *.csv file in tests/golden"),
+        (["--data", "tests/golden"], "no data file (*.csv"),
         (
             [
                 "--data",
@@ -33,8 +33,14 @@ from pipeline.config import REPO_ROOT
             ],
             "normalization 'range' cannot learn a binary label",
         ),
-        (["--label", "sex"], "label 'sex' is empty in 11 row(s)"),
-        (["--label", "body_mass_g"], "label 'body_mass_g' is empty in 2 row(s), first at "),
+        (
+            ["--label", "sex", "--on-missing-label", "fail", "--inference-data", "none"],
+            "label 'sex' is empty in 11 row(s)",
+        ),
+        (
+            ["--label", "body_mass_g", "--on-missing-label", "fail", "--inference-data", "none"],
+            "label 'body_mass_g' is empty in 2 row(s), first at ",
+        ),
         (["--min-accuracy", "90"], "for 90 %, pass 0.9"),
         (
             ["--min-skill", "1"],

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from modules import multiworker
+from modules.columns import CATEGORICAL, ONE_HOT, ColumnSpec
 from modules.hparams import TrainerConfig
 from modules.job import TrainJob
 from pipeline.config import REPO_ROOT
@@ -53,7 +54,7 @@ def test_a_failing_worker_stops_every_worker_and_names_its_log(tmp_path):
         serving_model_dir=str(tmp_path / "model" / "Format-Serving"),
         model_run_dir=str(tmp_path / "run"),
         label_key="species",
-        feature_keys=["island"],
+        columns=[ColumnSpec("island", CATEGORICAL, encoding=ONE_HOT).to_dict()],
         trainer=dataclasses.replace(TrainerConfig(), train_workers=2),
     )
     with pytest.raises(

@@ -9,7 +9,8 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
-from modules import names
+from modules import columns, names
+from modules.columns import ColumnSpec
 from modules.preprocessing import preprocessing_fn
 
 RAW = [
@@ -24,8 +25,12 @@ SPEC = {
     "species": tf.io.FixedLenFeature([], tf.string),
 }
 CONFIG = {
-    names.CONFIG_FEATURES: ["mass", "island"],
+    names.CONFIG_FEATURES: [
+        ColumnSpec("mass", columns.NUMERIC).to_dict(),
+        ColumnSpec("island", columns.CATEGORICAL, encoding=columns.ONE_HOT).to_dict(),
+    ],
     names.CONFIG_LABEL: "species",
+    names.CONFIG_LABEL_COLUMNS: ["species"],
     names.CONFIG_TASK: "classification",
 }
 
@@ -107,8 +112,9 @@ def test_regression_label_is_standardized_and_its_scaling_read_back_exactly(
     raw = [{"mass": [float(i)], "grams": g} for i, g in enumerate(values)]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
     config = {
-        names.CONFIG_FEATURES: ["mass"],
+        names.CONFIG_FEATURES: [ColumnSpec("mass", columns.NUMERIC).to_dict()],
         names.CONFIG_LABEL: "grams",
+        names.CONFIG_LABEL_COLUMNS: ["grams"],
         names.CONFIG_TASK: "regression",
     }
     with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
@@ -138,8 +144,12 @@ def test_a_column_empty_in_every_row_and_huge_values_stay_finite(tmp_path):
     ]
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec))
     config = {
-        names.CONFIG_FEATURES: ["empty", "huge"],
+        names.CONFIG_FEATURES: [
+            ColumnSpec("empty", columns.NUMERIC).to_dict(),
+            ColumnSpec("huge", columns.NUMERIC).to_dict(),
+        ],
         names.CONFIG_LABEL: "species",
+        names.CONFIG_LABEL_COLUMNS: ["species"],
         names.CONFIG_TASK: "classification",
     }
     with tft_beam.Context(temp_dir=str(tmp_path)):

@@ -85,7 +85,7 @@ def test_three_splits_sized_by_the_row_count_unless_given(tmp_path):
 
     assert resolve(PipelineConfig()).split == SMALL_DATA_SPLIT  # 344 penguins
     path = tmp_path / "large.csv"
-    path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(SMALL_DATA_ROWS)))
+    path.write_text("x,y\n" + "".join(f"{i % 97},{i % 2}\n" for i in range(SMALL_DATA_ROWS)))
     large = dataclasses.replace(PipelineConfig(), data=str(path), label="y", schema="")
     assert resolve(large).split == LARGE_DATA_SPLIT
     given = dataclasses.replace(large, split=(6, 2, 2))
@@ -179,3 +179,42 @@ def test_inference_data_may_be_a_folder_of_csv_files(tmp_path):
         )
     )
     assert (config.inference_dir, config.inference_pattern) == (str(folder), "*.csv")
+
+
+def test_every_export_a_user_brings_resolves_before_any_component(tmp_path):
+    """The matrix of exports: each is read with `--data` and `--label` alone, its columns get the
+    penguins' kinds under the user's names, and a copy is made exactly where ExampleGen needs one
+    (tests/e2e/test_real_exports.py runs every trait at once through the whole pipeline)."""
+    from modules import columns
+    from tests import exports
+
+    copied = {"gzip", "tab-separated", "semicolons, decimal commas", "byte-order mark"}
+    copied |= {"trailing delimiter", "empty labels"}
+    for name, (path, label) in exports.variants(str(tmp_path / "in")).items():
+        config = resolve(
+            dataclasses.replace(
+                PipelineConfig(), data=path, label=label, output=str(tmp_path / "out")
+            )
+        )
+        kinds = {spec.name: spec.kind for spec in config.column_specs}
+        island = exports.SPREADSHEET_NAMES["island"] if name == "spaces and brackets" else "island"
+        assert kinds[island] == columns.CATEGORICAL, name
+        assert list(kinds.values()).count(columns.NUMERIC) == 5, name
+        assert bool(config.prepared_data) == (name in copied), (name, config.data_notes)
+        assert config.unlabelled_rows == (9 if name == "empty labels" else 0), name
+        assert config.label_classes == 3, name  # stray spaces do not make new classes
+
+
+def test_empty_labels_are_refused_on_request_and_unusable_headers_in_one_line(tmp_path):
+    from tests import exports
+
+    path, label = exports.variants(str(tmp_path))["empty labels"]
+    base = dataclasses.replace(PipelineConfig(), data=path, label=label, inference_data="")
+    with pytest.raises(ValueError, match="label 'species' is empty in 9 row.s., first at"):
+        resolve(dataclasses.replace(base, on_missing_label="fail"))
+    comma = tmp_path / "comma.csv"
+    comma.write_text('"Length, mm",species\n' + "1,a\n" * 10)
+    with pytest.raises(ValueError, match="column name 'Length, mm' holds a comma"):
+        resolve(dataclasses.replace(base, data=str(comma)))
+    with pytest.raises(ValueError, match="sets the kind of 'species', which is not a feature"):
+        resolve(dataclasses.replace(base, columns=(("species", "text"),)))

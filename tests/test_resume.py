@@ -7,6 +7,7 @@ import os
 import tensorflow as tf
 
 from modules import names, resume
+from modules.columns import CATEGORICAL, ONE_HOT, ColumnSpec
 from modules.hparams import TrainerConfig
 from modules.job import TrainJob
 
@@ -19,7 +20,7 @@ def job(run_dir: str, code: str) -> TrainJob:
         serving_model_dir=os.path.join(run_dir, "model"),
         model_run_dir=run_dir,
         label_key="species",
-        feature_keys=["island"],
+        columns=[ColumnSpec("island", CATEGORICAL, encoding=ONE_HOT).to_dict()],
         trainer=TrainerConfig(),
         code=code,
     )

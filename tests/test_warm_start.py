@@ -19,7 +19,7 @@ def stored_network(model_dir: str, network: str) -> list:
     found = {}
     for key, _ in tf.train.list_variables(prefix):
         match = re.fullmatch(
-            rf"model/{network}/layer_with_weights-(\d+)/(kernel|bias)/.ATTRIBUTES/VARIABLE_VALUE",
+            rf"model/{network}/mlp/layer_with_weights-(\d+)/(kernel|bias)/.ATTRIBUTES/VARIABLE_VALUE",
             key,
         )
         if match:

@@ -5,17 +5,21 @@ networks: does the twin model earn its keep?
   labels (regression);
 - a linear model (logistic regression, or least squares) fitted on the same transformed train
   split the networks trained on: Transform's output as the networks see it (numbers z-scored,
-  categories one-hot), read through the exported model's `transform_features` signature.
+  categories one-hot, a text as the share of each word in its first words), read through the
+  exported model's `transform_features` signature. The matrix is sparse: its memory grows with the
+  rows and the cells they fill, never with the number of categories or words (capped by
+  Transform's vocabularies).
 
 Nothing here is fitted on the report's split, and the networks are not refitted.
 """
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
+from scipy import sparse
 
 from components.report.collect import BATCH, SplitOutputs
 from modules import modes, names
@@ -28,10 +32,10 @@ LINEAR = "linear"
 
 def transformed_matrix(
     transform, files: List[str], layout: FeatureLayout, label_key: str, limit: int
-) -> Tuple[np.ndarray, np.ndarray]:
-    """(X [rows, width], labels) of at most `limit` raw examples, through `transform` (the served
-    model's `transform_features` signature): Transform's output encoded as the networks'
-    FeatureEncoder does (numbers as they are, ids one-hot, sorted by name)."""
+) -> Tuple[sparse.csr_matrix, np.ndarray]:
+    """(X [rows, width] sparse, labels) of at most `limit` raw examples, through `transform` (the
+    served model's `transform_features` signature): numbers as they are, category ids (one-hot or
+    embedded) one-hot, a text's word ids as word shares, sorted by name."""
     columns: Dict[str, List[np.ndarray]] = {}
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit).batch(BATCH)
     for batch in dataset:
@@ -39,11 +43,29 @@ def transformed_matrix(
             columns.setdefault(key, []).append(value.numpy())
     values = {key: np.concatenate(parts) for key, parts in columns.items()}
     rows = len(values[label_key])
-    parts = [values[key].reshape(rows, -1).astype(np.float64) for key in sorted(layout.numeric)]
-    for key, depth in sorted(layout.categorical.items()):
-        parts.append(np.eye(depth)[values[key].reshape(-1).astype(np.int64)])
-    features = np.concatenate(parts, axis=1) if parts else np.zeros((rows, 0))
-    return features, values[label_key]
+    parts = [
+        sparse.csr_matrix(values[key].reshape(rows, -1).astype(np.float64))
+        for key in sorted(layout.numeric)
+    ]
+    for key, depth in sorted({**layout.categorical, **layout.embedded}.items()):
+        parts.append(one_hot(values[key].reshape(rows, 1), depth))
+    for key, (depth, _) in sorted(layout.text.items()):
+        parts.append(one_hot(values[key].reshape(rows, -1), depth, skip=0))
+    if not parts:
+        return sparse.csr_matrix((rows, 0)), values[label_key]
+    return sparse.hstack(parts, format="csr"), values[label_key]
+
+
+def one_hot(ids: np.ndarray, depth: int, skip: Optional[int] = None) -> sparse.csr_matrix:
+    """[rows, k] ids -> [rows, depth]: each row's ids one-hot, divided by how many it has (one id:
+    plain one-hot; a text's words: their shares). Ids equal to `skip` (padding) count for none."""
+    rows, k = ids.shape
+    row_ids = np.repeat(np.arange(rows), k)
+    flat = ids.reshape(-1).astype(np.int64)
+    keep = flat != skip if skip is not None else np.ones_like(flat, bool)
+    counts = np.bincount(row_ids[keep], minlength=rows).astype(np.float64)
+    weights = 1.0 / np.maximum(counts[row_ids[keep]], 1.0)
+    return sparse.csr_matrix((weights, (row_ids[keep], flat[keep])), shape=(rows, depth))
 
 
 def scores(
@@ -74,7 +96,7 @@ def _classification(x_train, y_train, x_eval, outputs: SplitOutputs, layout) -> 
     predictions = {TRIVIAL: np.tile(prior, (len(labels), 1))}
     if len(np.unique(y_train)) > 1:  # a logistic regression needs two classes to fit
         linear = LogisticRegression(max_iter=2000).fit(x_train, y_train)
-        predictions[LINEAR] = np.zeros((len(x_eval), n))
+        predictions[LINEAR] = np.zeros((x_eval.shape[0], n))
         predictions[LINEAR][:, linear.classes_] = linear.predict_proba(x_eval)
     predictions.update(outputs.probabilities)
     return {name: _class_figures(p, labels, n) for name, p in predictions.items()}

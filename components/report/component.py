@@ -57,19 +57,19 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     report_files = collect.example_files(examples.uri, REPORT_SPLIT)
     outputs = collect.network_outputs(serving_model, report_files, REPORT_SPLIT, label, task)
     layout = feature_layout(
-        tft.TFTransformOutput(transform_graph.uri), config["features"], label, task, label_columns
+        tft.TFTransformOutput(transform_graph.uri),
+        config["column_specs"],
+        label,
+        task,
+        label_columns,
     )
+    train_files = collect.example_files(examples.uri, names.TRAIN_SPLIT)
     data = ReportData(
         config=config,
         outputs=outputs,
         class_names=layout.label_vocabulary,
         baselines=baselines.scores(
-            serving_model,
-            collect.example_files(examples.uri, names.TRAIN_SPLIT),
-            outputs,
-            report_files,
-            layout,
-            label,
+            serving_model, train_files, outputs, report_files, layout, label
         ),
         curves=collect.training_curves(model_run.uri),
         metrics=metrics,

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 SECTIONS = (
     ("verdict", "Verdict"),
     ("config", "Run configuration"),
+    ("columns", "Columns: what each became, and why"),
     ("data", "Data checks: schema and drift"),
     ("scales", "Output scales before and after normalization"),
     ("training", "Training curves"),

@@ -27,6 +27,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
                     data.config, data.outputs.split, values["examples"], data.training
                 ),
             ),
+            section("columns", run.columns_section(data.config)),
             section("data", run.data_section(data.data_checks)),
             section("scales", model.scales_section(values, mode)),
             section("training", model.training_section(data.curves)),

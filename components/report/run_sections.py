@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Tuple
 from components.report.markup import table
 from components.report.numbers import ReportData
 from modules import names
+from modules.columns import specs_of
+from modules.kinds.describe import describe
 
 
 def config_section(
@@ -41,6 +43,26 @@ def config_section(
         table(("setting", "value"), rows)
         + f"<details><summary>Every option (as in the run's config.yaml)</summary>{everything}"
         "</details>"
+    )
+
+
+def columns_section(config: Dict[str, Any]) -> str:
+    """Each candidate column's kind and why (decided before any component ran), the copy
+    ExampleGen read and the rows set aside."""
+    specs = specs_of(config.get("column_specs", []))
+    rows = [describe(spec).split(": ", 1) for spec in specs]
+    notes = (
+        [f"Copied into plain CSV: {'; '.join(config['data_notes'])}."]
+        if config.get("data_notes")
+        else []
+    )
+    if config.get("unlabelled_rows"):
+        notes.append(
+            f"{config['unlabelled_rows']} row(s) with an empty label were set aside: never "
+            "trained or evaluated on."
+        )
+    return table(("column", "kind (why) - what the model reads"), rows) + "".join(
+        f"<p>{html.escape(note)}</p>" for note in notes
     )
 
 

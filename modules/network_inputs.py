@@ -1,0 +1,44 @@
+"""Each network's own inputs beyond the shared encoding: learned embeddings of the embedded
+categories and of the words of text columns (modules/kinds/categorical.py, text.py).
+
+An embedding belongs to one network (each network learns its own, with its own optimizer), so
+network A's and network B's SavedModels stay independent and a warm start of one network
+restores its embeddings with its layers.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Tuple
+
+import tensorflow as tf
+import tf_keras as keras
+
+from modules import columns
+
+
+class Embedder(keras.layers.Layer):
+    """{embedded id [batch], text ids [batch, tokens]} -> [batch, sum of embedding widths]: an
+    embedding per category id, the mean of the word embeddings per text (no word: zeros)."""
+
+    def __init__(self, embedded: Mapping[str, int], text: Mapping[str, Tuple[int, int]], **kwargs):
+        super().__init__(**kwargs)
+        self.embedded = dict(sorted(embedded.items()))
+        self.text = {key: tuple(value) for key, value in sorted(text.items())}
+        self.tables = {
+            key: keras.layers.Embedding(ids, columns.embedding_dim(ids), name=f"embedding_{i}")
+            for i, (key, ids) in enumerate(
+                [*self.embedded.items(), *((k, v[0]) for k, v in self.text.items())]
+            )
+        }
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        parts = [self.tables[key](tf.reshape(features[key], [-1])) for key in self.embedded]
+        for key in self.text:
+            ids = features[key]
+            present = tf.cast(tf.not_equal(ids, 0), tf.float32)[..., tf.newaxis]
+            total = tf.reduce_sum(self.tables[key](ids) * present, axis=1)
+            parts.append(total / tf.maximum(tf.reduce_sum(present, axis=1), 1.0))
+        return tf.concat(parts, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "embedded": self.embedded, "text": self.text}
