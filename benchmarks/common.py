@@ -239,9 +239,13 @@ class ProcessRun:
 
 
 def run_process(
-    command: Sequence[str], env: Optional[dict] = None, timeout: float = 7200
+    command: Sequence[str],
+    env: Optional[dict] = None,
+    timeout: float = 7200,
+    exit_codes: Sequence[int] = (0,),
 ) -> ProcessRun:
-    """Runs a command from the repo root, timing it and sampling its process tree's memory."""
+    """Runs a command from the repo root, timing it and sampling its process tree's memory; an
+    exit code outside `exit_codes` fails."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     started = time.monotonic()
     with subprocess.Popen(
@@ -250,7 +254,7 @@ def run_process(
         with TreeMemory(process.pid) as memory:
             stdout, stderr = process.communicate(timeout=timeout)
         seconds = time.monotonic() - started
-    if process.returncode:
+    if process.returncode not in exit_codes:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-4000:]}")
     return ProcessRun(seconds, memory.peak(), memory, stdout)
 

@@ -23,7 +23,15 @@ from typing import Dict, List
 
 import numpy as np
 
-from benchmarks.common import commit, machine, machine_line, run_process, utc_now
+from benchmarks.common import (
+    commit,
+    machine,
+    machine_line,
+    newest_artifact,
+    run_process,
+    utc_now,
+)
+from pipeline.local import EXIT_NOT_BLESSED, EXIT_OK
 from pipeline.project import REPO_ROOT
 
 RESULTS_NAME = os.path.join("benchmarks", "results", "front_door.json")
@@ -34,6 +42,7 @@ HEADER = ("Customer ID", TEXT, DATE, *OTHERS, LABEL)
 BAD, GOOD = ("refund", "broken", "cancel"), ("love", "great", "recommend")
 HELD_OUT = 10_000
 RSS_BOUND_GIB = 4.0
+TIME_BOUND = 2.0  # wall time with the text and date over the run without them
 
 
 def rows(count: int, seed: int) -> List[List[str]]:
@@ -100,8 +109,9 @@ def run(name: str, train_csv: str, test_csv: str, scratch: str, *args: str) -> D
         sys.executable, "local_runner.py", "--data", train_csv, "--label", LABEL,
         "--output", output, "--inference-data", "none", *args,
     ]  # fmt: skip
-    measured = run_process(command)
-    model_dir = os.path.join(output, "serving", "twinnorm", "combined", "1")
+    measured = run_process(command, exit_codes=(EXIT_OK, EXIT_NOT_BLESSED))
+    # The Trainer's combined model (what a blessed run pushes): a run the bar refuses scores too.
+    model_dir = os.path.join(newest_artifact(output, "Trainer", "model"), "Format-Serving")
     return {
         "name": name,
         "args": list(args),
@@ -168,7 +178,7 @@ def section(payload: dict) -> str:
     lines += [
         "",
         f"Text and date add {every['auc_unseen'] - without['auc_unseen']:+.3f} AUC at "
-        f"{every['wall_s'] / without['wall_s']:.2f}x the wall time (bound: 2x); peak RSS "
+        f"{every['wall_s'] / without['wall_s']:.2f}x the wall time (bound: {TIME_BOUND:g}x); peak RSS "
         f"{every['peak_rss_gib']:.2f} GiB (bound: {RSS_BOUND_GIB:g} GiB). What each column "
         "became (the run's console):",
         "",

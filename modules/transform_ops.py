@@ -28,9 +28,8 @@ def as_strings(x: Input, missing: str = "") -> tf.Tensor:
     """Each row's value as stripped text, [batch]; absent (or blank) -> `missing`. Numbers are
     written shortest (`3`, `2.5`), as a user reads them in the CSV."""
     if x.dtype != tf.string:
-        text = tf.strings.as_string(
-            x.values if isinstance(x, tf.SparseTensor) else x, shortest=True
-        )
+        values = x.values if isinstance(x, tf.SparseTensor) else x
+        text = tf.strings.as_string(values, shortest=x.dtype.is_floating)
         x = (
             tf.SparseTensor(x.indices, text, x.dense_shape)
             if isinstance(x, tf.SparseTensor)

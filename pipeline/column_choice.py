@@ -94,14 +94,14 @@ def guess(sample: ColumnSample) -> ColumnSpec:
             times=sample.timed > 0,
             reason="ISO dates" + " and times" * (sample.timed > 0),
         )
+    if distinct == present >= ID_MIN_ROWS and not sample.spaced:
+        return ColumnSpec(name, columns.IGNORE, reason="a different value in every row: an id")
     words = sample.words / max(present - sample.numbers, 1)
     spaced = sample.spaced and distinct >= TEXT_UNIQUE_SHARE * present
     if distinct > columns.ONE_HOT_MAX and (words >= TEXT_WORDS or spaced):
         return ColumnSpec(
             name, columns.TEXT, reason=f"{distinct:,}+ values of {words:.1f} words on average"
         )
-    if distinct == present >= ID_MIN_ROWS and not sample.spaced:
-        return ColumnSpec(name, columns.IGNORE, reason="a different value in every row: an id")
     return categorical(sample)
 
 

@@ -16,7 +16,7 @@ def kinds_of(header, rows, **settings):
 
 
 def test_each_kind_is_recognized_from_the_cells_users_export():
-    header = ["n", "row", "colour", "zip", "notes", "when", "member", "id", "blank", "mixed"]
+    header = ["n", "row", "colour", "zip", "notes", "when", "member", "id", "blank", "mixed", "key"]
     rows = [
         [
             "NA" if i % 9 == 0 else f"{i * 0.37:.2f}",
@@ -29,6 +29,7 @@ def test_each_kind_is_recognized_from_the_cells_users_export():
             f"u{i * 7919 % 100003}",
             "",
             "n/a" if i % 5 == 0 else str(i % 7),
+            f"C-1-{i:07d}",  # three "words", but no space: an id, not text
         ]
         for i in range(2000)
     ]
@@ -43,6 +44,7 @@ def test_each_kind_is_recognized_from_the_cells_users_export():
         "id": (columns.IGNORE, ""),
         "blank": (columns.IGNORE, ""),
         "mixed": (columns.NUMERIC, ""),
+        "key": (columns.IGNORE, ""),
     }
     samples = {s.name: s for s in sample_columns(header, rows)}
     assert guess(samples["member"]).true_value == "yes"

@@ -20,6 +20,8 @@ def test_cells_read_as_stripped_text_and_numbers_shortest():
     assert text.numpy().tolist() == [b"Dream", b"?", b"?"]
     typed = as_strings(sparse([[3.0], [2.5], []], tf.float32))
     assert typed.numpy().tolist() == [b"3", b"2.5", b""]
+    integers = as_strings(sparse([[3], [], [-12]], tf.int64))
+    assert integers.numpy().tolist() == [b"3", b"", b"-12"]
 
 
 def test_text_reads_as_numbers_where_it_is_one_and_nan_elsewhere():

@@ -1,4 +1,4 @@
-"""ISO dates and timestamps (`2016-10-07`, `2016-10-07T14:30:00Z`, `2016/10/07 14:30`): parsed in
+"""ISO dates and timestamps (`YYYY-MM-DD`, `YYYY-MM-DDThh:mm:ssZ`, `YYYY/MM/DD hh:mm`): parsed in
 Transform's graph, so serving takes the raw string. Numeric parts (days since 1970-01-01, year,
 day of month, day of year) are z-scored; month, day of week and (for timestamps) hour are read
 one-hot. A cell that is not such a date is missing: numeric parts at their mean, id 0 for the

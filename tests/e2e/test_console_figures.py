@@ -6,13 +6,18 @@ import os
 import re
 
 from modules import names
+from pipeline.config import PipelineConfig
+from pipeline.resolution import resolve
 from tests.helpers import CONSOLE_ORDER, component_lines
 
 
 def test_a_default_run_prints_one_line_per_component_then_the_summary(penguin_run):
     first = penguin_run.stdout[0]
     lines = first.splitlines()
-    assert len(lines) <= 30, first  # was ~115 lines of library logs before
+    columns = [line for line in lines if line.startswith("  ") and ": " in line and " - " in line]
+    features = resolve(PipelineConfig()).features
+    assert [line.split(":")[0].strip() for line in columns] == list(features)  # what each became
+    assert len(lines) <= 30 + len(columns), first  # was ~115 lines of library logs before
     assert (
         lines[0].startswith("twinnorm: pipeline 'twinnorm' (classification") and "log: " in lines[0]
     )
