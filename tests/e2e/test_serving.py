@@ -153,9 +153,10 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     examples. Serving side: the published model on the raw eval rows, through a TF1 session."""
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
-    features = list(resolve(PipelineConfig()).features)
+    config = resolve(PipelineConfig())
+    features = list(config.features)
     model = TwinModel(
-        feature_layout(output, features, "species", "classification"),
+        feature_layout(output, config.feature_specs, "species", "classification"),
         resolve(PipelineConfig()).trainer,
     )
     model(model.example_inputs())
