@@ -161,6 +161,16 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def provenance(module: str) -> dict:
+    """The fields every results JSON opens with: when, where, which commit, which command."""
+    return {
+        "date": utc_now(),
+        "machine": machine(),
+        "commit": commit(),
+        "command": f"python -m {module} " + " ".join(sys.argv[1:]),
+    }
+
+
 def machine_line(m: dict) -> str:
     """One line for a table's heading: cores, CPU, memory, CPU only."""
     return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"

@@ -24,12 +24,10 @@ from typing import Dict, List
 import numpy as np
 
 from benchmarks.common import (
-    commit,
-    machine,
     machine_line,
     newest_artifact,
+    provenance,
     run_process,
-    utc_now,
 )
 from pipeline.local import EXIT_NOT_BLESSED, EXIT_OK
 from pipeline.project import REPO_ROOT
@@ -145,10 +143,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     payload = {
-        "date": utc_now(),
-        "machine": machine(),
-        "commit": commit(),
-        "command": "python -m benchmarks.front_door " + " ".join(sys.argv[1:]),
+        **provenance("benchmarks.front_door"),
         "rows": args.rows,
         "held_out_rows": HELD_OUT,
         "runs": runs,

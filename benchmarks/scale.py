@@ -30,13 +30,11 @@ from benchmarks.common import (
     GIB,
     REPO_ROOT,
     SAMPLE_INTERVAL,
-    commit,
     component_times,
-    machine,
     machine_line,
     newest_artifact,
+    provenance,
     run_process,
-    utc_now,
 )
 from modules import names
 from modules.paths import OutputLayout
@@ -255,11 +253,8 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     payload = {
-        "date": utc_now(),
-        "machine": machine(),
-        "commit": commit(),
+        **provenance("benchmarks.scale"),
         "label": args.label,
-        "command": "python -m benchmarks.scale " + " ".join(sys.argv[1:]),
         "step_examples_per_s": step,
         "runs": [{k: v for k, v in r.items() if k not in ("data", "output")} for r in runs],
         "targets": targets(runs, step),
