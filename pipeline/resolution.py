@@ -123,8 +123,9 @@ def _column_specs(
     features = tuple(spec.name for spec in columns.used(specs))
     if not features:
         raise ValueError(
-            f"no feature column is left in {config.data}: "
-            + "; ".join(column_choice.describe(spec) for spec in specs)
+            f"no feature column is left in {config.data}, every one is left out: "
+            + "; ".join(f"{spec.name} ({spec.reason})" for spec in specs)
+            + "; name them with --features or --columns NAME=KIND to keep them"
         )
     return specs, features
 

@@ -218,3 +218,13 @@ def test_empty_labels_are_refused_on_request_and_unusable_headers_in_one_line(tm
         resolve(dataclasses.replace(base, data=str(comma)))
     with pytest.raises(ValueError, match="sets the kind of 'species', which is not a feature"):
         resolve(dataclasses.replace(base, columns=(("species", "text"),)))
+
+
+def test_data_whose_every_column_is_left_out_is_refused_saying_why(tmp_path):
+    data = tmp_path / "ids.csv"
+    data.write_text("user,y\n" + "".join(f"u{i},{i % 2}\n" for i in range(60)))
+    config = dataclasses.replace(PipelineConfig(), data=str(data), label="y", inference_data="")
+    with pytest.raises(ValueError, match=r"every one is left out: user \(a different value in"):
+        resolve(config)
+    kept = resolve(dataclasses.replace(config, columns=(("user", "categorical"),)))
+    assert kept.features == ("user",)
