@@ -83,10 +83,9 @@ def open_binary(path: str) -> IO[bytes]:
     return raw
 
 
-def compression_of(path: str) -> str:
-    with open_binary(path) as handle:
-        kind = type(handle).__name__
-    return {"GzipFile": "gzip", "BZ2File": "bz2"}.get(kind, "")
+def compression_of(handle: IO[bytes]) -> str:
+    """What `open_binary` decompressed: "gzip", "bz2" or ""."""
+    return {"GzipFile": "gzip", "BZ2File": "bz2"}.get(type(handle).__name__, "")
 
 
 def encoding_of(sample: bytes) -> str:
@@ -127,6 +126,7 @@ def sniff(path: str) -> CsvForm:
     """The form of one CSV file, from its first SAMPLE_BYTES (decompressed) bytes."""
     with open_binary(path) as handle:
         sample = handle.read(SAMPLE_BYTES)
+        compression = compression_of(handle)
     encoding = encoding_of(sample)
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
     lines = text.splitlines(keepends=True)
@@ -141,7 +141,7 @@ def sniff(path: str) -> CsvForm:
     header = tuple(name.strip() for name in (written[:-1] if trailing else written))
     return CsvForm(
         path=path,
-        compression=compression_of(path),
+        compression=compression,
         encoding=encoding,
         delimiter=delimiter,
         header=header,
