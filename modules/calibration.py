@@ -173,13 +173,15 @@ def collect_scores(model, dataset: tf.data.Dataset) -> Tuple[Dict[str, np.ndarra
     return arrays, arrays.pop("labels")
 
 
-def check_labels_known(labels: np.ndarray, vocabulary) -> None:
+def check_labels_known(labels: np.ndarray, vocabulary, split: str) -> None:
+    """A label id of -1 (a value the training split lacks) would be scored as a class of its
+    own that no network can predict: refused, naming the split and the count."""
     unseen = int((labels < 0).sum())
     if unseen:
         raise UnseenLabelError(
-            f"{unseen} validation example(s) have a label value that the training split does not contain "
-            f"(training classes: {', '.join(vocabulary)}); each class needs examples in the training split, "
-            "so add rows of that class or drop them"
+            f"{unseen} {split} example(s) have a label value that the training split does not "
+            f"contain (training classes: {', '.join(vocabulary)}); each class needs examples in "
+            "the training split, so add rows of that class or drop them"
         )
 
 
@@ -190,7 +192,7 @@ def calibrate(model, dataset: tf.data.Dataset) -> Dict[str, Dict[str, float]]:
     scores, labels = collect_scores(model, dataset)
     regression = model.task == modes.REGRESSION
     if not regression:
-        check_labels_known(labels, model.layout.label_vocabulary)
+        check_labels_known(labels, model.layout.label_vocabulary, names.VALIDATION_SPLIT)
     result = {}
     for name, values in scores.items():
         result[name] = (

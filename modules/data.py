@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -85,6 +86,26 @@ def _parser(spec: Mapping[str, object], label_key: str) -> Callable:
         return features, features.pop(label_key)
 
     return parse
+
+
+def sibling_split(file_patterns: Sequence[str], split: str) -> List[str]:
+    """The patterns of another split of the same Examples artifact (TFX lays each split out as
+    `<artifact>/Split-<name>/`), those that match files; [] when the artifact has no such split."""
+    patterns = [re.sub(r"/Split-[^/]+/", f"/Split-{split}/", p) for p in file_patterns]
+    return [p for p in patterns if p not in file_patterns and tf.io.gfile.glob(p)]
+
+
+def label_values(
+    file_patterns: Sequence[str], tf_transform_output: tft.TFTransformOutput, label_key: str
+) -> np.ndarray:
+    """Every example's transformed label, parsed alone (a check reads it; nothing is fitted)."""
+    spec = {label_key: tf_transform_output.transformed_feature_spec()[label_key]}
+    dataset = (
+        _records(matching_files(file_patterns))
+        .batch(PARSE_CHUNK)
+        .map(lambda rows: tf.io.parse_example(rows, spec)[label_key])
+    )
+    return np.concatenate([np.reshape(b.numpy(), [-1]) for b in dataset] or [np.zeros([0])])
 
 
 def evaluation_dataset(

@@ -22,7 +22,13 @@ from absl import logging as log
 
 from modules import modes, names, warm_start
 from modules.calibration import calibrate, check_labels_known
-from modules.data import evaluation_dataset, memory_budget, training_batches
+from modules.data import (
+    evaluation_dataset,
+    label_values,
+    memory_budget,
+    sibling_split,
+    training_batches,
+)
 from modules.export import save_serving_models
 from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
 from modules.layout import feature_layout
@@ -131,6 +137,27 @@ def log_budget(config: TrainerConfig, train_rows: int) -> None:
     )
 
 
+def check_classes_known(
+    job: TrainJob,
+    vocabulary,
+    validation: tf.data.Dataset,
+    tf_transform_output: tft.TFTransformOutput,
+) -> None:
+    """No validation or eval label is a value the training split lacks (Transform's id -1)."""
+    check_labels_known(
+        np.concatenate([np.reshape(labels, [-1]) for _, labels in validation]),
+        vocabulary,
+        names.VALIDATION_SPLIT,
+    )
+    evaluation = sibling_split(job.train_files, names.EVAL_SPLIT)
+    if evaluation:  # the Evaluator's rows: checked here, never read for anything else
+        check_labels_known(
+            label_values(evaluation, tf_transform_output, job.label_key),
+            vocabulary,
+            names.EVAL_SPLIT,
+        )
+
+
 def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str]) -> Fitted:
     """Builds the twin model for the job's data and trains it under `strategy` (a warm start
     first, when configured) with early stopping on the validation split; `run_dir` holds
@@ -169,10 +196,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     config = config.budgeted(train.rows)
     log_budget(config, train.rows)
     if config.task == modes.CLASSIFICATION:
-        check_labels_known(
-            np.concatenate([np.reshape(labels, [-1]) for _, labels in validation]),
-            layout.label_vocabulary,
-        )
+        check_classes_known(job, layout.label_vocabulary, validation, tf_transform_output)
     with strategy.scope():
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)

@@ -5,6 +5,7 @@ KerasTuner drives a `model.fit` by default, and our two networks train in one Gr
 so `JointTuner` overrides `run_trial`: it builds the trial's TrainerConfig, trains it with the same
 `job.fit` the Trainer uses (early stopping included), and returns the summed validation loss of
 both networks at the best validation (the objective): the Tuner never sees the eval split.
+A network that warm-starts keeps its configured width, so the blessed weights fit the best trial.
 TFX's Tuner writes the best trial's hyperparameters, which the Trainer applies
 (`hparams.apply_best`).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Tuple
 
 import keras_tuner
 import tensorflow as tf
@@ -23,15 +25,19 @@ from modules import names
 from modules.hparams import apply_best, learning_rate_key, units_key
 from modules.job import fit
 from modules.trainer import job_from
+from modules.warm_start import networks_of
 
 OBJECTIVE = "validation_loss"  # network A's plus network B's mean loss on the validation split
 UNITS = (16, 32, 64, 128)  # first hidden layer; the second has half as many
 LEARNING_RATES = (1e-3, 3e-2)  # log-uniform range
 
 
-def search_space(hp: keras_tuner.HyperParameters) -> None:
+def search_space(hp: keras_tuner.HyperParameters, warm_started: Tuple[str, ...] = ()) -> None:
+    """A warm-started network keeps its width (the blessed model's weights must fit it); only
+    its learning rate is searched."""
     for network in names.NETWORKS:
-        hp.Choice(units_key(network), list(UNITS))
+        if network not in warm_started:
+            hp.Choice(units_key(network), list(UNITS))
         hp.Float(learning_rate_key(network), *LEARNING_RATES, sampling="log")
 
 
@@ -60,7 +66,7 @@ def tuner_fn(fn_args) -> tfx.components.TunerFnResult:
     job = job_from(fn_args)
     trials = int(fn_args.custom_config[names.CONFIG_TUNE_TRIALS])
     hp = keras_tuner.HyperParameters()
-    search_space(hp)
+    search_space(hp, networks_of(job.config.warm_start))
     tuner = JointTuner(
         job,
         oracle=keras_tuner.oracles.RandomSearchOracle(

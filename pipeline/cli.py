@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import sys
 import typing
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from modules.options import Declared, declared, names
 from pipeline import config_file
@@ -128,6 +128,13 @@ def config_from_args(
 ) -> PipelineConfig:
     """PipelineConfig from parsed options over the config file (or the defaults), resolved against
     the data (fails fast on bad options)."""
+    return resolve(unresolved_config(args, base))
+
+
+def unresolved_config(
+    args: argparse.Namespace, base: Optional[PipelineConfig] = None
+) -> PipelineConfig:
+    """The options over the config file (or the defaults), nothing read from the data yet."""
     if base is None:
         base = config_file.read(args.config) if args.config else PipelineConfig()
     changes: dict = {}
@@ -135,7 +142,7 @@ def config_from_args(
         value = getattr(args, item.dest, None)
         if value is not None:
             changes[item.path] = tuple(value) if item.option.repeat else value
-    return resolve(with_changes(base, changes))
+    return with_changes(base, changes)
 
 
 def with_changes(config: Any, changes: dict) -> Any:
@@ -152,12 +159,19 @@ def with_changes(config: Any, changes: dict) -> Any:
 
 
 def parse_args(
-    parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]
+    parser: argparse.ArgumentParser,
+    argv: Optional[Sequence[str]],
+    hold: Optional[Callable[[PipelineConfig], None]] = None,
 ) -> Tuple[argparse.Namespace, PipelineConfig]:
-    """Parsed options and the resolved config; a bad option ends the process with a one-line error."""
+    """Parsed options and the resolved config; a bad option ends the process with a one-line error.
+    `hold(config)` runs before the data is read (unless only printing the config): the local
+    runner takes the output folder's lock there, so nothing is written into a folder in use."""
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
+        config = unresolved_config(args)
+        if hold is not None and not args.print_config:
+            hold(config)
+        config = resolve(config)
     except (ValueError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {_message(error)}\n")
     if args.print_config:

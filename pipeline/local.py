@@ -9,12 +9,13 @@ Exit codes: 0 blessed (and pushed unless the model was already served), 1 a comp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import logging
 import os
 import time
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 from modules import paths
 from pipeline import cli, column_choice, config_file
@@ -28,6 +29,7 @@ from pipeline.console import (
     ComponentLines,
     RunOutput,
 )
+from pipeline.output_lock import OutputLock
 from pipeline.project import REPO_ROOT, TOP_LEVEL
 
 # The folders of this project's code (not its venv): their INFO lines stay in the run's log.
@@ -50,17 +52,29 @@ def parser() -> argparse.ArgumentParser:
     return result
 
 
-def prepare_run_dir(config: PipelineConfig) -> str:
-    """The run's own folder (log, effective config) under --output; a folder that cannot be
-    created or written fails here, in one line, before anything runs."""
-    output = config.output
+def _check_local_output(output: str) -> None:
+    """A local run's --output is a local folder (or one it can create)."""
     if paths.is_uri(output):
         raise ValueError(
             f"--output {output}: a local run keeps ML Metadata in SQLite, so --output must be a "
             "local folder (compile with kubeflow/runner.py for a bucket)"
         )
     if os.path.exists(output) and not os.path.isdir(output):
-        raise ValueError(f"--output {output} is a file; give a folder")
+        raise ValueError(f"--output {paths.absolute(output)} is a file; give a folder")
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as error:
+        raise ValueError(
+            f"--output {output}: cannot create or write {error.filename or output} "
+            f"({error.strerror})"
+        ) from None
+
+
+def prepare_run_dir(config: PipelineConfig) -> str:
+    """The run's own folder (log, effective config) under --output; a folder that cannot be
+    created or written fails here, in one line, before anything runs."""
+    output = config.output
+    _check_local_output(output)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = os.path.join(config.outputs.runs_dir, stamp)
     try:
@@ -82,24 +96,33 @@ def prepare_run_dir(config: PipelineConfig) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     options = parser()
-    args, config = cli.parse_args(options, argv)
-    try:
-        run_dir = prepare_run_dir(config)
-    except ValueError as error:
-        options.exit(EXIT_USAGE, f"{options.prog}: error: {error}\n")
-    level = VERBOSE if args.verbose else QUIET if args.quiet else NORMAL
-    log_path = os.path.join(run_dir, "run.log")
-    started = time.monotonic()
-    with RunOutput(log_path, level) as output:
-        output.say(
-            f"twinnorm: pipeline {config.name!r} ({config.trainer.task}, normalization "
-            f"{config.trainer.normalization!r}, loss {config.trainer.loss!r}); log: {log_path}"
-        )
-        for line in column_choice.console_lines(config):
-            output.say(line)
-        code = _run(config, output, log_path)
-        if code is None:
-            code = _summarize(config, output, time.monotonic() - started, run_dir, log_path)
+    with contextlib.ExitStack() as held:
+        locks: List[OutputLock] = []
+
+        def hold(unresolved: PipelineConfig) -> None:
+            _check_local_output(unresolved.output)
+            locks.append(held.enter_context(OutputLock(paths.absolute(unresolved.output))))
+
+        args, config = cli.parse_args(options, argv, hold)
+        try:
+            run_dir = prepare_run_dir(config)
+        except ValueError as error:
+            options.exit(EXIT_USAGE, f"{options.prog}: error: {error}\n")
+        level = VERBOSE if args.verbose else QUIET if args.quiet else NORMAL
+        log_path = os.path.join(run_dir, "run.log")
+        started = time.monotonic()
+        with RunOutput(log_path, level) as output:
+            output.say(
+                f"twinnorm: pipeline {config.name!r} ({config.trainer.task}, normalization "
+                f"{config.trainer.normalization!r}, loss {config.trainer.loss!r}); log: {log_path}"
+            )
+            if locks[0].stale_note():
+                output.say(f"twinnorm: {locks[0].stale_note()}")
+            for line in column_choice.console_lines(config):
+                output.say(line)
+            code = _run(config, output, log_path)
+            if code is None:
+                code = _summarize(config, output, time.monotonic() - started, run_dir, log_path)
     return code
 
 

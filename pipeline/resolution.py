@@ -7,16 +7,15 @@ from __future__ import annotations
 import dataclasses
 from typing import List, Sequence, Tuple
 
-from modules import columns, modes, names, paths
+from modules import columns, modes, paths
 from modules.columns import ColumnSpec
 from modules.hparams import TrainerConfig
-from pipeline import column_choice, prepared_data
+from pipeline import column_choice, option_checks, prepared_data
 from pipeline.config import (
     DEFAULT_DATA,
     DEFAULT_INFERENCE_DATA,
     DEFAULT_SCHEMA,
     LARGE_DATA_SPLIT,
-    ON_ANOMALY,
     SMALL_DATA_ROWS,
     SMALL_DATA_SPLIT,
     PipelineConfig,
@@ -32,16 +31,18 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
     config.trainer.validate()
     beam = config.beam.resolved()
     beam.validate()
-    _check_bars(config)
-    _check_settings(config)
+    option_checks.check_bars(config)
+    option_checks.check_settings(config)
     forms = read_forms(config.data)
-    _check_labels(config, forms[0].header)
+    option_checks.check_labels(config, forms[0].header)
     data = prepared_data.profile(forms, config.label_columns)
     drop = config.on_missing_label == "drop"
     trainer, label_classes = _label_settings(config, data.labels, drop)
+    option_checks.check_task_settings(config, trainer)
     rows = data.rows - (data.unlabelled if drop else 0)
     split = config.split or (SMALL_DATA_SPLIT if rows < SMALL_DATA_ROWS else LARGE_DATA_SPLIT)
     specs, features = _column_specs(config, data)
+    option_checks.check_keys(config, features)
     inference_data = config.inference_data
     if inference_data is None:
         inference_data = DEFAULT_INFERENCE_DATA if config.data == DEFAULT_DATA else ""
@@ -111,7 +112,7 @@ def _column_specs(
     candidates = config.features or tuple(
         c for c in header if c not in (*config.label_columns, *config.key_columns)
     )
-    _check_columns(config, list(header), candidates)
+    option_checks.check_columns(config, list(header), candidates)
     overrides = dict(config.columns)
     outside = [c for c in overrides if c in header and c not in candidates]
     if outside:
@@ -152,68 +153,6 @@ def _check_inference_data(
     return forms
 
 
-def _check_settings(config: PipelineConfig) -> None:
-    """Settings that need no data: the serving base, what needs the baseline, counts, choices."""
-    if config.serving_base and not (
-        paths.is_uri(config.serving_base) or config.serving_base.startswith("/")
-    ):
-        raise ValueError(
-            f"serving_base must be an absolute path or a URI as TF Serving sees it "
-            f"(e.g. /models), got {config.serving_base!r}"
-        )
-    if (config.trainer.warm_start or config.drift) and not config.compare_to_baseline:
-        raise ValueError(
-            "warm_start and drift look up the latest blessed run, which needs the baseline "
-            "resolver (compare_to_baseline)"
-        )
-    if config.tune < 0:
-        raise ValueError(f"tune trials must be >= 0, got {config.tune}")
-    if config.keep_versions < 1:
-        raise ValueError(f"keep_versions must be >= 1, got {config.keep_versions}")
-    if config.split and (len(config.split) != 3 or min(config.split) <= 0):
-        raise ValueError(
-            "split is three positive bucket counts (train, validation, eval), "
-            f"got {list(config.split)}"
-        )
-    if config.on_anomaly not in ON_ANOMALY:
-        raise ValueError(
-            f"on_anomaly must be one of {', '.join(ON_ANOMALY)}, got {config.on_anomaly!r}"
-        )
-
-
-def _check_labels(config: PipelineConfig, columns: Sequence[str]) -> None:
-    """Every label column is among the CSV's columns."""
-    for label in config.label_columns:
-        if label not in columns:
-            raise ValueError(
-                f"label column {label!r} is not in {config.data} (columns: {', '.join(columns)})"
-            )
-    if len(config.label_columns) > 1 and names.TARGETS in columns:
-        raise ValueError(
-            f"several labels are stacked under the name {names.TARGETS!r}, which is also a column; "
-            "rename that column"
-        )
-
-
-def _check_columns(config: PipelineConfig, columns: List[str], features: Sequence[str]) -> None:
-    """Features and slice columns exist, and no label is also a feature."""
-    listed = ", ".join(columns)
-    unknown = [f for f in features if f not in columns]
-    if unknown:
-        raise ValueError(
-            f"feature column(s) {', '.join(unknown)} not in {config.data} (columns: {listed})"
-        )
-    absent = [c for c in config.slice_by if c not in columns]
-    if absent:
-        raise ValueError(
-            f"slice column(s) {', '.join(absent)} not in {config.data} (columns: {listed})"
-        )
-    if config.min_slice_accuracy is not None and not config.slice_by:
-        raise ValueError("min_slice_accuracy needs slice_by (the columns to slice by)")
-    if set(config.label_columns) & set(features):
-        raise ValueError(f"label {config.label!r} cannot also be a feature")
-
-
 def _schema_source(config: PipelineConfig) -> Tuple[str, str]:
     """(schema to import or "" to infer, path to keep the inferred one at or "")."""
     if config.reinfer_schema and config.schema:
@@ -252,27 +191,3 @@ def _label_settings(
     n_outputs = len(profiles) if task == modes.REGRESSION else profiles[0].n_outputs(task)
     classes = n_outputs if task == modes.CLASSIFICATION else 0
     return config.trainer.resolved(task, n_outputs), classes
-
-
-def _check_bars(config: PipelineConfig) -> None:
-    for name in ("min_accuracy", "min_slice_accuracy"):
-        value = getattr(config, name)
-        if value is not None and not 0.0 < value <= 1.0:
-            raise ValueError(
-                f"{name} is a fraction in (0, 1], got {value} "
-                f"(for {value:g} %, pass {value / 100:g})"
-            )
-    if not 0.0 <= config.min_skill < 1.0:
-        raise ValueError(
-            f"min_skill is a fraction in [0, 1) of the way from the best constant predictor "
-            f"to a perfect one, got {config.min_skill}"
-        )
-    for name in ("max_mse", "max_mae"):
-        value = getattr(config, name)
-        if value is not None and not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value}")
-    for name in ("max_drift_jsd", "max_drift_linf"):
-        if not getattr(config, name) > 0:
-            raise ValueError(f"{name} must be > 0, got {getattr(config, name)}")
-    if config.max_regression < 0:
-        raise ValueError(f"max_regression must be >= 0, got {config.max_regression}")

@@ -30,6 +30,7 @@ class RunSummary:
     model_run: Optional[str] = None  # the Trainer's TensorBoard logs, checkpoints, calibration
     failed_thresholds: List[str] = dataclasses.field(default_factory=list)  # with bound and value
     pushed_version: Optional[int] = None
+    repaired: str = ""  # what the Pusher finished or undid of an interrupted push first
 
     def verdict(self) -> str:
         if self.blessed:
@@ -38,6 +39,8 @@ class RunSummary:
 
     def lines(self, serving_base: str = "") -> List[str]:
         out = [f"  failed: {line}" for line in self.failed_thresholds]
+        if self.repaired:
+            out.append(f"  push: {self.repaired}")
         for output, values in sorted(self.metrics.items()):
             out.append(
                 f"  {output}: " + ", ".join(f"{k}={_number(v)}" for k, v in sorted(values.items()))
@@ -136,10 +139,12 @@ def summarize(metadata_path: str) -> RunSummary:
     report = latest_artifact(store, HtmlReport.TYPE_NAME)
     model_run = latest_artifact(store, "ModelRun")
     pushed_to = serving_root = version = None
+    repaired = ""
     if pushed and pushed.custom_properties[pusher.PUSHED].int_value == 1:
         pushed_to = pushed.custom_properties[pusher.PUSHED_DESTINATION].string_value
         serving_root = pushed.custom_properties[pusher.SERVING_ROOT].string_value
         version = pushed.custom_properties[pusher.PUSHED_VERSION].int_value
+        repaired = pushed.custom_properties[pusher.REPAIRED].string_value
     blessed = bool(blessing.custom_properties[BLESSED].int_value) if blessing else None
     metrics = evaluation_metrics(evaluation.uri) if evaluation else {}
     return RunSummary(
@@ -156,4 +161,5 @@ def summarize(metadata_path: str) -> RunSummary:
         if evaluation and not blessed
         else [],
         pushed_version=version,
+        repaired=repaired,
     )

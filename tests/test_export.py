@@ -379,33 +379,35 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(
 
 
 def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
+    """The Evaluator's split, laid out beside train and validation as Transform writes them."""
     from modules.calibration import UnseenLabelError
 
     folder, train_file, _, _, _ = transformed["multiclass"]
-    unseen = tmp_path / "eval.tfrecord"
-    records = [r.numpy() for r in tf.data.TFRecordDataset([train_file], "GZIP")][:8]
-    with tf.io.TFRecordWriter(str(unseen)) as writer:
-        for i, record in enumerate(records):
-            example = tf.train.Example.FromString(record)
-            if i == 3:
-                example.features.feature["kind"].int64_list.value[:] = [
-                    -1
-                ]  # Transform's id for an unseen value
-            writer.write(example.SerializeToString())
+    records = [r.numpy() for r in tf.data.TFRecordDataset([train_file], "GZIP")]
+    for split in names.SPLITS:
+        os.makedirs(tmp_path / "examples" / f"Split-{split}")
+        with tf.io.TFRecordWriter(
+            str(tmp_path / "examples" / f"Split-{split}" / "data.gz"), "GZIP"
+        ) as writer:
+            for i, record in enumerate(records[:8] if split == names.EVAL_SPLIT else records):
+                example = tf.train.Example.FromString(record)
+                if split == names.EVAL_SPLIT and i == 3:  # Transform's id for an unseen value
+                    example.features.feature["kind"].int64_list.value[:] = [-1]
+                writer.write(example.SerializeToString())
     config = dataclasses.replace(
         TrainerConfig(normalization="range", train_steps=2, batch_size=4), task=modes.CLASSIFICATION
     )
     job = TrainJob(
         transform_output=folder,
-        train_files=[train_file],
-        validation_files=[str(unseen)],
+        train_files=[str(tmp_path / "examples" / "Split-train" / "*")],
+        validation_files=[str(tmp_path / "examples" / "Split-validation" / "*")],
         serving_model_dir=str(tmp_path / "model"),
         model_run_dir=str(tmp_path / "run"),
         label_key="kind",
         columns=COLUMN_DICTS,
         trainer=config,
     )
-    with pytest.raises(UnseenLabelError, match="1 validation example"):
+    with pytest.raises(UnseenLabelError, match="^1 eval example"):
         train_and_export(
             job,
             tf.distribute.get_strategy(),

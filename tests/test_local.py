@@ -10,6 +10,8 @@ import yaml
 from pipeline import config_file
 from pipeline.config import REPO_ROOT
 
+BODY_MASS = ["--label", "body_mass_g", "--inference-data", "none"]
+
 
 @pytest.mark.parametrize(
     "args, message",
@@ -58,6 +60,27 @@ from pipeline.config import REPO_ROOT
         (["--config", "/no/such.yaml"], "config file /no/such.yaml does not exist"),
         (["--serving-base", "models"], "serving_base must be an absolute path or a URI"),
         (["--verbose", "--quiet"], "argument --quiet: not allowed with argument --verbose"),
+        # An option that cannot apply to this task or mode is refused, never dropped in silence.
+        (["--max-mse", "0.0001"], "--max-mse is a regression bar, and label 'species' is"),
+        (["--max-mae", "3"], "--max-mae is a regression bar"),
+        (
+            [*BODY_MASS, "--min-accuracy", "0.9"],
+            "--min-accuracy is a classification bar, and label 'body_mass_g' is regression",
+        ),
+        (
+            [*BODY_MASS, "--slice-by", "island", "--min-slice-accuracy", "0.9"],
+            "--min-slice-accuracy is a classification bar",
+        ),
+        (
+            ["--normalization", "range", "--population-shared"],
+            "--population-shared sets the statistics of normalization 'population'",
+        ),
+        (
+            ["--features", "island,year", "--key-columns", "year"],
+            "--key-columns year is also a feature",
+        ),
+        (["--name", "../elsewhere"], "--name '../elsewhere': a pipeline name is letters"),
+        (["--name", "/tmp/abs"], "--name '/tmp/abs': a pipeline name is letters"),
     ],
 )
 def test_local_runner_rejects_bad_options_in_one_line_before_any_component(args, message, tmp_path):

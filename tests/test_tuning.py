@@ -3,11 +3,12 @@ Transform output, searches both networks' sizes and learning rates by the joint 
 
 import dataclasses
 
+import keras_tuner
 from tfx.components.trainer.fn_args_utils import FnArgs
 
 from modules import names
 from modules.hparams import learning_rate_key, units_key
-from modules.tuning import LEARNING_RATES, OBJECTIVE, UNITS, tuner_fn
+from modules.tuning import LEARNING_RATES, OBJECTIVE, UNITS, search_space, tuner_fn
 from pipeline.pipeline import trainer_config
 
 
@@ -40,3 +41,11 @@ def test_two_trials_search_the_space_and_the_best_has_the_lowest_joint_loss(
             assert values[units_key(network)] in UNITS
             low, high = LEARNING_RATES
             assert low <= values[learning_rate_key(network)] <= high
+
+
+def test_a_warm_started_network_keeps_its_width_so_the_blessed_weights_fit_the_best_trial():
+    space = keras_tuner.HyperParameters()
+    search_space(space, (names.NETWORK_A,))
+    searched = set(space.values)
+    assert units_key(names.NETWORK_A) not in searched
+    assert {units_key(names.NETWORK_B), learning_rate_key(names.NETWORK_A)} <= searched

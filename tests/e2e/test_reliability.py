@@ -9,16 +9,19 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.pusher import CONFIG_FILE, versions
 from components.report.component import JSON_FILE
 from modules import names
 from modules.paths import OutputLayout
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
+from pipeline.output_lock import LOCK_FILE
 from pipeline.summary import executions_by_component, open_store, summarize
 from tests.helpers import (
     PipelineRun,
@@ -28,6 +31,7 @@ from tests.helpers import (
     recorded_checkpoint_steps,
     run_cli,
     snapshot,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -249,6 +253,34 @@ def past_half_of_training(output_dir: str, total: int) -> bool:
     return not finished and any(total / 2 < step < total for step in checkpoint_steps(output_dir))
 
 
+def rerun_refusing_a_second_run(output: str) -> subprocess.CompletedProcess:
+    """Runs `local_runner.py` into `output`; once it holds the folder's lock, a second run into the
+    same folder must be refused within seconds, naming the first."""
+    first = subprocess.Popen(
+        [sys.executable, "local_runner.py", "--output", output],
+        cwd=REPO_ROOT,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lock = os.path.join(output, LOCK_FILE)
+
+    def held() -> bool:
+        with open(lock) as handle:
+            return f'"pid": {first.pid},' in handle.read()
+
+    wait_for(held, first, "the lock", timeout=120)
+    started = time.monotonic()
+    second = run_cli(output)
+    assert second.returncode == 2, second.stderr[-2000:]
+    assert time.monotonic() - started < 60
+    assert f"is in use by run pid {first.pid} started " in second.stderr, second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+    stdout, stderr = first.communicate(timeout=1200)
+    return subprocess.CompletedProcess(first.args, first.returncode, stdout, stderr)
+
+
 def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_uninterrupted_run(
     penguin_run, tmp_path
 ):
@@ -274,8 +306,15 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
     for component in UPSTREAM_OF_GATE:
         assert after_second[component] == ["COMPLETE", "CACHED"], component
 
-    result = run_cli(output)
+    result = rerun_refusing_a_second_run(output)
     assert result.returncode == 0, result.stderr[-3000:]
+    # The killed run's lock was recognized as a dead process's and taken over, and said.
+    assert "which is no longer running, was taken over" in result.stdout, result.stdout[:2000]
+    assert sorted(os.listdir(OutputLayout(output).serving_root)) == sorted(
+        [CONFIG_FILE, *names.SERVED_MODELS]
+    )
+    for model in names.SERVED_MODELS:  # one version pushed, by the one run that held the folder
+        assert versions(os.path.join(OutputLayout(output).serving_root, model)) == [1]
     # The re-run continues from the killed execution's last checkpoint: only the remaining steps.
     log_text = PipelineRun(output, []).newest_log()
     assert f"at step {killed_at}" in log_text and "resuming the killed execution" in log_text
