@@ -1,10 +1,11 @@
 """Early stopping on the validation split, with the best weights kept inside the checkpoint.
 
-Each validation gives one loss per network. A network improves when its loss falls below its
-best so far (by a relative 1e-4); training stops once no network improved for `patience`
-validations in a row. The weights kept are those of the validation with the lowest summed loss
-of both networks: one model state serves both networks and the combined prediction, so the
-networks are restored from the same step.
+Each validation gives one loss per network. One criterion decides both when to stop and what to
+keep: the summed loss of both networks. It improves when it falls below its best so far (by a
+relative 1e-4); training stops once it did not improve for `patience` validations in a row, and
+the weights kept are those of its lowest value: one model state serves both networks and the
+combined prediction, so the networks are restored from the same step. (Each network's own best
+loss is still tracked, for the log.)
 
 The state (best losses, best step, validations since an improvement) and a copy of every model
 variable at the best step are tf.Variables created in the strategy's scope and saved in the
@@ -44,8 +45,8 @@ class EarlyStopping:
         best = self.best_losses.numpy()
         values = [*losses, sum(losses)]
         improved = [_better(v, b) for v, b in zip(values, best, strict=True)]
-        self.stale.assign(0 if any(improved[:2]) else int(self.stale.numpy()) + 1)
         best_total = bool(improved[2])
+        self.stale.assign(0 if best_total else int(self.stale.numpy()) + 1)
         self.best_losses.assign([min(v, b) for v, b in zip(values, best, strict=True)])
         if best_total:
             self.best_step.assign(step)
@@ -63,7 +64,7 @@ class EarlyStopping:
         )
 
     def exhausted(self, patience: int) -> bool:
-        """Whether `patience` validations in a row improved neither network (0: never)."""
+        """Whether `patience` validations in a row left the summed loss above its best (0: never)."""
         return patience > 0 and int(self.stale.numpy()) >= patience
 
     def reason(self, validating: bool, patience: int, budget: int) -> str:
@@ -71,8 +72,8 @@ class EarlyStopping:
         best = int(self.best_step.numpy())
         if validating and self.exhausted(patience):
             return (
-                f"early stopping: no network's validation loss improved in {patience} "
-                f"validations; weights of step {best} restored"
+                f"early stopping: the networks' summed validation loss did not improve in "
+                f"{patience} validations; weights of step {best} restored"
             )
         restored = f"; weights of step {best} restored" if validating and best else ""
         return f"reached the budget of {budget} steps{restored}"

@@ -105,9 +105,9 @@ class TrainerConfig:
     max_epochs: int = 100
     min_steps: int = 100
     max_steps: int = 50_000
-    # Early stopping on the validation split: stop once no network's validation loss improved
-    # for `patience` evaluations in a row (0: train to the budget), then restore the weights of
-    # the evaluation with the lowest summed validation loss. An evaluation every
+    # Early stopping on the validation split: stop once the networks' summed validation loss did
+    # not improve for `patience` evaluations in a row (0: train to the budget), then restore the
+    # weights of the evaluation with the lowest summed validation loss. An evaluation every
     # `validate_every` steps; 0: once per epoch, within [1, MAX_VALIDATE_EVERY].
     patience: int = option(
         10,

@@ -7,7 +7,7 @@ needs TF Transform but not Keras or the training code.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence, Tuple
+from typing import Dict, Mapping, Sequence, Tuple
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -34,6 +34,11 @@ class FeatureLayout:
     text: Mapping[str, Tuple[int, int]] = dataclasses.field(default_factory=dict)
     # The raw columns (the user's names) the model reads: what every serving signature asks for.
     raw_columns: Tuple[str, ...] = ()
+
+    @property
+    def category_buckets(self) -> Dict[str, int]:
+        """Every category id input (one-hot or embedded) -> its bucket count, the last the OOV."""
+        return {**self.categorical, **self.embedded}
 
     @property
     def encoded_width(self) -> int:

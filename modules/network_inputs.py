@@ -1,6 +1,10 @@
 """Each network's own inputs beyond the shared encoding: learned embeddings of the embedded
 categories and of the words of text columns (modules/kinds/categorical.py, text.py).
 
+`unseen_masked` sends a small share of training category ids to the out-of-vocabulary bucket,
+so a value first seen at serving meets trained weights, not their random initial values (no
+training row would otherwise ever land in that bucket when every value is frequent).
+
 An embedding belongs to one network (each network learns its own, with its own optimizer), so
 network A's and network B's SavedModels stay independent and a warm start of one network
 restores its embeddings with its layers.
@@ -8,7 +12,7 @@ restores its embeddings with its layers.
 
 from __future__ import annotations
 
-from typing import Mapping, Tuple
+from typing import Dict, Mapping, Tuple
 
 import tensorflow as tf
 import tf_keras as keras
@@ -42,3 +46,24 @@ class Embedder(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "embedded": self.embedded, "text": self.text}
+
+
+# Share of training category ids replaced by the out-of-vocabulary id, per column and step.
+OOV_RATE = 0.02
+
+
+def unseen_masked(
+    features: Mapping[str, tf.Tensor], buckets: Mapping[str, int], seed: int, step: tf.Tensor
+) -> Dict[str, tf.Tensor]:
+    """Training features with each id of the `buckets` columns (key -> buckets, the last one the
+    OOV bucket) replaced by the OOV id with probability OOV_RATE. Stateless draws keyed by
+    (seed, step, column): a resumed run masks exactly as an uninterrupted one."""
+    masked = dict(features)
+    for index, (key, depth) in enumerate(sorted(buckets.items())):
+        ids = features[key]
+        draw = tf.random.stateless_uniform(
+            tf.shape(ids),
+            seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64) * 1024 + index]),
+        )
+        masked[key] = tf.where(draw < OOV_RATE, tf.constant(depth - 1, ids.dtype), ids)
+    return masked

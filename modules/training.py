@@ -23,6 +23,7 @@ from modules.data import TrainingBatches
 from modules.early_stopping import EarlyStopping
 from modules.hparams import TrainerConfig
 from modules.losses import check_finite, learning_rates, per_example_loss
+from modules.network_inputs import unseen_masked
 from modules.networks import TwinModel
 from modules.summaries import Scalars
 
@@ -73,6 +74,8 @@ class JointTrainer:
     def _replica_train_step(self, features, labels) -> tf.Tensor:
         groups = self.model.variable_groups
         variables = [v for group in groups.values() for v in group]
+        buckets = self.model.layout.category_buckets
+        features = unseen_masked(features, buckets, self.config.seed, self.step)
         with tf.GradientTape() as tape:
             outputs = self.model(features, training=True)
             # Each replica's share of the global-batch mean, so the replicas' gradients sum to the
@@ -249,19 +252,13 @@ class JointTrainer:
         )
 
     def _validate(self, validation: tf.data.Dataset) -> None:
-        started = time.perf_counter()
+        started, step = time.perf_counter(), self.current_step()
         result = self.evaluate(validation, self.config.eval_steps)
-        improved = self.stopping.update(
-            [result[f"{n}_loss"] for n in names.NETWORKS], self.current_step()
-        )
+        improved = self.stopping.update([result[f"{n}_loss"] for n in names.NETWORKS], step)
         self.validation_seconds += time.perf_counter() - started
-        log.info(
-            "validation at step %d: %s%s",
-            self.current_step(),
-            ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
-            " (best so far)" if improved else "",
-        )
-        self.summaries.write(names.VALIDATION_SPLIT, self.current_step(), result)
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in result.items())
+        log.info("validation at step %d: %s%s", step, shown, " (best so far)" if improved else "")
+        self.summaries.write(names.VALIDATION_SPLIT, step, result)
 
     def save_checkpoint(self) -> None:
         """Saves the current state (after `fit`), e.g. once calibration has set the temperatures,

@@ -441,3 +441,34 @@ def test_a_column_left_out_of_the_features_is_not_asked_of_a_client(tiny_penguin
     np.testing.assert_allclose(
         served[names.PROBABILITIES], expected[names.PROBABILITIES], atol=1e-6
     )
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_a_never_seen_category_is_served_as_the_trained_oov_bucket_predicts(
+    trained, transformed, task
+):
+    """Values no row ever had, in a one-hot and an embedded column: served through serving_raw,
+    they give what the trained model gives for the OOV bucket's id, finite (no skew, 1e-5)."""
+    job, config, layout = next(v for (t, _), v in trained.items() if t == task)
+    _, _, eval_file, _, rows = transformed[task]
+    unseen = [{**row, "Farbe": [b"purple"], "Zip Code": [b"Q-never"]} for row in rows]
+    model = TwinModel(layout, config)
+    model(model.example_inputs())
+    checkpoint = tf.train.latest_checkpoint(os.path.join(job.model_run_dir, "checkpoints"))
+    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+    spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
+    records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file], "GZIP")]
+    features = tf.io.parse_example(records, spec)
+    buckets = layout.category_buckets
+    keys = [internal_key("Farbe"), internal_key("Zip Code")]
+    assert set(keys) <= set(buckets)
+    for key in keys:  # the OOV bucket is the last one
+        features[key] = tf.fill(tf.shape(features[key]), tf.constant(buckets[key] - 1, tf.int64))
+    expected = {k: v.numpy() for k, v in model(features, training=False).items()}
+    served = tf1_session.run(
+        job.serving_model_dir, names.SERVING_RAW, raw_columns(unseen, FEATURE_SPEC)
+    )
+    kind = TASKS[task][1]
+    prediction = names.PROBABILITIES if kind == modes.CLASSIFICATION else names.VALUES
+    assert np.isfinite(served[prediction]).all()
+    assert_skew_free(served[prediction], expected[prediction], f"unseen {prediction}", layout)
