@@ -27,10 +27,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
+from tensorflow.python.saved_model import fingerprinting_utils
 
 from modules import modes, names
 from modules.columns import internal_key
 from modules.networks import SingleNetworkModel, TwinModel, in_label_units
+from modules.warm_start import vocabularies, write_vocabularies
 
 Outputs = Dict[str, tf.Tensor]
 
@@ -243,12 +245,14 @@ def save_serving_models(
     network's model at `<networks_dir>/<network>`; returns model name -> folder."""
     folders = {names.COMBINED: combined_dir}
     folders.update({network: f"{networks_dir}/{network}" for network in names.NETWORKS})
+    values = vocabularies(model.layout, tf_transform_output)  # what a warm start matches by
     for network, folder in folders.items():
         module = ServingModule(model, tf_transform_output, label_key, label_columns, network)
         with _without_keras_traces():
             tf.saved_model.save(module, folder, signatures=module.signatures())
         if model.task == modes.CLASSIFICATION:
             _mark_classify_method(folder)
+        write_vocabularies(folder, values)
     return folders
 
 
@@ -273,3 +277,6 @@ def _mark_classify_method(folder: str) -> None:
         meta_graph.signature_def[names.CLASSIFICATION].method_name = names.CLASSIFY_METHOD
     with tf.io.gfile.GFile(path, "wb") as handle:
         handle.write(saved.SerializeToString())
+    # fingerprint.pb hashes saved_model.pb: written again, so it matches the edited file (TF's
+    # own writer, as tf.saved_model.save calls it; a stale one fails fingerprint checks).
+    fingerprinting_utils.write_fingerprint(folder)

@@ -200,7 +200,9 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     with strategy.scope():
         model = TwinModel(layout, config)
     trainer = JointTrainer(model, config, strategy)
-    warm_start.restore(model, config.warm_start, job.base_model)
+    if config.warm_start:
+        current = warm_start.vocabularies(layout, tf_transform_output)
+        warm_start.restore(model, config.warm_start, job.base_model, current)
     reading = time.perf_counter() - started
     history = trainer.fit(train, validation, run_dir)
     record = trainer.record(train.rows)

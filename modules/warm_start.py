@@ -1,22 +1,34 @@
-"""Warm start: a network begins training from the latest blessed model's weights.
+"""Warm start: a network begins training from the latest blessed model's weights, unit by unit
+by meaning, not by position.
 
 The pipeline hands the Trainer the latest blessed model as TFX's `base_model` (through the same
 resolver the Evaluator's baseline comes from). Its combined SavedModel holds both networks under
 `model/network_a` and `model/network_b` of its object graph, so a partial checkpoint read of that
 path restores exactly the chosen network's layers; everything else (the other network, the
 normalization statistics, the calibration) starts fresh.
+
+Transform orders label and category vocabularies by frequency, so a new data version can give
+the same values other ids. Every exported model records its vocabularies
+(`assets.extra/twinnorm_vocabularies.json`); a warm start compares them with this run's and
+permutes what reads an id (the first layer's one-hot rows, embedding rows, the head's classes)
+so each unit keeps its value. Values added or removed are refused in one line naming them.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 from absl import logging as log
 
-from modules import names
+from modules import modes, names
 from modules.hparams import WARM_START
+
+VOCABULARIES_FILE = os.path.join("assets.extra", "twinnorm_vocabularies.json")
+LABEL_ENTRY = "(label)"  # the classes' entry; never an internal key (modules/columns.py)
 
 
 class WarmStartError(ValueError):
@@ -32,9 +44,69 @@ def networks_of(choice: str) -> Tuple[str, ...]:
     ]
 
 
-def restore(model, choice: str, base_model: Optional[str]) -> None:
-    """Sets the chosen networks of `model` (built, variables created) to `base_model`'s weights.
-    `base_model` is the blessed model's serving folder (TFX's fn_args.base_model)."""
+def vocabularies(layout, tf_transform_output) -> Dict[str, List[str]]:
+    """Every id-read input's values by id (categories one-hot or embedded, text words) and the
+    classes, as this run's Transform output orders them."""
+    result = {}
+    for key in sorted([*layout.categorical, *layout.embedded, *layout.text]):
+        try:
+            values = tf_transform_output.vocabulary_by_name(names.vocabulary_name(key))
+        except ValueError:  # ids fixed by the graph (a date's month, hour): nothing to match
+            continue
+        result[key] = [v.decode("utf-8", "replace") for v in values]
+    if layout.task == modes.CLASSIFICATION:
+        result[LABEL_ENTRY] = list(layout.label_vocabulary)
+    return result
+
+
+def write_vocabularies(model_dir: str, values: Mapping[str, List[str]]) -> None:
+    path = os.path.join(model_dir, VOCABULARIES_FILE)
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as handle:
+        json.dump(values, handle)
+
+
+def read_vocabularies(model_dir: str) -> Optional[Dict[str, List[str]]]:
+    path = os.path.join(model_dir, VOCABULARIES_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def id_orders(
+    blessed: Mapping[str, List[str]], current: Mapping[str, List[str]]
+) -> Dict[str, np.ndarray]:
+    """Input key -> the blessed id of each current id, where the order changed; a value added or
+    removed raises WarmStartError naming the input and the values."""
+    orders = {}
+    for key, values in current.items():
+        before = blessed.get(key)
+        if before is None or set(before) != set(values):
+            added = sorted(set(values) - set(before or ()))[:3]
+            removed = sorted(set(before or ()) - set(values))[:3]
+            what = "the classes" if key == LABEL_ENTRY else f"input {key!r}"
+            raise WarmStartError(
+                f"cannot warm-start: {what} changed values since the blessed model (new: "
+                f"{', '.join(map(repr, added)) or 'none'}; gone: "
+                f"{', '.join(map(repr, removed)) or 'none'}); its units would mean other values, "
+                "so run without --warm-start"
+            )
+        if list(before) != list(values):
+            index = {value: i for i, value in enumerate(before)}
+            orders[key] = np.array([index[v] for v in values])
+    return orders
+
+
+def restore(
+    model,
+    choice: str,
+    base_model: Optional[str],
+    current: Optional[Mapping[str, List[str]]] = None,
+) -> None:
+    """Sets the chosen networks of `model` (built, variables created) to `base_model`'s weights,
+    each id-read unit moved to the id its value has now. `base_model` is the blessed model's
+    serving folder (TFX's fn_args.base_model); `current`: this run's `vocabularies`."""
     chosen = networks_of(choice)
     if not chosen:
         return
@@ -43,6 +115,16 @@ def restore(model, choice: str, base_model: Optional[str]) -> None:
             f"warm start of {', '.join(chosen)}: there is no blessed model yet to start from; "
             "run once without --warm-start"
         )
+    orders = {}
+    if current is not None:
+        blessed = read_vocabularies(base_model)
+        if blessed is None:
+            raise WarmStartError(
+                f"cannot warm-start from {base_model}: it records no vocabularies "
+                f"({VOCABULARIES_FILE}; models exported before warm start by meaning lack it), so "
+                "its ids cannot be matched to this run's; run once without --warm-start"
+            )
+        orders = id_orders(blessed, current)
     prefix = os.path.join(base_model, "variables", "variables")
     for network in chosen:
         target = model.networks[network]
@@ -57,4 +139,37 @@ def restore(model, choice: str, base_model: Optional[str]) -> None:
                 f"{network} does not fit this run's ({reason}); same features and hidden_units "
                 "are needed"
             ) from None
-        log.info("warm start: %s initialized from the blessed model %s", network, base_model)
+        reorder(target, model.layout, orders)
+        log.info(
+            "warm start: %s initialized from the blessed model %s (ids reordered: %s)",
+            network,
+            base_model,
+            ", ".join(sorted(orders)) or "none",
+        )
+
+
+def reorder(network, layout, orders: Mapping[str, np.ndarray]) -> None:
+    """Moves each id-read unit of `network` from its blessed id to its current one: rows of the
+    first layer's one-hot blocks, rows of the embedding tables (the OOV bucket, and text's PAD,
+    stay), and the head's columns (classes)."""
+    first = network.mlp.layers[0].kernel
+    offset = sum(int(layout.numeric_widths.get(k, (1,))[0]) for k in layout.numeric)
+    for key, depth in sorted(layout.categorical.items()):  # the encoder's one-hot order
+        if key in orders:
+            rows = offset + np.append(orders[key], depth - 1)
+            block = tf.gather(first, rows)
+            first.assign(tf.concat([first[:offset], block, first[offset + depth :]], axis=0))
+        offset += depth
+    for key in layout.embedded:
+        if key in orders:
+            table = network.embedder.tables[key].embeddings
+            table.assign(tf.gather(table, np.append(orders[key], len(orders[key]))))
+    for key in layout.text:
+        if key in orders:
+            table = network.embedder.tables[key].embeddings
+            words = len(orders[key])
+            table.assign(tf.gather(table, np.concatenate([[0], orders[key] + 1, [words + 1]])))
+    if LABEL_ENTRY in orders:
+        head = network.mlp.layers[-1]
+        head.kernel.assign(tf.gather(head.kernel, orders[LABEL_ENTRY], axis=1))
+        head.bias.assign(tf.gather(head.bias, orders[LABEL_ENTRY]))

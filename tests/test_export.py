@@ -472,3 +472,20 @@ def test_a_never_seen_category_is_served_as_the_trained_oov_bucket_predicts(
     prediction = names.PROBABILITIES if kind == modes.CLASSIFICATION else names.VALUES
     assert np.isfinite(served[prediction]).all()
     assert_skew_free(served[prediction], expected[prediction], f"unseen {prediction}", layout)
+
+
+def test_the_fingerprint_matches_the_saved_model_after_the_classify_method_is_set(trained):
+    """saved_model.pb is edited after saving (TF Serving's :classify needs the method name);
+    fingerprint.pb, which hashes it, is written again to match."""
+    from tensorflow.core.protobuf import fingerprint_pb2
+    from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
+
+    job, _, _ = trained[("multiclass", "range")]
+    for folder in model_dirs(job).values():
+        with open(os.path.join(folder, "fingerprint.pb"), "rb") as handle:
+            written = fingerprint_pb2.FingerprintDef.FromString(handle.read())
+        fresh = fingerprint_pb2.FingerprintDef.FromString(
+            fingerprinting.CreateFingerprintDef(folder)
+        )
+        assert written.saved_model_checksum == fresh.saved_model_checksum, folder
+        assert written == fresh

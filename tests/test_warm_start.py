@@ -1,4 +1,5 @@
-"""Warm start (modules/warm_start.py): one network starts from the blessed model's weights."""
+"""Warm start (modules/warm_start.py): one network starts from the blessed model's weights, its
+id-read units matched to this run's ids by value."""
 
 import dataclasses
 import os
@@ -7,8 +8,10 @@ import re
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 
 from modules import names, warm_start
+from modules.data import evaluation_dataset
 from modules.hparams import NetworkSpec, TrainerConfig
 
 
@@ -53,3 +56,83 @@ def test_a_missing_or_misfit_base_model_fails_in_one_line(tiny_penguins, tiny_mo
     message = str(error.value)
     assert "\n" not in message and "cannot warm-start network_b from the blessed model" in message
     warm_start.restore(trainer.model, "a", blessed)  # network A still fits
+
+
+def blessed_twin(tiny_penguins, blessed: str):
+    """The blessed combined model as a TwinModel of this layout, every weight restored."""
+    trainer = tiny_penguins.twin(TrainerConfig())
+    prefix = os.path.join(blessed, "variables", "variables")
+    tf.train.Checkpoint(model=trainer.model).read(prefix).expect_partial()
+    return trainer.model
+
+
+def reversed_layout(layout, recorded: dict):
+    """This run's layout and vocabularies when a new data version made every class and every
+    category rank in the other order (same values, other ids)."""
+    swapped = {key: values[::-1] for key, values in recorded.items()}
+    layout = dataclasses.replace(layout, label_vocabulary=tuple(swapped[warm_start.LABEL_ENTRY]))
+    return layout, swapped
+
+
+def test_ids_that_changed_order_are_matched_by_value_so_unchanged_rows_score_the_same(
+    tiny_penguins, tiny_model
+):
+    from modules.networks import TwinModel
+
+    blessed_dir = tiny_model.serving_model_dir
+    recorded = warm_start.read_vocabularies(blessed_dir)
+    assert recorded is not None and warm_start.LABEL_ENTRY in recorded
+    blessed = blessed_twin(tiny_penguins, blessed_dir)
+    layout, current = reversed_layout(blessed.layout, recorded)
+    assert set(layout.categorical) <= set(current)  # every one-hot input is matched
+    output = tft.TFTransformOutput(tiny_penguins.transform_graph)
+    features, _ = next(iter(evaluation_dataset(tiny_penguins.files("eval"), output, "species", 64)))
+    renamed = dict(features)  # the same rows under the new ids (the OOV id stays last)
+    for key, depth in layout.categorical.items():
+        old = features[key]
+        renamed[key] = tf.where(old == depth - 1, old, depth - 2 - old)
+    network = names.NETWORK_A
+    old_raw = blessed(features, training=False)[names.output_key(network, names.RAW)].numpy()
+    config = TrainerConfig(warm_start="a")
+    for remap, equal in ((current, True), (None, False)):  # by value, and by position
+        model = TwinModel(layout, config)
+        model(model.example_inputs())
+        warm_start.restore(model, "a", blessed_dir, remap)
+        new_raw = model(renamed, training=False)[names.output_key(network, names.RAW)].numpy()
+        close = np.allclose(new_raw[:, ::-1], old_raw, rtol=0, atol=1e-5)
+        assert close == equal, np.abs(new_raw[:, ::-1] - old_raw).max()
+
+
+def test_a_class_or_category_added_or_removed_is_refused_naming_it(tiny_penguins, tiny_model):
+    blessed_dir = tiny_model.serving_model_dir
+    recorded = warm_start.read_vocabularies(blessed_dir)
+    trainer = tiny_penguins.twin(TrainerConfig())
+    key = sorted(trainer.model.layout.categorical)[0]
+    added = {**recorded, warm_start.LABEL_ENTRY: [*recorded[warm_start.LABEL_ENTRY], "Emperor"]}
+    with pytest.raises(warm_start.WarmStartError, match="the classes changed values .*'Emperor'"):
+        warm_start.restore(trainer.model, "a", blessed_dir, added)
+    removed = {**recorded, key: recorded[key][1:]}
+    with pytest.raises(warm_start.WarmStartError, match=f"input '{key}' changed values"):
+        warm_start.restore(trainer.model, "a", blessed_dir, removed)
+
+
+def test_embedding_rows_move_with_their_values_and_oov_and_pad_stay():
+    from modules.layout import FeatureLayout
+    from modules.networks import TwinModel
+
+    layout = FeatureLayout(
+        numeric=("x",), categorical={}, n_outputs=2, embedded={"zip": 4}, text={"notes": (5, 3)}
+    )
+    model = TwinModel(layout, TrainerConfig(normalization="population"))
+    model(model.example_inputs())
+    network = model.networks[names.NETWORK_A]
+    tables = {k: network.embedder.tables[k].embeddings for k in ("zip", "notes")}
+    before = {k: t.numpy().copy() for k, t in tables.items()}
+    orders = warm_start.id_orders(
+        {"zip": ["a", "b", "c"], "notes": ["w", "x", "y"]},
+        {"zip": ["c", "a", "b"], "notes": ["y", "x", "w"]},
+    )
+    warm_start.reorder(network, layout, orders)
+    np.testing.assert_array_equal(tables["zip"].numpy(), before["zip"][[2, 0, 1, 3]])  # OOV last
+    # PAD (0) and the OOV word (4) stay; the words 1..3 follow their values
+    np.testing.assert_array_equal(tables["notes"].numpy(), before["notes"][[0, 3, 2, 1, 4]])
