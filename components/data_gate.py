@@ -6,8 +6,9 @@ the split, each column and the kind of anomaly, so nothing downstream runs and n
 In `warn` mode it logs the same message and lets the run go on. Either way its output artifact
 holds the report (`report.txt`) and the anomaly count.
 
-With `keep_schema` set (a CSV without a curated schema), data that passes has its inferred schema
-copied there, so later runs import it and new data is checked against it.
+With `keep_schema` set (a CSV without a curated schema), data that passes with no anomaly has its
+inferred schema copied there, so later runs import it and new data is checked against it; data
+let through with anomalies (warn mode) keeps no schema.
 """
 
 import json
@@ -107,8 +108,17 @@ def check(
     return lines
 
 
-def keep(schema_dir: str, destination: str) -> None:
-    """Copies the inferred schema (SchemaGen's `schema.pbtxt`) to `destination`, atomically."""
+def keep(schema_dir: str, destination: str, anomalies: Sequence[str] = ()) -> bool:
+    """Copies the inferred schema (SchemaGen's `schema.pbtxt`) to `destination`, atomically,
+    when the data had no anomalies: a schema inferred from data that had some (a run let through
+    by on_anomaly=warn) would make them the norm for every later run. Returns whether it did."""
+    if anomalies:
+        logging.warning(
+            "schema not kept at %s: this run's data had anomalies (on_anomaly=warn); the next "
+            "run infers one again",
+            destination,
+        )
+        return False
     source = os.path.join(schema_dir, "schema.pbtxt")
     fileio.makedirs(os.path.dirname(destination))
     partial = destination + ".partial"
@@ -118,6 +128,7 @@ def keep(schema_dir: str, destination: str) -> None:
         "schema kept: %s (read, edit and commit it; later runs check new data against it)",
         destination,
     )
+    return True
 
 
 @tfx.dsl.components.component
@@ -153,6 +164,5 @@ def DataGate(  # noqa: N802 (TFX component names are classes)
         else (),
     )
     checked.set_int_custom_property(ANOMALY_COUNT, max(0, len(lines) - 1))
-    if keep_schema:
-        keep(schema.uri, keep_schema)
+    if keep_schema and keep(schema.uri, keep_schema, lines):
         checked.set_string_custom_property(KEPT_SCHEMA, keep_schema)

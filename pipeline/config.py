@@ -25,6 +25,9 @@ ON_ANOMALY = ("fail", "warn")
 ON_MISSING_LABEL = ("drop", "fail")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
+# The key of each prediction row when no --key-columns is given: the row's number in the inference
+# data (1 for its first data row, counting on across a folder's files in name order).
+ROW_KEY = "row_number"
 SMALL_DATA_ROWS = 10_000
 SMALL_DATA_SPLIT = (14, 3, 3)  # 70 / 15 / 15 %: a small file needs eval rows to measure on
 LARGE_DATA_SPLIT = (16, 2, 2)  # 80 / 10 / 10 %
@@ -81,6 +84,7 @@ class PipelineConfig:
     prepared_inference_data: str = ""
     unlabelled_rows: int = 0
     data_notes: Tuple[str, ...] = ()
+    row_key: str = ""  # ROW_KEY when the inference data's rows are numbered (no key_columns)
     output: str = option(
         DEFAULT_OUTPUT, "folder for pipeline root, metadata and serving models", "run"
     )
@@ -106,7 +110,8 @@ class PipelineConfig:
     key_columns: Tuple[str, ...] = option(
         (),
         "comma-separated columns of the inference data written beside each row's predictions "
-        "(e.g. an id); never used as features",
+        f"(e.g. an id); never used as features (default: {ROW_KEY}, the row's number in the "
+        "inference data)",
         "data",
     )
     # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
@@ -238,6 +243,11 @@ class PipelineConfig:
     def feature_specs(self) -> Tuple[ColumnSpec, ...]:
         """The specs of the feature columns, in `features` order (the ignored ones left out)."""
         return tuple(used(self.column_specs))
+
+    @property
+    def prediction_keys(self) -> Tuple[str, ...]:
+        """The columns copied beside each prediction, so every row joins back to its input."""
+        return self.key_columns or ((self.row_key,) if self.row_key else ())
 
     @property
     def label_key(self) -> str:

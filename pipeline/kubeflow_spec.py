@@ -22,7 +22,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from modules import paths
 from pipeline import code_version
-from pipeline.config import REPO_ROOT, PipelineConfig
+from pipeline.config import REPO_ROOT, ROW_KEY, PipelineConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,12 +54,23 @@ def for_target(config: PipelineConfig, target: str, pipeline_root: str) -> Pipel
             "--drift finds the last blessed run's statistics with a custom resolver, and TFX's "
             "Kubeflow compiler takes only its two built-in resolver strategies"
         )
+    copies = [n for n in config.data_notes if not n.endswith(f"column {ROW_KEY}")]
+    if copies:
+        raise ValueError(
+            f"the data cannot be read in place ({'; '.join(copies)}): a pipeline on {target} "
+            f"reads its files as they are, so upload the plain copy the local runner made under "
+            f"{config.outputs.prepared_dir} and pass it as --data / --inference-data"
+        )
     kept = paths.OutputLayout(root, config.name).kept_schema if config.kept_schema else ""
     return dataclasses.replace(
         config,
         compare_to_baseline=TARGETS[target].baseline_resolver,
         output=root,
         kept_schema=kept,
+        # Read in place, the inference rows are not numbered: keys only from --key-columns.
+        prepared_inference_data="",
+        row_key="",
+        data_notes=(),
     )
 
 

@@ -82,7 +82,7 @@ def batch_inference(config: PipelineConfig, code: Dict[str, str], trainer, bless
         inference_result=inferrer.outputs["inference_result"],
         transform_graph=transform.outputs["transform_graph"],
         settings=predictions.settings_of(
-            config.trainer.task, config.label_key, config.label_columns, config.key_columns
+            config.trainer.task, config.label_key, config.label_columns, config.prediction_keys
         ),
         code=code["BatchPredictions"],
     ).with_id("BatchPredictions")

@@ -85,11 +85,16 @@ def copy_reasons(data: DataProfile, drop_unlabelled: bool, folder: bool) -> List
 
 
 def prepare(
-    data: DataProfile, label_columns: Sequence[str], drop_unlabelled: bool, folder: str
+    data: DataProfile,
+    label_columns: Sequence[str],
+    drop_unlabelled: bool,
+    folder: str,
+    row_key: str = "",
 ) -> str:
     """The path CsvExampleGen reads: the copy in `folder` (made once per digest), in plain form
-    with the unlabelled rows left out when `drop_unlabelled`."""
-    digest = _digest(data.forms, label_columns, drop_unlabelled)
+    with the unlabelled rows left out when `drop_unlabelled`, and a first column `row_key`
+    numbering the data rows from 1 when given."""
+    digest = _digest(data.forms, [*label_columns, row_key], drop_unlabelled)
     if paths.is_uri(folder):
         raise ValueError(
             f"the data must be copied into plain CSV first, and {folder} is not a local folder: "
@@ -102,13 +107,17 @@ def prepare(
     os.makedirs(target, exist_ok=True)
     partial = os.path.join(target, f".{COPY_NAME}.{os.getpid()}")
     with open(partial, "w", encoding="utf-8", newline="") as handle:
+        handle.write(",".join([row_key] if row_key else []) + ("," if row_key else ""))
         handle.write(",".join(data.header) + "\n")
         writer = csv.writer(handle, lineterminator="\n")
+        number = 0
         for form in data.forms:
             for _, row in csv_reading.rows(form):
                 if any(not row[i].strip() for i in labels):
                     continue
-                writer.writerow(csv_reading.plain_numbers(row, form.delimiter))
+                number += 1
+                plain = csv_reading.plain_numbers(row, form.delimiter)
+                writer.writerow([number, *plain] if row_key else plain)
     os.replace(partial, os.path.join(target, COPY_NAME))
     return target
 

@@ -16,6 +16,7 @@ from pipeline.config import (
     DEFAULT_INFERENCE_DATA,
     DEFAULT_SCHEMA,
     LARGE_DATA_SPLIT,
+    ROW_KEY,
     SMALL_DATA_ROWS,
     SMALL_DATA_SPLIT,
     PipelineConfig,
@@ -72,6 +73,7 @@ def resolve(config: PipelineConfig) -> PipelineConfig:
         column_specs=specs,
         prepared_data=prepared_path,
         prepared_inference_data=prepared_inference,
+        row_key=ROW_KEY if inference_forms and not config.key_columns else "",
         unlabelled_rows=data.unlabelled if drop else 0,
         data_notes=notes,
         output=output,
@@ -97,9 +99,13 @@ def _prepared(
     if inference_forms:
         inference = prepared_data.profile(inference_forms, ())
         copied = prepared_data.copy_reasons(inference, False, paths.isdir(config.inference_data))
-        if copied:
-            inference_path = prepared_data.prepare(inference, (), False, folder)
+        numbered = not config.key_columns and ROW_KEY not in inference.header
+        if copied or numbered:
+            number = ROW_KEY if numbered else ""
+            inference_path = prepared_data.prepare(inference, (), False, folder, number)
         notes += [f"inference data: {note}" for note in copied]
+        if numbered:
+            notes.append(f"inference data: rows numbered in a first column {ROW_KEY}")
     return path, inference_path, tuple(notes)
 
 

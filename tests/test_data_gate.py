@@ -57,12 +57,21 @@ def test_fail_mode_names_file_split_column_and_kind(tmp_path):
     assert (tmp_path / "r" / data_gate.REPORT_FILE).read_text().strip() == message
 
 
-def test_warn_mode_reports_and_goes_on(tmp_path):
+def test_warn_mode_reports_and_goes_on_and_keeps_no_schema_from_that_data(tmp_path):
     write_anomalies(tmp_path / "a", "eval", unseen_island())
     lines = data_gate.check(
         str(tmp_path / "a"), ["eval"], "d.csv", "s", "warn", str(tmp_path / "r")
     )
     assert len(lines) == 2 and "island" in lines[1]
+    # the schema inferred from that data is not kept for later runs; from clean data it is
+    schema_dir = tmp_path / "schema"
+    schema_dir.mkdir()
+    (schema_dir / "schema.pbtxt").write_text('feature { name: "island" type: BYTES }\n')
+    kept = tmp_path / "kept" / "schema.pbtxt"
+    assert not data_gate.keep(str(schema_dir), str(kept), lines)
+    assert not kept.exists()
+    assert data_gate.keep(str(schema_dir), str(kept), [])
+    assert kept.read_text() == (schema_dir / "schema.pbtxt").read_text()
 
 
 def test_missing_split_data_is_reported(tmp_path):

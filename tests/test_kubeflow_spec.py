@@ -2,6 +2,7 @@
 sound and match the golden files."""
 
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -217,3 +218,19 @@ def test_vertex_warm_start_feeds_the_resolvers_model_to_the_trainer(tmp_path):
     assert "base_model" in trainer.inputs.artifacts
     needed = kubeflow_spec.dependencies(spec)["Trainer"]
     assert any(task.startswith("latest_blessed_model_resolver") for task in needed), needed
+
+
+def test_data_that_needs_a_copy_is_refused_and_row_numbering_is_left_to_key_columns():
+    from pipeline.config import ROW_KEY, PipelineConfig
+
+    numbered = dataclasses.replace(
+        PipelineConfig(),
+        row_key=ROW_KEY,
+        prepared_inference_data="/local/prepared/copy",
+        data_notes=(f"inference data: rows numbered in a first column {ROW_KEY}",),
+    )
+    config = kubeflow_spec.for_target(numbered, "kfp", ROOT)
+    assert config.prediction_keys == () and config.prepared_inference_data == ""
+    copied = dataclasses.replace(numbered, data_notes=("data.csv.gz: gzip",))
+    with pytest.raises(ValueError, match=r"cannot be read in place \(data.csv.gz: gzip\)"):
+        kubeflow_spec.for_target(copied, "kfp", ROOT)

@@ -2,6 +2,7 @@
 source, labels and refusals, before any component runs."""
 
 import dataclasses
+import glob
 import os
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from modules.hparams import TrainerConfig
 from modules.paths import OutputLayout
 from pipeline import cli
-from pipeline.config import DEFAULT_SCHEMA, PipelineConfig
+from pipeline.config import DEFAULT_SCHEMA, ROW_KEY, PipelineConfig
 from pipeline.resolution import resolve
 
 
@@ -168,17 +169,29 @@ def test_key_columns_are_never_features_and_must_be_in_the_inference_data(tmp_pa
             resolve(dataclasses.replace(base, **changes))
 
 
-def test_inference_data_may_be_a_folder_of_csv_files(tmp_path):
+def test_inference_data_may_be_a_folder_and_its_rows_are_numbered_unless_keyed(tmp_path):
     data, folder = tmp_path / "data.csv", tmp_path / "new"
     data.write_text("a,y\n" + "2.0,x\n3.0,z\n" * 5)
     folder.mkdir()
-    (folder / "part-1.csv").write_text("a\n2.5\n")
-    config = resolve(
-        dataclasses.replace(
-            PipelineConfig(), data=str(data), label="y", schema="", inference_data=str(folder)
-        )
+    (folder / "part-1.csv").write_text("id,a\nk,2.5\n")
+    (folder / "part-2.csv").write_text("id,a\nl,1.5\nm,0.5\n")
+    base = dataclasses.replace(
+        PipelineConfig(),
+        data=str(data),
+        label="y",
+        schema="",
+        inference_data=str(folder),
+        output=str(tmp_path / "out"),
     )
-    assert (config.inference_dir, config.inference_pattern) == (str(folder), "*.csv")
+    keyed = resolve(dataclasses.replace(base, key_columns=("id",)))  # read in place
+    assert (keyed.inference_dir, keyed.inference_pattern) == (str(folder), "*.csv")
+    assert keyed.prediction_keys == ("id",)
+    numbered = resolve(base)  # no key given: a copy numbers the rows, across the folder's files
+    assert numbered.inference_dir.startswith(numbered.outputs.prepared_dir)
+    assert numbered.prediction_keys == (ROW_KEY,)
+    (copy,) = glob.glob(os.path.join(numbered.inference_dir, numbered.inference_pattern))
+    with open(copy) as handle:
+        assert handle.read() == f"{ROW_KEY},id,a\n1,k,2.5\n2,l,1.5\n3,m,0.5\n"
 
 
 def test_every_export_a_user_brings_resolves_before_any_component(tmp_path):

@@ -1,5 +1,7 @@
 """The whole local pipeline on the embedded penguins, run from the command line."""
 
+import csv
+import glob
 import os
 
 import numpy as np
@@ -8,7 +10,7 @@ import tensorflow as tf
 
 from components.pusher import versions
 from modules import names
-from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
+from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT, ROW_KEY
 from pipeline.summary import summarize
 from serving_client.__main__ import feature_spec_of
 from serving_client.raw_examples import read_rows, serialize
@@ -111,6 +113,25 @@ def test_bulk_inferrer_gives_both_networks_normalized_outputs_per_unlabelled_row
             value = tf.make_ndarray(log.predict_log.response.outputs[key])
             assert value.shape == (1, 3) and np.isfinite(value).all()
             np.testing.assert_allclose(value, expected[key].numpy(), atol=1e-6)
+
+
+def test_each_prediction_row_carries_its_input_row_number_so_it_joins_back(penguin_run):
+    """No --key-columns: every row of the prediction CSV names its row of the inference data,
+    and its class is what the pushed model serves for that row."""
+    rows = []
+    for path in sorted(glob.glob(penguin_run.first_summary.predictions)):
+        with open(path, newline="") as handle:
+            rows += list(csv.DictReader(handle))
+    inputs = read_rows(DEFAULT_INFERENCE_DATA)
+    assert sorted(int(row[ROW_KEY]) for row in rows) == list(range(1, len(inputs) + 1))
+    model_dir = penguin_run.first_summary.pushed_to
+    spec = feature_spec_of(model_dir)
+    served = tf.saved_model.load(model_dir).signatures[names.SERVING_DEFAULT](
+        examples=tf.constant(serialize(inputs, spec))
+    )
+    classes = [c.decode() for c in served[names.PREDICTED_LABEL].numpy()]
+    for row in rows:
+        assert row["predicted_class"] == classes[int(row[ROW_KEY]) - 1], row
 
 
 @pytest.fixture(scope="module")
