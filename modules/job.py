@@ -168,6 +168,8 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     layout = feature_layout(
         tf_transform_output, job.columns, job.label_key, config.task, job.raw_labels
     )
+    if config.warm_start:
+        config = warm_start.with_blessed_widths(config, job.base_model)
     config = validation_capped(config.for_layout(layout.task, layout.width, layout.n_outputs))
     config.validate(layout.n_outputs)
     seed_everything(config.seed)

@@ -16,6 +16,7 @@ so each unit keeps its value. Values added or removed are refused in one line na
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Dict, List, Mapping, Optional, Tuple
@@ -42,6 +43,30 @@ def networks_of(choice: str) -> Tuple[str, ...]:
     return {"": (), "a": (names.NETWORK_A,), "b": (names.NETWORK_B,), "both": names.NETWORKS}[
         choice
     ]
+
+
+def with_blessed_widths(config, base_model: Optional[str]):
+    """The config with each warm-started network whose hidden units are left to `auto` sized as
+    the blessed model's (read from its checkpoint): a tuned or auto-sized blessed network stays
+    loadable whatever this run's data or Tuner would pick. Explicit units are kept, and checked
+    when the weights are read."""
+    if not base_model:
+        return config
+    shapes = dict(tf.train.list_variables(os.path.join(base_model, "variables", "variables")))
+    changes = {}
+    for network in networks_of(config.warm_start):
+        spec = getattr(config, network)
+        kernels = [
+            shapes.get(
+                f"model/{network}/mlp/layer_with_weights-{i}/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+            )
+            for i in range(len(shapes))
+        ]
+        units = tuple(int(k[1]) for k in kernels[: kernels.index(None)][:-1]) if kernels else ()
+        if not spec.hidden_units and units:
+            changes[network] = dataclasses.replace(spec, hidden_units=units)
+            log.info("warm start: %s takes the blessed model's hidden units %s", network, units)
+    return dataclasses.replace(config, **changes)
 
 
 def vocabularies(layout, tf_transform_output) -> Dict[str, List[str]]:

@@ -136,3 +136,19 @@ def test_embedding_rows_move_with_their_values_and_oov_and_pad_stay():
     np.testing.assert_array_equal(tables["zip"].numpy(), before["zip"][[2, 0, 1, 3]])  # OOV last
     # PAD (0) and the OOV word (4) stay; the words 1..3 follow their values
     np.testing.assert_array_equal(tables["notes"].numpy(), before["notes"][[0, 3, 2, 1, 4]])
+
+
+def test_an_auto_sized_warm_started_network_takes_the_blessed_widths_and_explicit_ones_stay(
+    tiny_model,
+):
+    """Whatever a Tuner or this run's data would size it to, the network that warm-starts is
+    built as the blessed one was, so its weights load."""
+    blessed = tiny_model.serving_model_dir
+    widths = [w.shape[1] for w in stored_network(blessed, "network_a") if w.ndim == 2]
+    expected = tuple(widths[:-1])  # the hidden layers' (the last kernel is the head)
+    config = warm_start.with_blessed_widths(TrainerConfig(warm_start="a"), blessed)
+    assert config.network_a.hidden_units == expected and expected
+    assert config.network_b.hidden_units == ()  # not warm-started: sized as usual
+    explicit = TrainerConfig(warm_start="both", network_b=NetworkSpec(hidden_units=(64, 32)))
+    kept = warm_start.with_blessed_widths(explicit, blessed)
+    assert kept.network_b.hidden_units == (64, 32) and kept.network_a.hidden_units == expected
