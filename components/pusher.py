@@ -246,6 +246,11 @@ def TwinPusher(  # noqa: N802 (TFX component names are classes)
     `code`: the fingerprint of the code this runs, only so an edit re-runs it (not cached)."""
     del code
     if not model_blessing.get_int_custom_property(BLESSED):
+        # Nothing new to publish; a push an earlier run left half-done is still finished or undone.
+        repaired = repair(serving_root, list(model_sources(model.uri)), pipeline_name, serving_base)
+        if repaired:
+            log.warning("TwinPusher: %s", repaired)
+        pushed_model.set_string_custom_property(REPAIRED, repaired)
         pushed_model.set_int_custom_property(PUSHED, 0)
         return
     version, repaired = publish(

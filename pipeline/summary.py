@@ -139,12 +139,11 @@ def summarize(metadata_path: str) -> RunSummary:
     report = latest_artifact(store, HtmlReport.TYPE_NAME)
     model_run = latest_artifact(store, "ModelRun")
     pushed_to = serving_root = version = None
-    repaired = ""
+    repaired = pushed.custom_properties[pusher.REPAIRED].string_value if pushed else ""
     if pushed and pushed.custom_properties[pusher.PUSHED].int_value == 1:
         pushed_to = pushed.custom_properties[pusher.PUSHED_DESTINATION].string_value
         serving_root = pushed.custom_properties[pusher.SERVING_ROOT].string_value
         version = pushed.custom_properties[pusher.PUSHED_VERSION].int_value
-        repaired = pushed.custom_properties[pusher.REPAIRED].string_value
     blessed = bool(blessing.custom_properties[BLESSED].int_value) if blessing else None
     metrics = evaluation_metrics(evaluation.uri) if evaluation else {}
     return RunSummary(

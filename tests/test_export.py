@@ -13,6 +13,7 @@ import dataclasses
 import glob
 import json
 import os
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -198,8 +199,11 @@ def trained(transformed, tmp_path_factory) -> dict:
     return result
 
 
-def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str) -> dict:
-    """The trained model, restored from its last checkpoint, on Transform's output of the eval rows."""
+def trainer_outputs(
+    job: TrainJob, config: TrainerConfig, layout, eval_file: str, ids: Optional[dict] = None
+) -> dict:
+    """The trained model, restored from its last checkpoint, on Transform's output of the eval
+    rows; `ids` (input key -> id) sets those inputs of every row to one id."""
     model = TwinModel(layout, config)
     model(model.example_inputs())
     checkpoint = tf.train.latest_checkpoint(os.path.join(job.model_run_dir, "checkpoints"))
@@ -207,6 +211,8 @@ def trainer_outputs(job: TrainJob, config: TrainerConfig, layout, eval_file: str
     spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
     records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file], "GZIP")]
     features = tf.io.parse_example(records, spec)
+    for key, value in (ids or {}).items():
+        features[key] = tf.fill(tf.shape(features[key]), tf.constant(value, tf.int64))
     return {k: v.numpy() for k, v in model(features, training=False).items()}
 
 
@@ -452,19 +458,11 @@ def test_a_never_seen_category_is_served_as_the_trained_oov_bucket_predicts(
     job, config, layout = next(v for (t, _), v in trained.items() if t == task)
     _, _, eval_file, _, rows = transformed[task]
     unseen = [{**row, "Farbe": [b"purple"], "Zip Code": [b"Q-never"]} for row in rows]
-    model = TwinModel(layout, config)
-    model(model.example_inputs())
-    checkpoint = tf.train.latest_checkpoint(os.path.join(job.model_run_dir, "checkpoints"))
-    tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
-    spec = tft.TFTransformOutput(job.transform_output).transformed_feature_spec()
-    records = [r.numpy() for r in tf.data.TFRecordDataset([eval_file], "GZIP")]
-    features = tf.io.parse_example(records, spec)
     buckets = layout.category_buckets
     keys = [internal_key("Farbe"), internal_key("Zip Code")]
     assert set(keys) <= set(buckets)
-    for key in keys:  # the OOV bucket is the last one
-        features[key] = tf.fill(tf.shape(features[key]), tf.constant(buckets[key] - 1, tf.int64))
-    expected = {k: v.numpy() for k, v in model(features, training=False).items()}
+    oov = {key: buckets[key] - 1 for key in keys}  # the OOV bucket is the last one
+    expected = trainer_outputs(job, config, layout, eval_file, oov)
     served = tf1_session.run(
         job.serving_model_dir, names.SERVING_RAW, raw_columns(unseen, FEATURE_SPEC)
     )

@@ -52,7 +52,7 @@ def test_a_default_run_prints_one_line_per_component_then_the_summary(penguin_ru
     assert lines[-1].startswith(f"log: {log}; effective config: ")
     with open(log) as handle:
         text = handle.read()  # what the console no longer shows
-    assert "Component Trainer is running." in text and "step 500:" in text
+    assert "Component Trainer is running." in text and "step 100:" in text
     # The second run is cached up to the Trainer and says so.
     second = component_lines(penguin_run.stdout[1])
     assert second["Transform"] == "cached" and second["Trainer"].endswith(", cached")

@@ -243,14 +243,15 @@ def trained_steps(run) -> int:
         return json.load(handle)["steps"]
 
 
-def past_half_of_training(output_dir: str, total: int) -> bool:
-    """A checkpoint beyond half of the `total` steps, and training not yet over."""
+def mid_training(output_dir: str, total: int) -> bool:
+    """A checkpoint before the `total` steps (the first is always saved), and training not yet
+    over: the run is killed between checkpoints, with steps left to resume."""
     finished = glob.glob(
         os.path.join(
             OutputLayout(output_dir).component_dir("Trainer", "model_run"), "*", names.TRAINING_FILE
         )
     )
-    return not finished and any(total / 2 < step < total for step in checkpoint_steps(output_dir))
+    return not finished and any(0 < step < total for step in checkpoint_steps(output_dir))
 
 
 def rerun_refusing_a_second_run(output: str) -> subprocess.CompletedProcess:
@@ -296,7 +297,7 @@ def test_sigkill_during_transform_and_during_training_then_rerun_matches_an_unin
     ]  # killed inside it
 
     total = trained_steps(penguin_run)
-    kill_when(output, lambda: past_half_of_training(output, total), "trainer")
+    kill_when(output, lambda: mid_training(output, total), "trainer")
     killed_at = max(recorded_checkpoint_steps(output).values())
     # At most `total`: killed after the last save, before its record.
     assert 0 < killed_at <= total, killed_at
