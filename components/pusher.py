@@ -138,6 +138,14 @@ def _write_journal(serving_root: str, version: int, models: List[str]) -> None:
     fileio.rename(path + ".tmp", path, overwrite=True)
 
 
+def _pin(
+    serving_root: str, models: List[str], pipeline_name: str, serving_base: str, version: int
+) -> None:
+    """The push's switch: models.config pins `version` for every model; then its journal goes."""
+    write_models_config(serving_root, models, pipeline_name, serving_base, version)
+    fileio.remove(os.path.join(serving_root, JOURNAL_FILE))
+
+
 def repair(serving_root: str, models: List[str], pipeline_name: str, serving_base: str = "") -> str:
     """Finishes a push killed after every model was staged (the journal names its version), or
     removes the staging folders of one killed before; returns what it did ("" for nothing)."""
@@ -152,8 +160,7 @@ def repair(serving_root: str, models: List[str], pipeline_name: str, serving_bas
                 if fileio.exists(final):  # a copy-then-delete rename (object store) cut short
                     fileio.rmtree(final)
                 fileio.rename(staging, final)
-        write_models_config(serving_root, models, pipeline_name, serving_base, version)
-        fileio.remove(journal)
+        _pin(serving_root, models, pipeline_name, serving_base, version)
         return f"finished the interrupted push of version {version}"
     removed = []
     for model in models:
@@ -206,11 +213,11 @@ def publish(
         for path in staged.values():
             if fileio.exists(path):
                 fileio.rmtree(path)
-        if fileio.exists(os.path.join(serving_root, JOURNAL_FILE)):
-            fileio.remove(os.path.join(serving_root, JOURNAL_FILE))
+        journal = os.path.join(serving_root, JOURNAL_FILE)
+        if fileio.exists(journal):
+            fileio.remove(journal)
         raise
-    write_models_config(serving_root, models, pipeline_name, serving_base, version)
-    fileio.remove(os.path.join(serving_root, JOURNAL_FILE))
+    _pin(serving_root, models, pipeline_name, serving_base, version)
     for model in models:
         for old in versions(os.path.join(serving_root, model))[:-keep_versions]:
             fileio.rmtree(os.path.join(serving_root, model, str(old)))

@@ -56,13 +56,12 @@ def with_blessed_widths(config, base_model: Optional[str]):
     changes = {}
     for network in networks_of(config.warm_start):
         spec = getattr(config, network)
-        kernels = [
-            shapes.get(
-                f"model/{network}/mlp/layer_with_weights-{i}/kernel/.ATTRIBUTES/VARIABLE_VALUE"
-            )
-            for i in range(len(shapes))
-        ]
-        units = tuple(int(k[1]) for k in kernels[: kernels.index(None)][:-1]) if kernels else ()
+        widths = []  # each dense layer's, the head's last
+        while kernel := shapes.get(
+            f"model/{network}/mlp/layer_with_weights-{len(widths)}/kernel/.ATTRIBUTES/VARIABLE_VALUE"
+        ):
+            widths.append(int(kernel[1]))
+        units = tuple(widths[:-1])
         if not spec.hidden_units and units:
             changes[network] = dataclasses.replace(spec, hidden_units=units)
             log.info("warm start: %s takes the blessed model's hidden units %s", network, units)

@@ -25,9 +25,10 @@ ON_ANOMALY = ("fail", "warn")
 ON_MISSING_LABEL = ("drop", "fail")
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
-# The key of each prediction row when no --key-columns is given: the row's number in the inference
-# data (1 for its first data row, counting on across a folder's files in name order).
+# Each prediction row's key without --key-columns: its row in the inference data (from 1, on across a
+# folder's files in name order); and the note saying so, the copy a run reading in place can drop.
 ROW_KEY = "row_number"
+ROWS_NUMBERED = f"inference data: rows numbered in a first column {ROW_KEY}"
 SMALL_DATA_ROWS = 10_000
 SMALL_DATA_SPLIT = (14, 3, 3)  # 70 / 15 / 15 %: a small file needs eval rows to measure on
 LARGE_DATA_SPLIT = (16, 2, 2)  # 80 / 10 / 10 %

@@ -22,7 +22,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from modules import paths
 from pipeline import code_version
-from pipeline.config import REPO_ROOT, ROW_KEY, PipelineConfig
+from pipeline.config import REPO_ROOT, ROWS_NUMBERED, PipelineConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,7 @@ def for_target(config: PipelineConfig, target: str, pipeline_root: str) -> Pipel
             "--drift finds the last blessed run's statistics with a custom resolver, and TFX's "
             "Kubeflow compiler takes only its two built-in resolver strategies"
         )
-    copies = [n for n in config.data_notes if not n.endswith(f"column {ROW_KEY}")]
+    copies = [n for n in config.data_notes if n != ROWS_NUMBERED]
     if copies:
         raise ValueError(
             f"the data cannot be read in place ({'; '.join(copies)}): a pipeline on {target} "

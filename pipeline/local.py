@@ -64,17 +64,20 @@ def _check_local_output(output: str) -> None:
     try:
         os.makedirs(output, exist_ok=True)
     except OSError as error:
-        raise ValueError(
-            f"--output {output}: cannot create or write {error.filename or output} "
-            f"({error.strerror})"
-        ) from None
+        raise _unwritable(output, error) from None
+
+
+def _unwritable(output: str, error: OSError) -> ValueError:
+    return ValueError(
+        f"--output {output}: cannot create or write {error.filename or output} ({error.strerror})"
+    )
 
 
 def prepare_run_dir(config: PipelineConfig) -> str:
-    """The run's own folder (log, effective config) under --output; a folder that cannot be
-    created or written fails here, in one line, before anything runs."""
+    """The run's own folder (log, effective config) under --output, which `_check_local_output`
+    already created; a folder that cannot be written fails here, in one line, before anything
+    runs."""
     output = config.output
-    _check_local_output(output)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     run_dir = os.path.join(config.outputs.runs_dir, stamp)
     try:
@@ -87,10 +90,7 @@ def prepare_run_dir(config: PipelineConfig) -> str:
         with open(os.path.join(run_dir, "config.yaml"), "w") as handle:
             handle.write(config_file.to_yaml(config))
     except OSError as error:
-        raise ValueError(
-            f"--output {output}: cannot create or write {error.filename or output} "
-            f"({error.strerror})"
-        ) from None
+        raise _unwritable(output, error) from None
     return run_dir
 
 
@@ -116,8 +116,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 f"twinnorm: pipeline {config.name!r} ({config.trainer.task}, normalization "
                 f"{config.trainer.normalization!r}, loss {config.trainer.loss!r}); log: {log_path}"
             )
-            if locks[0].stale_note():
-                output.say(f"twinnorm: {locks[0].stale_note()}")
+            taken_over = locks[0].stale_note()
+            if taken_over:
+                output.say(f"twinnorm: {taken_over}")
             for line in column_choice.console_lines(config):
                 output.say(line)
             code = _run(config, output, log_path)

@@ -107,8 +107,7 @@ def prepare(
     os.makedirs(target, exist_ok=True)
     partial = os.path.join(target, f".{COPY_NAME}.{os.getpid()}")
     with open(partial, "w", encoding="utf-8", newline="") as handle:
-        handle.write(",".join([row_key] if row_key else []) + ("," if row_key else ""))
-        handle.write(",".join(data.header) + "\n")
+        handle.write(",".join([row_key, *data.header] if row_key else data.header) + "\n")
         writer = csv.writer(handle, lineterminator="\n")
         number = 0
         for form in data.forms:

@@ -17,6 +17,7 @@ from pipeline.config import (
     DEFAULT_SCHEMA,
     LARGE_DATA_SPLIT,
     ROW_KEY,
+    ROWS_NUMBERED,
     SMALL_DATA_ROWS,
     SMALL_DATA_SPLIT,
     PipelineConfig,
@@ -105,7 +106,7 @@ def _prepared(
             inference_path = prepared_data.prepare(inference, (), False, folder, number)
         notes += [f"inference data: {note}" for note in copied]
         if numbered:
-            notes.append(f"inference data: rows numbered in a first column {ROW_KEY}")
+            notes.append(ROWS_NUMBERED)
     return path, inference_path, tuple(notes)
 
 

@@ -221,13 +221,13 @@ def test_vertex_warm_start_feeds_the_resolvers_model_to_the_trainer(tmp_path):
 
 
 def test_data_that_needs_a_copy_is_refused_and_row_numbering_is_left_to_key_columns():
-    from pipeline.config import ROW_KEY, PipelineConfig
+    from pipeline.config import ROW_KEY, ROWS_NUMBERED, PipelineConfig
 
     numbered = dataclasses.replace(
         PipelineConfig(),
         row_key=ROW_KEY,
         prepared_inference_data="/local/prepared/copy",
-        data_notes=(f"inference data: rows numbered in a first column {ROW_KEY}",),
+        data_notes=(ROWS_NUMBERED,),
     )
     config = kubeflow_spec.for_target(numbered, "kfp", ROOT)
     assert config.prediction_keys == () and config.prepared_inference_data == ""
