@@ -176,7 +176,11 @@ def collect_scores(model, dataset: tf.data.Dataset) -> Tuple[Dict[str, np.ndarra
 def check_labels_known(labels: np.ndarray, vocabulary, split: str) -> None:
     """A label id of -1 (a value the training split lacks) would be scored as a class of its
     own that no network can predict: refused, naming the split and the count."""
-    unseen = int((labels < 0).sum())
+    check_unknown_count(int((labels < 0).sum()), vocabulary, split)
+
+
+def check_unknown_count(unseen: int, vocabulary, split: str) -> None:
+    """`check_labels_known` for a count of -1 labels (a split counted in chunks)."""
     if unseen:
         raise UnseenLabelError(
             f"{unseen} {split} example(s) have a label value that the training split does not "

@@ -95,17 +95,22 @@ def sibling_split(file_patterns: Sequence[str], split: str) -> List[str]:
     return [p for p in patterns if p not in file_patterns and tf.io.gfile.glob(p)]
 
 
-def label_values(
+def unknown_labels(
     file_patterns: Sequence[str], tf_transform_output: tft.TFTransformOutput, label_key: str
-) -> np.ndarray:
-    """Every example's transformed label, parsed alone (a check reads it; nothing is fitted)."""
+) -> int:
+    """Examples whose transformed label is -1 (a class the training split lacks), the label parsed
+    alone and counted chunk by chunk, so memory does not grow with the split; nothing is fitted."""
     spec = {label_key: tf_transform_output.transformed_feature_spec()[label_key]}
     dataset = (
         _records(matching_files(file_patterns))
         .batch(PARSE_CHUNK)
-        .map(lambda rows: tf.io.parse_example(rows, spec)[label_key])
+        .map(
+            lambda rows: tf.reduce_sum(
+                tf.cast(tf.io.parse_example(rows, spec)[label_key] < 0, tf.int64)
+            )
+        )
     )
-    return np.concatenate([np.reshape(b.numpy(), [-1]) for b in dataset] or [np.zeros([0])])
+    return int(sum(int(count) for count in dataset))
 
 
 def evaluation_dataset(

@@ -21,13 +21,13 @@ import tf_keras as keras
 from absl import logging as log
 
 from modules import modes, names, warm_start
-from modules.calibration import calibrate, check_labels_known
+from modules.calibration import calibrate, check_labels_known, check_unknown_count
 from modules.data import (
     evaluation_dataset,
-    label_values,
     memory_budget,
     sibling_split,
     training_batches,
+    unknown_labels,
 )
 from modules.export import save_serving_models
 from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
@@ -151,8 +151,8 @@ def check_classes_known(
     )
     evaluation = sibling_split(job.train_files, names.EVAL_SPLIT)
     if evaluation:  # the Evaluator's rows: checked here, never read for anything else
-        check_labels_known(
-            label_values(evaluation, tf_transform_output, job.label_key),
+        check_unknown_count(
+            unknown_labels(evaluation, tf_transform_output, job.label_key),
             vocabulary,
             names.EVAL_SPLIT,
         )
