@@ -91,11 +91,13 @@ def skill_figures(values: Dict[str, float]) -> Optional[Tuple[str, float, float]
 
 
 def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
-    """For a missed skill bar, our figure beside the best constant predictor's on the same rows:
-    `: auc 0.52, the best constant predictor's 0.5` ('' for any other bar)."""
+    """For a missed skill or significance bar, our figure beside the best constant predictor's on
+    the same rows, and for the latter the test: `: auc 0.52, the best constant predictor's 0.5
+    (one-sided Mann-Whitney test on the eval rows)` ('' for any other bar)."""
     from modules import names
 
-    if failure.metric_key.name != names.SKILL or failure.metric_threshold.HasField(
+    name = failure.metric_key.name
+    if name not in (names.SKILL, names.SKILL_P_VALUE) or failure.metric_threshold.HasField(
         "change_threshold"
     ):
         return ""
@@ -103,7 +105,10 @@ def against_trivial(failure, candidate: Dict[str, Dict[str, float]]) -> str:
     if found is None:
         return ""
     measure, ours, trivial = found
-    return f": {measure} {ours:.4g}, the best constant predictor's {trivial:.4g}"
+    line = f": {measure} {ours:.4g}, the best constant predictor's {trivial:.4g}"
+    if name == names.SKILL_P_VALUE:
+        line += f" (one-sided {names.SIGNIFICANCE_TESTS[measure]} test on the eval rows)"
+    return line
 
 
 def failure_line(failure) -> str:

@@ -75,9 +75,23 @@ def fitted_loss(scores: np.ndarray, targets: np.ndarray, temperature: float, off
     return float(-(targets * log_softmax(logits, axis=-1)).sum(axis=-1).mean())
 
 
-def fit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:
+def targets_for(labels: np.ndarray, n_classes: int, smoothed: bool) -> np.ndarray:
+    """Platt's targets (smoothed by each class's row count N_y), or the labels themselves with
+    (N + 1) / (N + 2) on the true class, N counting all rows: as sure as N rows can show, so
+    separable rows do not drive T to its bound, yet not held near (N_y + 1) / (N_y + 2) when
+    each class has few rows and the network is right far more often than that."""
+    if smoothed:
+        return platt_targets(labels, n_classes)
+    rows = len(labels)
+    true = (rows + 1.0) / (rows + 2.0)
+    targets = np.full((rows, n_classes), (1.0 - true) / max(1, n_classes - 1))
+    targets[np.arange(rows), labels] = true
+    return targets
+
+
+def fit_temperature(scores: np.ndarray, labels: np.ndarray, smoothed: bool = True) -> float:
     """argmin over T of `fitted_loss` of softmax(scores / T), searched on log T."""
-    targets = platt_targets(labels, scores.shape[-1])
+    targets = targets_for(labels, scores.shape[-1], smoothed)
     result = minimize_scalar(
         lambda log_t: fitted_loss(scores, targets, float(np.exp(log_t))),
         bounds=LOG_T_BOUNDS,
@@ -93,12 +107,14 @@ def nll(scores: np.ndarray, labels: np.ndarray, temperature: float, offset=0.0) 
     return float(-log_softmax(logits, axis=-1)[np.arange(len(labels)), labels].mean())
 
 
-def fit_temperature_offset(scores: np.ndarray, labels: np.ndarray) -> Tuple[float, np.ndarray]:
+def fit_temperature_offset(
+    scores: np.ndarray, labels: np.ndarray, smoothed: bool = True
+) -> Tuple[float, np.ndarray]:
     """(T, b) minimizing `fitted_loss` of softmax(scores / T + b), b[0] = 0 (softmax ignores a
     common shift); L-BFGS on (log T, b[1:]) with the exact gradient, from the temperature fit."""
     x = scores.astype(np.float64)
     n = x.shape[-1]
-    targets = platt_targets(labels, n)
+    targets = targets_for(labels, n, smoothed)
 
     def objective(theta: np.ndarray) -> Tuple[float, np.ndarray]:
         inverse_t = np.exp(-theta[0])
@@ -108,7 +124,7 @@ def fit_temperature_offset(scores: np.ndarray, labels: np.ndarray) -> Tuple[floa
         grad_log_t = -(error * x * inverse_t).sum()
         return float(value), np.concatenate([[grad_log_t], error.sum(axis=0)[1:]])
 
-    start = np.concatenate([[np.log(fit_temperature(x, labels))], np.zeros(n - 1)])
+    start = np.concatenate([[np.log(fit_temperature(x, labels, smoothed))], np.zeros(n - 1)])
     bounds = [LOG_T_BOUNDS] + [(-OFFSET_BOUND, OFFSET_BOUND)] * (n - 1)
     result = minimize(
         objective, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"gtol": 1e-9}
@@ -117,33 +133,45 @@ def fit_temperature_offset(scores: np.ndarray, labels: np.ndarray) -> Tuple[floa
 
 
 NONE, TEMPERATURE, TEMPERATURE_OFFSET = "none", "temperature", "temperature+offset"
+SMOOTHED = "smoothed "  # prefix of a map fitted on Platt's targets rather than the labels
+# Each candidate map: (fitted on smoothed targets, parameters besides the identity's).
+MAPS = {
+    NONE: (False, 0),
+    TEMPERATURE: (False, 1),
+    SMOOTHED + TEMPERATURE: (True, 1),
+    TEMPERATURE_OFFSET: (False, None),  # None: 1 + classes - 1
+    SMOOTHED + TEMPERATURE_OFFSET: (True, None),
+}
 
 
 def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> Tuple[float, np.ndarray]:
     """(T, b) of one map fitted on these rows; "none" is the identity (T = 1, b = 0)."""
-    if method == TEMPERATURE_OFFSET:
-        return fit_temperature_offset(scores, labels)
-    if method == TEMPERATURE:
-        return fit_temperature(scores, labels), np.zeros(scores.shape[-1])
+    smoothed = MAPS[method][0]
+    if method.endswith(TEMPERATURE_OFFSET):
+        return fit_temperature_offset(scores, labels, smoothed)
+    if method.endswith(TEMPERATURE):
+        return fit_temperature(scores, labels, smoothed), np.zeros(scores.shape[-1])
     return 1.0, np.zeros(scores.shape[-1])
 
 
 def choose_map(
     scores: np.ndarray, labels: np.ndarray, seed: int = 0
 ) -> Tuple[str, float, np.ndarray]:
-    """(method, T, b) of the map with the lowest NLL on held-out rows: each candidate (none, a
-    temperature, a temperature and offsets) is fitted on one half of the rows and scored on the
-    other, both ways, and charged 1/N of NLL per parameter (AIC's rate), so extra parameters (or
-    any map at all: a network trained with cross-entropy may be calibrated already) are kept only
-    where rows they were not fitted on clearly prefer them; the chosen map is then refitted on
-    every row. Ties keep the simpler map."""
+    """(method, T, b) of the map with the lowest plain NLL on held-out rows: each candidate (none,
+    a temperature, a temperature and offsets; each fitted on the labels or on Platt's smoothed
+    targets) is fitted on one half of the rows and scored on the other, both ways, and charged 1/N
+    of NLL per parameter (AIC's rate), so extra parameters (or any map at all: a network trained
+    with cross-entropy may be calibrated already) are kept only where rows they were not fitted on
+    clearly prefer them, and smoothed targets only where they beat the labels (they hold the
+    confidence near (N_y + 1) / (N_y + 2), under-confident when classes have few rows); the chosen
+    map is then refitted on every row. Ties keep the simpler map."""
     order = np.random.default_rng(seed).permutation(len(labels))
     halves = (order[: len(order) // 2], order[len(order) // 2 :])
     if min(len(h) for h in halves) == 0:
-        return (TEMPERATURE, *_fit(TEMPERATURE, scores, labels))
-    parameters = {NONE: 0, TEMPERATURE: 1, TEMPERATURE_OFFSET: scores.shape[-1]}
+        return (SMOOTHED + TEMPERATURE, *_fit(SMOOTHED + TEMPERATURE, scores, labels))
     held_out = {}
-    for method, count in parameters.items():
+    for method, (_, count) in MAPS.items():
+        count = scores.shape[-1] if count is None else count
         held_out[method] = sum(
             nll(scores[score_rows], labels[score_rows], *_fit(method, scores[fit], labels[fit]))
             for fit, score_rows in (halves, halves[::-1])
@@ -189,11 +217,12 @@ def check_unknown_count(unseen: int, vocabulary, split: str) -> None:
         )
 
 
-def calibrate(model, dataset: tf.data.Dataset) -> Dict[str, Dict[str, float]]:
-    """Fits and sets each prediction's map on `dataset` (the validation split); returns what was
-    fitted and what it changed on those rows: the map and NLL/ECE before and after
+def calibrate(
+    model, scores: Dict[str, np.ndarray], labels: np.ndarray
+) -> Dict[str, Dict[str, float]]:
+    """Fits and sets each prediction's map on its validation scores (`collect_scores`); returns
+    what was fitted and what it changed on those rows: the map and NLL/ECE before and after
     (classification), slope, intercept and MSE in the label's units before/after (regression)."""
-    scores, labels = collect_scores(model, dataset)
     regression = model.task == modes.REGRESSION
     if not regression:
         check_labels_known(labels, model.layout.label_vocabulary, names.VALIDATION_SPLIT)

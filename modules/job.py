@@ -20,8 +20,13 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging as log
 
-from modules import modes, names, warm_start
-from modules.calibration import calibrate, check_labels_known, check_unknown_count
+from modules import combination, modes, names, warm_start
+from modules.calibration import (
+    calibrate,
+    check_labels_known,
+    check_unknown_count,
+    collect_scores,
+)
 from modules.data import (
     evaluation_dataset,
     memory_budget,
@@ -232,10 +237,13 @@ def train_and_export(
     model, history, validation = fitted.model, fitted.history, fitted.validation
     seconds = fitted.record["seconds"]
     started = time.perf_counter()
-    calibration = calibrate(model, validation)
+    scores, labels = collect_scores(model, validation)
+    weights = combination.fit(model, scores, labels)
+    calibration = calibrate(model, scores, labels)
     seconds["calibration"] = time.perf_counter() - started
     fitted.trainer.save_checkpoint()
-    log.info("calibration on the validation split: %s", calibration)
+    log.info("on the validation split: combination %s; calibration %s", weights, calibration)
+    write_json(os.path.join(run_dir, names.COMBINATION_FILE), weights)
     write_json(os.path.join(run_dir, names.CALIBRATION_FILE), calibration)
     started = time.perf_counter()
     write_output_histograms(model, validation, run_dir, fitted.record["steps"])

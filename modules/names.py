@@ -41,8 +41,11 @@ EXAMPLES_INPUT = "examples"
 # eval rows, measured on AUC (two classes), accuracy (more) or MSE (regression);
 # `trivial_<measure>` is that constant predictor's figure.
 SKILL = "skill"
+# Its one-sided p-value against the constant predictor at the eval split's size (a bar too).
+SKILL_P_VALUE = "skill_p_value"
 AUC, ACCURACY, MSE = "auc", "accuracy", "mse"
 SKILL_MEASURES = (AUC, ACCURACY, MSE)
+SIGNIFICANCE_TESTS = {AUC: "Mann-Whitney", ACCURACY: "binomial", MSE: "Pearson correlation"}
 # TFMA's keys of the Keras metrics the absolute bars gate on (--min-accuracy, --max-mse, --max-mae).
 ACCURACY_METRIC, MSE_METRIC, MAE_METRIC = (
     "sparse_categorical_accuracy",
@@ -60,6 +63,8 @@ def trivial_metric(measure: str) -> str:
 
 # In the Trainer's model_run: each prediction's fitted calibration map and what it changed.
 CALIBRATION_FILE = "calibration.json"
+# Also there: the combination weights fitted before it, and each candidate's validation loss.
+COMBINATION_FILE = "combination.json"
 # The Trainer's final losses and evaluation, in model_run beside it (the local run prints them).
 TRAINING_FILE = "training.json"
 

@@ -81,7 +81,8 @@ def _as_matrix(x: tf.Tensor) -> tf.Tensor:
 
 
 class TwinModel(keras.Model):
-    """encoder -> (network_a, network_b) -> normalization -> heads, returning named outputs."""
+    """encoder -> (network_a, network_b) -> normalization -> heads, returning named outputs; the
+    combined prediction weighs the two networks' scores (modules/combination.py)."""
 
     def __init__(self, layout: FeatureLayout, config: TrainerConfig, **kwargs):
         super().__init__(name="twin", **kwargs)
@@ -97,6 +98,11 @@ class TwinModel(keras.Model):
             name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
             for name in (*names.NETWORKS, names.COMBINED)
         }
+        # The combined prediction's weight on network A per output (B gets 1 - w): the average
+        # until modules/combination.py fits it on the validation split.
+        self.combination = tf.Variable(
+            [0.5] * layout.n_outputs, trainable=False, name="combination_weights"
+        )
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
         self.network_a = Network(config.network_a, layout, names.NETWORK_A)
         self.network_b = Network(config.network_b, layout, names.NETWORK_B)
@@ -180,7 +186,8 @@ class TwinModel(keras.Model):
         outputs = {}
         for name in names.NETWORKS:
             outputs.update(network_outputs(self, name, raw[name], scores[name]))
-        combined = (scores[names.NETWORK_A] + scores[names.NETWORK_B]) / 2.0
+        w = self.combination
+        combined = w * scores[names.NETWORK_A] + (1.0 - w) * scores[names.NETWORK_B]
         outputs.update(prediction_outputs(self, names.COMBINED, combined))
         return outputs
 

@@ -166,8 +166,6 @@ class PipelineConfig:
         "data",
     )
     trainer: TrainerConfig = TrainerConfig()
-    # >0: a Tuner (KerasTuner random search, each trial the joint loop) tries that many sizes and
-    # learning rates of both networks first; the Trainer takes the best trial's.
     tune: int = option(
         0,
         "tune both networks' sizes and learning rates over N trials of the joint loop (TFX Tuner, "
@@ -176,19 +174,24 @@ class PipelineConfig:
         parse=non_negative,
         metavar="N",
     )
-    # Blessing bars, each applied to network A, network B and the combined prediction. The default
-    # one is data-relative: skill over the best constant predictor on the eval rows (AUC for two
-    # classes, accuracy over the majority class for more, R^2 for regression; modules/skill.py).
+    # Blessing bars, each applied to network A, network B and the combined prediction; the
+    # default ones are data-relative (modules/skill.py).
+    max_p_value: float = option(
+        0.01,
+        "the default blessing bar: network A, network B and the combined prediction each beat the "
+        "best constant predictor on the eval rows by more than chance at the eval split's size, a "
+        "one-sided test's p-value below P (AUC: Mann-Whitney; accuracy: binomial over the "
+        "majority share; regression: correlation with the label)",
+        "run",
+        metavar="P",
+    )
     min_skill: float = option(
-        0.2,
-        "the default blessing bar for network A, network B and the combined prediction: the "
-        "fraction in [0, 1) of the way from the best constant predictor on the eval rows to a "
+        0.0,
+        "and each at least the fraction F in [0, 1) of the way from that constant predictor to a "
         "perfect one (AUC >= 0.5 + F/2 for two classes, accuracy over the majority class for more, "
         "R^2 >= F for regression)",
         "run",
     )
-    # Absolute bars, off unless given: accuracy (classification); MSE and MAE in the label's units
-    # (regression).
     min_accuracy: Optional[float] = option(
         None, "classification: an absolute accuracy bar in (0, 1] as well (default: none)", "run"
     )
@@ -198,8 +201,6 @@ class PipelineConfig:
     max_mae: Optional[float] = option(
         None, "regression: an absolute MAE bar in the label's units as well (default: none)", "run"
     )
-    # Columns whose values slice the Evaluator's metrics (each column on its own), and an optional
-    # accuracy bar every such slice must meet (classification).
     slice_by: Tuple[str, ...] = option(
         (),
         "Evaluator metrics per value of each column too, for network A, network B and the combined "
@@ -221,8 +222,6 @@ class PipelineConfig:
     # it (set by the local runner: that model reads columns this data lacks); "" otherwise.
     baseline_note: str = ""
     keep_versions: int = 3  # served versions kept per model
-    # The serving root as TF Serving sees it, written into models.config ("": this host's path;
-    # "/models" for `docker run -v <serving root>:/models tensorflow/serving`).
     serving_base: str = option(
         "",
         "the serving root as TF Serving will see it, written into models.config: /models for "

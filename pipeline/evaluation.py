@@ -1,7 +1,8 @@
 """TFMA configuration: each network and the combined prediction evaluated as one model output.
 
 The TFX Evaluator takes a single candidate model; the networks are its outputs, each held to the
-default bar (skill over the best constant predictor on the eval rows, `modules/skill.py`), to a
+default bars (better than the best constant predictor on the eval rows beyond chance, and by at
+least `--min-skill`; `modules/skill.py`), to a
 change bar against the blessed baseline's skill, and to any absolute bar the user gives (accuracy,
 MSE, MAE); blessing needs all three (network A, network B, combined) to pass. The label is read
 from the `transform_features` signature (class ids for classification, the label in its own
@@ -46,19 +47,25 @@ def _overall(threshold: tfma.MetricThreshold) -> tfma.PerSliceMetricThreshold:
 
 
 def skill_metrics(
-    measure: str, min_skill: float, max_regression: float, code: str = ""
+    measure: str, min_skill: float, max_regression: float, max_p_value: float, code: str = ""
 ) -> List[tfma.MetricConfig]:
-    """The default bar: skill over the best constant predictor on the eval rows >= `min_skill`, and
-    at most `max_regression` below the blessed baseline's (see `modules/skill.py`)."""
+    """The default bars: skill over the best constant predictor on the eval rows >= `min_skill`
+    with a one-sided p-value below `max_p_value` (better beyond chance), and at most
+    `max_regression` below the blessed baseline's (see `modules/skill.py`)."""
     change = tfma.GenericChangeThreshold(
         direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_regression}
     )
+    config = json.dumps({"measure": measure, **({"code": code} if code else {})})
     return [
         tfma.MetricConfig(
-            class_name=skill.Skill.__name__,
+            class_name=metric.__name__,
             module=skill.__name__,
-            config=json.dumps({"measure": measure, **({"code": code} if code else {})}),
-            per_slice_thresholds=[_overall(_threshold(lower=min_skill, change=change))],
+            config=config,
+            per_slice_thresholds=[_overall(threshold)],
+        )
+        for metric, threshold in (
+            (skill.Skill, _threshold(lower=min_skill, change=change)),
+            (skill.SkillPValue, _threshold(upper=max_p_value)),
         )
     ]
 
@@ -106,23 +113,23 @@ def skill_measure(config: PipelineConfig) -> str:
 def gated_specs(config: PipelineConfig, code: str = "") -> List[tfma.MetricsSpec]:
     """`code`: the fingerprint of the metric's module (pipeline/code_version.py), in its config
     so that the Evaluator's properties change, and it re-runs, when that code does."""
-    bars = skill_metrics(skill_measure(config), config.min_skill, config.max_regression, code)
+    bars = skill_metrics(
+        skill_measure(config), config.min_skill, config.max_regression, config.max_p_value, code
+    )
     if config.trainer.task == modes.CLASSIFICATION:
         metrics = accuracy_metrics(config.min_accuracy, config.slice_by, config.min_slice_accuracy)
         return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *metrics])]
     errors = error_metrics(config.max_mse, config.max_mae)
     columns = config.label_columns
-    if len(columns) == 1:
-        return [tfma.MetricsSpec(output_names=list(GATED_OUTPUTS), metrics=[*bars, *errors])]
-    return [
-        tfma.MetricsSpec(
-            output_names=[
-                names.target_output(o, names.internal_key(column)) for o in GATED_OUTPUTS
-            ],
-            metrics=[*bars, *errors],
-        )
-        for column in columns
-    ]
+    outputs = (
+        [list(GATED_OUTPUTS)]
+        if len(columns) == 1
+        else [
+            [names.target_output(o, names.internal_key(column)) for o in GATED_OUTPUTS]
+            for column in columns
+        ]
+    )
+    return [tfma.MetricsSpec(output_names=o, metrics=[*bars, *errors]) for o in outputs]
 
 
 def label_keys(config: PipelineConfig) -> dict:

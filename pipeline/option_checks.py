@@ -122,6 +122,11 @@ def check_bars(config: PipelineConfig) -> None:
             f"min_skill is a fraction in [0, 1) of the way from the best constant predictor "
             f"to a perfect one, got {config.min_skill}"
         )
+    if not 0.0 < config.max_p_value < 1.0:
+        raise ValueError(
+            f"max_p_value is a p-value in (0, 1) (0.01: beaten by chance once in 100), "
+            f"got {config.max_p_value}"
+        )
     for name in ("max_mse", "max_mae"):
         value = getattr(config, name)
         if value is not None and not value > 0:

@@ -42,6 +42,7 @@ NON_DEFAULT = {
     "--warm-start": ["a"],
     "--tune": ["2"],
     "--min-skill": ["0.3"],
+    "--max-p-value": ["0.05"],
     "--min-accuracy": ["0.5"],
     "--max-mse": ["1.5"],
     "--max-mae": ["0.5"],

@@ -1,4 +1,4 @@
-"""The Evaluator's configuration: the data-relative default bar for each task, absolute bars only
+"""The Evaluator's configuration: the data-relative default bars for each task, absolute bars only
 when given."""
 
 import dataclasses
@@ -49,8 +49,13 @@ def test_by_default_only_the_skill_bar_gates(data, label, measure):
     found = bars(config)
     skill_config, thresholds = found["Skill"]
     assert json.loads(skill_config) == {"measure": measure}
-    assert thresholds == [(0.2, None, -0.05)]  # skill >= 0.2, at most 0.05 below the baseline's
-    assert all(not t for name, (_, t) in found.items() if name != "Skill"), found
+    assert thresholds == [(0.0, None, -0.05)]  # skill >= 0, at most 0.05 below the baseline's
+    # and the skill's one-sided p-value below 0.01
+    p_value_config, p_value_thresholds = found["SkillPValue"]
+    assert json.loads(p_value_config) == {"measure": measure}
+    assert p_value_thresholds == [(None, 0.01, None)]
+    gated = {"Skill", "SkillPValue"}
+    assert all(not t for name, (_, t) in found.items() if name not in gated), found
 
 
 def test_absolute_bars_apply_when_given():
@@ -78,12 +83,13 @@ def test_slices_bar_only_the_overall_slice_unless_a_slice_bar_is_given(tmp_path)
     config = resolve(dataclasses.replace(PipelineConfig(), slice_by=("island",)))
     evaluation = eval_config(config)
     assert [list(s.feature_keys) for s in evaluation.slicing_specs] == [[], ["island"]]
-    skill, accuracy = evaluation.metrics_specs[0].metrics
-    assert not skill.HasField("threshold")  # a plain threshold would bar every slice
-    assert [len(t.slicing_specs[0].feature_keys) for t in skill.per_slice_thresholds] == [0]
+    *skill_bars, accuracy = evaluation.metrics_specs[0].metrics
+    for skill in skill_bars:
+        assert not skill.HasField("threshold")  # a plain threshold would bar every slice
+        assert [len(t.slicing_specs[0].feature_keys) for t in skill.per_slice_thresholds] == [0]
     assert not accuracy.per_slice_thresholds  # no absolute bar unless given
     barred = dataclasses.replace(config, min_slice_accuracy=0.8)
-    _, accuracy = eval_config(barred).metrics_specs[0].metrics
+    *_, accuracy = eval_config(barred).metrics_specs[0].metrics
     (island,) = accuracy.per_slice_thresholds
     assert list(island.slicing_specs[0].feature_keys) == ["island"]
     assert island.threshold.value_threshold.lower_bound.value == pytest.approx(0.8)

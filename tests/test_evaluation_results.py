@@ -39,6 +39,17 @@ def test_a_missed_skill_bar_names_the_constant_predictors_figure():
     assert skill_figures({}) is None
 
 
+def test_a_missed_significance_bar_names_the_test_and_the_figures():
+    candidate = {"combined": {names.AUC: 0.53, names.trivial_metric(names.AUC): 0.5}}
+    missed = failure(names.SKILL_P_VALUE, "combined", 0.2)
+    missed.metric_threshold.value_threshold.upper_bound.value = 0.01
+    line = failure_line(missed) + against_trivial(missed, candidate)
+    assert line == (
+        "combined skill_p_value = 0.2, above the bar 0.01: auc 0.53, the best constant "
+        "predictor's 0.5 (one-sided Mann-Whitney test on the eval rows)"
+    )
+
+
 def test_slice_names_read_as_column_equals_value():
     key = metrics_for_slice_pb2.SliceKey()
     assert slice_name(key) == ""

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from modules import modes, names
+from modules import combination, modes, names
 from modules.hparams import NetworkSpec, TrainerConfig
 from modules.layout import FeatureLayout
 from modules.networks import FeatureEncoder, SingleNetworkModel, TwinModel, build_network
@@ -47,8 +47,12 @@ def test_a_network_served_alone_gives_the_twin_models_outputs_for_it(mode):
         modes.CLASSIFICATION, LAYOUT.n_outputs
     )
     twin = TwinModel(LAYOUT, config)
+    twin(features(), training=False)
+    twin.combination.assign([0.7] * LAYOUT.n_outputs)  # as modules/combination.py fits it
     outputs = twin(features(), training=False)
-    combined = (outputs[f"{names.NETWORK_A}_scores"] + outputs[f"{names.NETWORK_B}_scores"]) / 2
+    combined = combination.combined_scores(
+        0.7, outputs[f"{names.NETWORK_A}_scores"], outputs[f"{names.NETWORK_B}_scores"]
+    )
     np.testing.assert_allclose(outputs[names.SCORES], combined, rtol=1e-6)
     np.testing.assert_allclose(tf.reduce_sum(outputs[names.PROBABILITIES], -1), 1.0, rtol=1e-6)
     for network in names.NETWORKS:

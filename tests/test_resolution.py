@@ -65,8 +65,8 @@ def test_several_label_columns_are_regression_targets_each_with_its_own_bar(tmp_
         if spec.output_names
     }
     assert bars == {
-        "network_a__small": ('{"measure": "mse"}', 0.2),
-        "network_a__big": ('{"measure": "mse"}', 0.2),
+        "network_a__small": ('{"measure": "mse"}', 0.0),
+        "network_a__big": ('{"measure": "mse"}', 0.0),
     }
     with pytest.raises(
         ValueError, match="several label columns .small,big. are regression targets"

@@ -161,6 +161,11 @@ def calibration(model_run_uri: str) -> Dict[str, Dict[str, float]]:
     return _trainer_record(model_run_uri, names.CALIBRATION_FILE)
 
 
+def combination(model_run_uri: str) -> Dict[str, object]:
+    """The Trainer's combination record (the weights, each candidate's validation loss)."""
+    return _trainer_record(model_run_uri, names.COMBINATION_FILE)
+
+
 def training_record(model_run_uri: str) -> Dict[str, object]:
     """The Trainer's training.json: steps, epochs, why training stopped, the trained sizes."""
     return _trainer_record(model_run_uri, names.TRAINING_FILE)

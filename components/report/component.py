@@ -56,13 +56,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     serving_model = path_utils.serving_model_path(model.uri)
     report_files = collect.example_files(examples.uri, REPORT_SPLIT)
     outputs = collect.network_outputs(serving_model, report_files, REPORT_SPLIT, label, task)
-    layout = feature_layout(
-        tft.TFTransformOutput(transform_graph.uri),
-        config["column_specs"],
-        label,
-        task,
-        label_columns,
-    )
+    transform_output = tft.TFTransformOutput(transform_graph.uri)
+    layout = feature_layout(transform_output, config["column_specs"], label, task, label_columns)
     train_files = collect.example_files(examples.uri, names.TRAIN_SPLIT)
     data = ReportData(
         config=config,
@@ -81,6 +76,7 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         pushed=pushed,
         served=collect.served_versions(pushed["serving_root"]) if pushed["serving_root"] else {},
         calibration=collect.calibration(model_run.uri),
+        combination=collect.combination(model_run.uri),
         training=collect.training_record(model_run.uri),
     )
     _write(report, data)

@@ -15,6 +15,7 @@ SECTIONS = (
     ("metrics", "Evaluator metrics"),
     ("slices", "Metrics per slice"),
     ("baselines", "Against simple models"),
+    ("combination", "How the combined prediction weighs the two networks"),
     ("calibration", "Calibration of the served probabilities"),
     ("confusion", "Confusion matrices"),
     ("versions", "Pushed and served versions"),

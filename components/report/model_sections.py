@@ -126,6 +126,30 @@ def baselines_section(baselines: Dict[str, Dict[str, float]], split: str) -> str
     )
 
 
+def combination_section(record: Dict[str, Any]) -> str:
+    """The fitted weights and why: each candidate's loss on the validation rows it was fitted on."""
+    if not record:
+        return "<p>No combination record.</p>"
+    loss = record["validation_loss"]
+    weights = ", ".join(f"{w:.2f}" for w in sorted(set(record["weights"])))
+    rows = [
+        (candidate, weight, f"{loss[key]:.5f}")
+        for candidate, weight, key in (
+            ("network A alone", "1.00", names.NETWORK_A),
+            ("network B alone", "0.00", names.NETWORK_B),
+            ("the average", "0.50", "equal"),
+            ("fitted (served)", weights, "fitted"),
+        )
+    ]
+    return (
+        "<p>The combined prediction serves w &times; network A's scores + (1 - w) &times; "
+        "network B's, w chosen on a grid of 21 values from 0 to 1 by the validation loss each "
+        f"has once its calibration map is fitted ({html.escape(record['criterion'])}, "
+        f"{record['examples']:,} validation rows; a weight per target for regression).</p>"
+        + table(("candidate", "weight on network A", "validation loss"), rows)
+    )
+
+
 def calibration_section(
     calibration: Dict[str, Dict[str, Any]], on_split: Dict[str, Dict[str, float]], split: str
 ) -> str:

@@ -28,6 +28,8 @@ class ReportData:
     served: Dict[str, List[int]]  # model -> versions in the serving root
     # Prediction -> T, ECE.
     calibration: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
+    # The combination weights and each candidate's validation loss (modules/combination.py).
+    combination: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # Slice (`island=Biscoe`) -> output -> metric -> value, candidate model.
     slices: Dict[str, Dict[str, Dict[str, float]]] = dataclasses.field(default_factory=dict)
     # The DataGate's report lines and drift distances (collect.data_checks).
@@ -89,6 +91,7 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "served_versions": data.served,
         "class_names": list(data.class_names),
         "calibration": data.calibration,
+        "combination": data.combination,
         "calibration_on_split": calibration_on_split(outputs),
         "training": data.training,
         "baselines": data.baselines,

@@ -34,6 +34,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
             section("metrics", model.metrics_section(data)),
             section("slices", model.slices_section(data.slices)),
             section("baselines", model.baselines_section(data.baselines, data.outputs.split)),
+            section("combination", model.combination_section(data.combination)),
             section(
                 "calibration",
                 model.calibration_section(

@@ -154,7 +154,6 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     transform_dir = penguin_run.artifact_dir("Transform", "transform_graph")
     output = tft.TFTransformOutput(transform_dir)
     config = resolve(PipelineConfig())
-    features = list(config.features)
     model = TwinModel(
         feature_layout(output, config.feature_specs, "species", "classification"),
         resolve(PipelineConfig()).trainer,
@@ -173,7 +172,8 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
     records = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
     materialized = tf.io.parse_example(records, output.transformed_feature_spec())
     materialized = {k: v.numpy() for k, v in materialized.items()}
-    trainer_side = model({k: materialized[k] for k in features}, training=False)
+    # every transformed feature the networks read: the columns and their parts (numeric bins)
+    trainer_side = model({k: materialized[k] for k in model.example_inputs()}, training=False)
 
     serving_side = run_tf1_session(
         version_dir(penguin_run, names.COMBINED),
@@ -188,8 +188,13 @@ def test_serving_equals_what_the_trainer_computes_to_1e_5(penguin_run, served, t
         str(tmp_path),
     )
     keys = sorted(materialized)
-    beam = np.stack([materialized[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
-    graph = np.stack([serving_transformed[k].astype(np.float64).reshape(-1) for k in keys], axis=1)
+    rows = len(records)
+    beam = np.concatenate(
+        [materialized[k].astype(np.float64).reshape(rows, -1) for k in keys], axis=1
+    )
+    graph = np.concatenate(
+        [serving_transformed[k].astype(np.float64).reshape(rows, -1) for k in keys], axis=1
+    )
     assert len(beam) == len(graph)
     for row, values in enumerate(graph):  # pair each raw row with its materialized twin
         distance = np.abs(beam - values).max(axis=1)
