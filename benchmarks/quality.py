@@ -269,12 +269,16 @@ def test_rows(test: str) -> int:
         return sum(1 for _ in csv.reader(handle)) - 1  # the header
 
 
-def run_pipeline(dataset: Dataset, data: str, output: str) -> Tuple[int, float]:
-    """The pipeline as a user runs it: `--data` and `--label` only. (exit code, seconds)"""
+def run_pipeline(
+    dataset: Dataset, data: str, output: str, config: Optional[str] = None
+) -> Tuple[int, float]:
+    """The pipeline as a user runs it: `--data` and `--label` only, or beside a `--config` file
+    when a configuration is measured against the defaults. (exit code, seconds)"""
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "local_runner.py", "--quiet", "--data", data, "--label", dataset.label]
-        + ["--output", output],
+        + ["--output", output]
+        + (["--config", os.path.abspath(config)] if config else []),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -515,9 +519,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--output", help="folder for data and runs (default: a temporary one)")
     parser.add_argument("--json", default=RESULTS, help=f"result file (default: {RESULTS})")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the tables from --json")
+    parser.add_argument("--config", help="a run configuration (YAML) beside --data and --label")
     args = parser.parse_args(argv)
     if args.write_docs and os.path.abspath(args.json) != RESULTS:
         parser.error(f"--write-docs writes the docs from {RESULTS_NAME}, the file they cite")
+    if args.config and os.path.abspath(args.json) == RESULTS:
+        parser.error(f"{RESULTS_NAME} holds the defaults' figures: give --config another --json")
     if args.write_docs and not args.only and args.output is None and os.path.exists(args.json):
         write_docs()
         return 0
@@ -528,7 +535,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.only and dataset.name not in args.only:
             continue
         data, test = split_files(dataset, folder)
-        code, seconds = run_pipeline(dataset, data, os.path.join(folder, dataset.name))
+        code, seconds = run_pipeline(dataset, data, os.path.join(folder, dataset.name), args.config)
         row = {
             "dataset": dataset.name,
             "about": dataset.about,
@@ -547,6 +554,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "date": common.utc_now(),
         "machine": common.machine_line(common.machine()),
         "commit": common.commit(),
+        "config": args.config,
         "seconds": time.monotonic() - started,
         "results": results,
     }

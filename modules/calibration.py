@@ -5,9 +5,11 @@ model, so every serving signature applies it.
 - Classification: temperature scaling (Guo et al., 2017), softmax(scores / T), and where it helps
   a per-class offset too, softmax(scores / T + b) (a bias-corrected temperature scaling): scores
   are not logits (`range` scores lie in [0, 1], so softmax(scores) can never be confident), and a
-  temperature alone cannot move a class prior. `choose_map` keeps no map, a temperature, or a
-  temperature and offsets, whichever has the lowest NLL on held-out validation rows (2-fold
-  cross-fitting, 1/N charged per parameter).
+  temperature alone cannot move a class prior; matrix scaling, softmax(scores @ W + b)
+  (modules/matrix_scaling.py), where many rows per class pay for its n^2 + n parameters.
+  `choose_map` keeps no map, a temperature, a temperature and offsets, or a matrix, whichever
+  has the lowest NLL on held-out validation rows (2-fold cross-fitting, 1/N charged per
+  parameter).
 - Regression, an affine map (least squares of the standardized label on the scores):
   `population` training forces each output to unit variance over the batch, while the best
   prediction of a label it cannot explain fully has less spread (variance R^2); the slope
@@ -16,7 +18,7 @@ model, so every serving signature applies it.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -25,11 +27,13 @@ from scipy.special import log_softmax
 from scipy.special import softmax as _softmax
 
 from modules import modes, names
+from modules.matrix_scaling import fit_matrix
 
 BINS = 15
 OFFSET_BOUND = 20.0  # per-class offsets in logits: a prior of 1e-9 is still expressible
 # T from 3e-4 to 3e3: range scores need a small T, wild logits a large one.
 LOG_T_BOUNDS = (-8.0, 8.0)
+Map = Tuple[float, np.ndarray, Optional[np.ndarray]]  # (T, b, W; None: the identity)
 
 
 class UnseenLabelError(ValueError):
@@ -51,9 +55,22 @@ def expected_calibration_error(
     return float(error)
 
 
-def softmax(scores: np.ndarray, temperature: float = 1.0, offset=0.0) -> np.ndarray:
-    """softmax(scores / T + offset): the served probabilities of a calibration map."""
-    return np.exp(log_softmax(scores.astype(np.float64) / temperature + offset, axis=-1))
+def softmax(scores: np.ndarray, temperature: float = 1.0, offset=0.0, matrix=None) -> np.ndarray:
+    """softmax((scores @ matrix) / T + offset): the served probabilities of a calibration map
+    (no matrix: the identity)."""
+    return np.exp(log_softmax(_logits(scores, temperature, offset, matrix), axis=-1))
+
+
+def served_map(record: Dict[str, object]) -> Map:
+    """(T, b, W) of a calibration.json entry, for `softmax`."""
+    matrix = record.get("matrix")
+    offset = np.array(record["offset"], np.float64)
+    return record["temperature"], offset, None if matrix is None else np.array(matrix)
+
+
+def _logits(scores: np.ndarray, temperature: float, offset, matrix) -> np.ndarray:
+    x = scores.astype(np.float64)
+    return (x if matrix is None else x @ matrix) / temperature + offset
 
 
 def platt_targets(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -101,9 +118,11 @@ def fit_temperature(scores: np.ndarray, labels: np.ndarray, smoothed: bool = Tru
     return float(np.exp(result.x))
 
 
-def nll(scores: np.ndarray, labels: np.ndarray, temperature: float, offset=0.0) -> float:
-    """Mean negative log-likelihood of softmax(scores / T + offset) at the labels (class ids)."""
-    logits = scores.astype(np.float64) / temperature + offset
+def nll(
+    scores: np.ndarray, labels: np.ndarray, temperature: float, offset=0.0, matrix=None
+) -> float:
+    """Mean negative log-likelihood of `softmax` at the labels (class ids)."""
+    logits = _logits(scores, temperature, offset, matrix)
     return float(-log_softmax(logits, axis=-1)[np.arange(len(labels)), labels].mean())
 
 
@@ -133,33 +152,40 @@ def fit_temperature_offset(
 
 
 NONE, TEMPERATURE, TEMPERATURE_OFFSET = "none", "temperature", "temperature+offset"
+MATRIX = "matrix"
 SMOOTHED = "smoothed "  # prefix of a map fitted on Platt's targets rather than the labels
-# Each candidate map: (fitted on smoothed targets, parameters besides the identity's).
+# Each candidate map: (fitted on smoothed targets, parameters besides the identity's for n
+# classes; softmax ignores a shift common to every logit).
 MAPS = {
-    NONE: (False, 0),
-    TEMPERATURE: (False, 1),
-    SMOOTHED + TEMPERATURE: (True, 1),
-    TEMPERATURE_OFFSET: (False, None),  # None: 1 + classes - 1
-    SMOOTHED + TEMPERATURE_OFFSET: (True, None),
+    NONE: (False, lambda n: 0),
+    TEMPERATURE: (False, lambda n: 1),
+    SMOOTHED + TEMPERATURE: (True, lambda n: 1),
+    TEMPERATURE_OFFSET: (False, lambda n: n),
+    SMOOTHED + TEMPERATURE_OFFSET: (True, lambda n: n),
+    MATRIX: (False, lambda n: n * n - 1),
 }
 
 
-def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> Tuple[float, np.ndarray]:
-    """(T, b) of one map fitted on these rows; "none" is the identity (T = 1, b = 0)."""
+def _fit(method: str, scores: np.ndarray, labels: np.ndarray) -> Map:
+    """(T, b, W) of one map fitted on these rows; "none" is the identity (T = 1, b = 0)."""
     smoothed = MAPS[method][0]
+    n = scores.shape[-1]
+    if method == MATRIX:
+        start = fit_temperature_offset(scores, labels, smoothed)
+        matrix, offset = fit_matrix(scores, targets_for(labels, n, smoothed), *start)
+        return 1.0, offset, matrix
     if method.endswith(TEMPERATURE_OFFSET):
-        return fit_temperature_offset(scores, labels, smoothed)
+        return (*fit_temperature_offset(scores, labels, smoothed), None)
     if method.endswith(TEMPERATURE):
-        return fit_temperature(scores, labels, smoothed), np.zeros(scores.shape[-1])
-    return 1.0, np.zeros(scores.shape[-1])
+        return fit_temperature(scores, labels, smoothed), np.zeros(n), None
+    return 1.0, np.zeros(n), None
 
 
-def choose_map(
-    scores: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> Tuple[str, float, np.ndarray]:
-    """(method, T, b) of the map with the lowest plain NLL on held-out rows: each candidate (none,
-    a temperature, a temperature and offsets; each fitted on the labels or on Platt's smoothed
-    targets) is fitted on one half of the rows and scored on the other, both ways, and charged 1/N
+def choose_map(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> Tuple[str, Map]:
+    """(method, (T, b, W)) of the map with the lowest plain NLL on held-out rows: each candidate
+    (none, a temperature, a temperature and offsets, each fitted on the labels or on Platt's
+    smoothed targets; a matrix, on the labels) is fitted on one half of the rows and scored on
+    the other, both ways, and charged 1/N
     of NLL per parameter (AIC's rate), so extra parameters (or any map at all: a network trained
     with cross-entropy may be calibrated already) are kept only where rows they were not fitted on
     clearly prefer them, and smoothed targets only where they beat the labels (they hold the
@@ -168,16 +194,16 @@ def choose_map(
     order = np.random.default_rng(seed).permutation(len(labels))
     halves = (order[: len(order) // 2], order[len(order) // 2 :])
     if min(len(h) for h in halves) == 0:
-        return (SMOOTHED + TEMPERATURE, *_fit(SMOOTHED + TEMPERATURE, scores, labels))
+        return SMOOTHED + TEMPERATURE, _fit(SMOOTHED + TEMPERATURE, scores, labels)
     held_out = {}
-    for method, (_, count) in MAPS.items():
-        count = scores.shape[-1] if count is None else count
+    for method, (_, parameters) in MAPS.items():
+        count = parameters(scores.shape[-1])
         held_out[method] = sum(
             nll(scores[score_rows], labels[score_rows], *_fit(method, scores[fit], labels[fit]))
             for fit, score_rows in (halves, halves[::-1])
         ) / 2 + count / len(labels)  # mean held-out NLL, plus 1/N a parameter (as AIC / 2N)
     method = min(held_out, key=held_out.get)  # the first (simplest) of equal ones
-    return (method, *_fit(method, scores, labels))
+    return method, _fit(method, scores, labels)
 
 
 def fit_affine(scores: np.ndarray, targets: np.ndarray) -> Tuple[float, float]:
@@ -240,17 +266,20 @@ def calibrate(
 def _calibrate_probabilities(
     model, name: str, scores: np.ndarray, labels: np.ndarray
 ) -> Dict[str, object]:
-    method, temperature, offset = choose_map(scores, labels, model.config.seed)
+    method, fitted = choose_map(scores, labels, model.config.seed)
+    temperature, offset, matrix = fitted
     n = scores.shape[-1]
     model.calibration[name].assign([[1.0 / temperature] * n, offset.astype(np.float32).tolist()])
+    model.mixing[name].assign(np.eye(n) if matrix is None else matrix.astype(np.float32))
     return {
         "method": method,
         "temperature": temperature,
         "offset": offset.tolist(),
+        **({} if matrix is None else {"matrix": matrix.tolist()}),
         "nll_before": nll(scores, labels, 1.0),
-        "nll_after": nll(scores, labels, temperature, offset),
+        "nll_after": nll(scores, labels, *fitted),
         "ece_before": expected_calibration_error(softmax(scores), labels),
-        "ece_after": expected_calibration_error(softmax(scores, temperature, offset), labels),
+        "ece_after": expected_calibration_error(softmax(scores, *fitted), labels),
     }
 
 

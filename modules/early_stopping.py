@@ -34,19 +34,25 @@ class EarlyStopping:
         )
         self.best_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_step")
         self.stale = tf.Variable(0, dtype=tf.int64, trainable=False, name="stale_validations")
+        # Plateaus met so far (modules/schedule.py lowers the learning rates at each).
+        self.plateaus = tf.Variable(0, dtype=tf.int64, trainable=False, name="plateaus")
         self.best_weights = [
             tf.Variable(v.read_value(), trainable=False, name=f"best_{i}")
             for i, v in enumerate(self._model_variables)
         ]
 
-    def update(self, losses: Sequence[float], step: int) -> bool:
+    def update(self, losses: Sequence[float], step: int, plateau_after: int = 0) -> bool:
         """Records one validation ([network A loss, network B loss]); returns whether its summed
-        loss is the best so far (then the model's weights are copied)."""
+        loss is the best so far (then the model's weights are copied). The `plateau_after`-th
+        stale validation in a row counts a plateau (0: never)."""
         best = self.best_losses.numpy()
         values = [*losses, sum(losses)]
         improved = [_better(v, b) for v, b in zip(values, best, strict=True)]
         best_total = bool(improved[2])
-        self.stale.assign(0 if best_total else int(self.stale.numpy()) + 1)
+        stale = 0 if best_total else int(self.stale.numpy()) + 1
+        self.stale.assign(stale)
+        if plateau_after and stale == plateau_after:
+            self.plateaus.assign_add(1)
         self.best_losses.assign([min(v, b) for v, b in zip(values, best, strict=True)])
         if best_total:
             self.best_step.assign(step)
@@ -60,6 +66,7 @@ class EarlyStopping:
             best_losses=self.best_losses,
             best_step=self.best_step,
             stale=self.stale,
+            plateaus=self.plateaus,
             best_weights=self.best_weights,
         )
 

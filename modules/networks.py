@@ -98,6 +98,12 @@ class TwinModel(keras.Model):
             name: tf.Variable(identity, trainable=False, name=f"{name}_calibration")
             for name in (*names.NETWORKS, names.COMBINED)
         }
+        # Classification: a matrix the scores pass through before the slope (identity unless
+        # calibration chose matrix scaling).
+        self.mixing = {
+            name: tf.Variable(tf.eye(layout.n_outputs), trainable=False, name=f"{name}_mixing")
+            for name in (*names.NETWORKS, names.COMBINED)
+        }
         # The combined prediction's weight on network A per output (B gets 1 - w): the average
         # until modules/combination.py fits it on the validation split.
         self.combination = tf.Variable(
@@ -199,13 +205,14 @@ def with_affine(layer, scores: tf.Tensor) -> tf.Tensor:
 
 def prediction(model: "TwinModel", name: str, scores: tf.Tensor) -> Tuple[str, tf.Tensor]:
     """(output kind, value) of the prediction `name` serves from its normalized scores: class
-    probabilities softmax(slope * scores + intercept) (slope = 1 / temperature, intercept a
-    per-class offset), or a value in the label's units,
+    probabilities softmax((scores @ mixing) * slope + intercept) (slope = 1 / temperature,
+    intercept a per-class offset), or a value in the label's units,
     (slope * scores + intercept) * label_scale + label_mean."""
     slope, intercept = model.calibration[name][0], model.calibration[name][1]
     if model.task == modes.REGRESSION:
         return names.VALUES, in_label_units(model.layout, scores * slope + intercept)
-    return names.PROBABILITIES, tf.nn.softmax(scores * slope + intercept)
+    mixed = tf.matmul(scores, model.mixing[name])
+    return names.PROBABILITIES, tf.nn.softmax(mixed * slope + intercept)
 
 
 def in_label_units(layout: FeatureLayout, standardized: tf.Tensor) -> tf.Tensor:
@@ -252,7 +259,7 @@ class SingleNetworkModel(keras.Model):
         self.network_name = network
         self.task = twin.task
         self.layout = twin.layout
-        self.calibration = twin.calibration
+        self.calibration, self.mixing = twin.calibration, twin.mixing
         self.encoder = twin.encoder
         self.per_example_shared = modes.needs_both_networks(twin.config.normalization)
         if self.per_example_shared:

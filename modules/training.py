@@ -17,7 +17,7 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging as log
 
-from modules import modes, names
+from modules import modes, names, schedule
 from modules.checkpoints import CheckpointPacer, checkpoint_manager, restore_strictly
 from modules.data import TrainingBatches
 from modules.early_stopping import EarlyStopping
@@ -49,10 +49,8 @@ class JointTrainer:
         self.validation_seconds = 0.0  # inside `fit`, for the Trainer's profile
         with self.strategy.scope():
             model(model.example_inputs(), training=False)  # variables exist before the first step
-            self.optimizers = {
-                name: keras.optimizers.Adam(rate)
-                for name, rate in learning_rates(self.config, model.variable_groups).items()
-            }
+            self.rates = learning_rates(self.config, model.variable_groups)
+            self.optimizers = {name: keras.optimizers.Adam(r) for name, r in self.rates.items()}
             for name, optimizer in self.optimizers.items():
                 optimizer.build(model.variable_groups[name])  # no variable created while tracing
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -213,6 +211,9 @@ class JointTrainer:
         history: Dict[str, float] = {}
         while not self._finished():
             steps = self._steps_to_next_stop(validating)
+            plateaus = int(self.stopping.plateaus.numpy())
+            factor = schedule.factor(self.current_step(), config.train_steps, plateaus)
+            schedule.apply(self.optimizers, self.rates, factor)
             total = self.train_steps(iterator, tf.constant(steps, tf.int64))
             step = self.current_step()
             if validating and (step % config.validate_every == 0 or step == config.train_steps):
@@ -239,6 +240,7 @@ class JointTrainer:
             "epochs": round(epochs, 2) if epochs is not None else None,
             "max_steps": self.config.train_steps,
             "best_step": int(self.stopping.best_step.numpy()) or steps,
+            "plateaus": int(self.stopping.plateaus.numpy()),
             "stopped": self.stop_reason,
             **{
                 f"{n}_hidden_units": list(getattr(self.config, n).hidden_units)
@@ -254,7 +256,8 @@ class JointTrainer:
     def _validate(self, validation: tf.data.Dataset) -> None:
         started, step = time.perf_counter(), self.current_step()
         result = self.evaluate(validation, self.config.eval_steps)
-        improved = self.stopping.update([result[f"{n}_loss"] for n in names.NETWORKS], step)
+        losses = [result[f"{n}_loss"] for n in names.NETWORKS]
+        improved = self.stopping.update(losses, step, schedule.plateau_after(self.config.patience))
         self.validation_seconds += time.perf_counter() - started
         shown = ", ".join(f"{k}={v:.4f}" for k, v in result.items())
         log.info("validation at step %d: %s%s", step, shown, " (best so far)" if improved else "")

@@ -67,7 +67,7 @@ def test_fitted_temperature_and_offset_minimize_the_fitted_loss():
 def test_calibration_fitted_on_validation_lowers_ece_on_other_rows():
     validation = noisy_scores(4000, seed=3)
     evaluation = noisy_scores(4000, seed=4)
-    method, t, b = calibration.choose_map(*validation)
+    method, (t, b, _) = calibration.choose_map(*validation)
     before = calibration.expected_calibration_error(
         probabilities(evaluation[0], 1.0), evaluation[1]
     )
@@ -84,7 +84,7 @@ def test_offset_learns_a_base_rate_that_a_temperature_cannot():
     shift = scores[:, 1].mean()
     scores[:, 1] -= shift
     held_out_scores[:, 1] -= shift
-    method, t, b = calibration.choose_map(scores, labels)
+    method, (t, b, _) = calibration.choose_map(scores, labels)
     assert method == "temperature+offset"
     mean_probability = probabilities(held_out_scores, t, b)[:, 1].mean()
     assert abs(mean_probability - held_out_labels.mean()) < 0.01
@@ -96,7 +96,7 @@ def test_no_offset_is_kept_when_the_classes_are_symmetric():
     scores, labels = noisy_scores(2000, seed=7)
     scores = np.concatenate([scores, scores[:, ::-1]])
     labels = np.concatenate([labels, 1 - labels])
-    method, _, b = calibration.choose_map(scores, labels)
+    method, (_, b, _) = calibration.choose_map(scores, labels)
     assert method == "temperature" and not b.any()
 
 
@@ -124,7 +124,7 @@ def test_scores_that_are_calibrated_already_keep_the_identity():
     scores = rng.normal(scale=2.0, size=(6000, 3))
     p = probabilities(scores, 1.0)
     labels = np.array([rng.choice(3, p=row) for row in p])
-    method, t, b = calibration.choose_map(scores, labels)
+    method, (t, b, _) = calibration.choose_map(scores, labels)
     assert method == "none" and t == 1.0 and not b.any()
 
 
@@ -140,7 +140,7 @@ def test_many_classes_with_few_rows_each_are_not_under_confident():
     # 32 classes, 12 validation rows each: Platt's per-class targets would hold the confidence
     # near 13/14 where the scores are right 99.7 % of the time (issue 35's leaf table).
     scores, labels = many_class_scores(384, seed=9)
-    method, t, b = calibration.choose_map(scores, labels)
+    method, (t, b, _) = calibration.choose_map(scores, labels)
     assert not method.startswith(calibration.SMOOTHED), method
     held_out, held_out_labels = many_class_scores(20_000, seed=10)
     after = calibration.expected_calibration_error(probabilities(held_out, t, b), held_out_labels)

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from modules import modes, names
-from modules.calibration import softmax
+from modules.calibration import served_map, softmax
 from modules.columns import (
     BOOLEAN,
     CATEGORICAL,
@@ -373,14 +373,10 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(
             scores = served[
                 names.SCORES if name == names.COMBINED else names.output_key(name, names.SCORES)
             ]
-            # The served probabilities are softmax(scores / T + b) with the fitted T and offset,
+            # The served probabilities are softmax((scores @ W) / T + b) with the fitted map,
             # not softmax(scores), and the map was fitted on the validation rows.
             fitted = record[name]
-            np.testing.assert_allclose(
-                served[key],
-                softmax(scores / fitted["temperature"] + np.array(fitted["offset"])),
-                atol=1e-5,
-            )
+            np.testing.assert_allclose(served[key], softmax(scores, *served_map(fitted)), atol=1e-5)
             assert fitted["examples"] == ROWS - TRAIN_ROWS
 
 

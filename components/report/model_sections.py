@@ -172,10 +172,11 @@ def calibration_section(
             )
         )
     return (
-        "<p>Served probabilities are softmax(scores / T + b): no map (T = 1, b = 0), a "
-        "temperature T, or T and a per-class offset b, whichever held-out validation rows prefer, "
-        "fitted on the validation split after training. Expected calibration error (15 bins, "
-        "top label) before (T = 1, b = 0) and "
+        "<p>Served probabilities are softmax((scores @ W) / T + b): no map (T = 1, b = 0, W = I), "
+        "a temperature T, T and a per-class offset b, or a matrix W with offsets b (T = 1), "
+        "whichever held-out validation rows prefer, fitted on the validation split after "
+        "training (the matrix is in calibration.json). Expected calibration error (15 bins, "
+        "top label) before (no map) and "
         f"after: on the validation rows it was fitted on, and on the {split} split, which "
         "nothing was fitted on.</p>"
         + table(

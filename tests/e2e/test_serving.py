@@ -13,7 +13,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from components.pusher import versions
 from modules import names
-from modules.calibration import softmax
+from modules.calibration import served_map, softmax
 from modules.export import raw_input_dtype
 from modules.hparams import TrainerConfig
 from modules.layout import feature_layout
@@ -116,9 +116,9 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
         assert raw.shape == scores.shape == (n, 3)
         assert np.isfinite(raw).all() and np.isfinite(scores).all()
         np.testing.assert_allclose(scores, range_reference(raw, TrainerConfig().epsilon), atol=1e-5)
-        temperature = calibration(penguin_run)[network]["temperature"]
+        fitted = calibration(penguin_run)[network]
         np.testing.assert_allclose(
-            out[f"{network}_probabilities"], softmax(scores, temperature), atol=1e-5
+            out[f"{network}_probabilities"], softmax(scores, *served_map(fitted)), atol=1e-5
         )
     assert set(p.decode() for p in out[names.PREDICTED_LABEL]) <= set(served["vocabulary"])
     np.testing.assert_array_equal(out[names.CLASS_IDS], out[names.PROBABILITIES].argmax(axis=1))
