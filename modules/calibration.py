@@ -24,10 +24,9 @@ import numpy as np
 import tensorflow as tf
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax
-from scipy.special import softmax as _softmax
 
 from modules import modes, names
-from modules.matrix_scaling import fit_matrix
+from modules.matrix_scaling import cross_entropy, fit_matrix
 
 BINS = 15
 OFFSET_BOUND = 20.0  # per-class offsets in logits: a prior of 1e-9 is still expressible
@@ -137,11 +136,9 @@ def fit_temperature_offset(
 
     def objective(theta: np.ndarray) -> Tuple[float, np.ndarray]:
         inverse_t = np.exp(-theta[0])
-        logits = x * inverse_t + np.concatenate([[0.0], theta[1:]])
-        value = -(targets * log_softmax(logits, axis=-1)).sum(axis=-1).mean()
-        error = (_softmax(logits, axis=-1) - targets) / len(labels)  # d value / d logits
+        value, error = cross_entropy(x * inverse_t + np.concatenate([[0.0], theta[1:]]), targets)
         grad_log_t = -(error * x * inverse_t).sum()
-        return float(value), np.concatenate([[grad_log_t], error.sum(axis=0)[1:]])
+        return value, np.concatenate([[grad_log_t], error.sum(axis=0)[1:]])
 
     start = np.concatenate([[np.log(fit_temperature(x, labels, smoothed))], np.zeros(n - 1)])
     bounds = [LOG_T_BOUNDS] + [(-OFFSET_BOUND, OFFSET_BOUND)] * (n - 1)

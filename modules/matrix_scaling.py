@@ -20,6 +20,13 @@ from scipy.special import softmax as _softmax
 MAX_ITERATIONS = 500
 
 
+def cross_entropy(logits: np.ndarray, targets: np.ndarray) -> Tuple[float, np.ndarray]:
+    """Mean cross-entropy of softmax(logits) against `targets` [rows, n], and its gradient with
+    respect to the logits: what every calibration map's L-BFGS fit minimizes."""
+    value = -(targets * log_softmax(logits, axis=-1)).sum(axis=-1).mean()
+    return float(value), (_softmax(logits, axis=-1) - targets) / len(logits)
+
+
 def fit_matrix(
     scores: np.ndarray, targets: np.ndarray, temperature: float, offset: np.ndarray
 ) -> Tuple[np.ndarray, np.ndarray]:
@@ -27,14 +34,12 @@ def fit_matrix(
     `targets` [rows, n]; L-BFGS with the exact gradient from the temperature-and-offset map
     (W = I / T), so the fit starts where the simpler map ended and only improves on it."""
     x = scores.astype(np.float64)
-    rows, n = x.shape
+    n = x.shape[-1]
 
     def objective(theta: np.ndarray) -> Tuple[float, np.ndarray]:
         w, b = theta[: n * n].reshape(n, n), theta[n * n :]
-        logits = x @ w + b
-        value = -(targets * log_softmax(logits, axis=-1)).sum(axis=-1).mean()
-        error = (_softmax(logits, axis=-1) - targets) / rows  # d value / d logits
-        return float(value), np.concatenate([(x.T @ error).ravel(), error.sum(axis=0)])
+        value, error = cross_entropy(x @ w + b, targets)
+        return value, np.concatenate([(x.T @ error).ravel(), error.sum(axis=0)])
 
     start = np.concatenate([(np.eye(n) / temperature).ravel(), np.asarray(offset, np.float64)])
     result = minimize(
