@@ -16,7 +16,8 @@ import tf_keras as keras
 from modules import names
 from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
-from modules.networks import FeatureEncoder, build_network
+from modules.mlp import build_network
+from modules.networks import FeatureEncoder
 from modules.normalization import build_normalization
 
 

@@ -158,6 +158,7 @@ def measure(setting: str, batch_size: int, steps: int, repeats: int) -> Dict[str
         TrainerConfig(),
         network_a=spec,
         network_b=spec,
+        members=1,  # the article's networks, the bare step's work
         batch_size=batch_size,
         normalization="range",
         loss="mse",

@@ -110,7 +110,8 @@ def fit_timer(
 
 
 def measure_batch(batch_size: int, steps: int, repeats: int) -> Dict[str, list]:
-    config = TrainerConfig(batch_size=batch_size)
+    # One member per network: the article's networks, so every loop does equal work.
+    config = TrainerConfig(batch_size=batch_size, members=1)
     seed_everything(config.seed)
     dataset = penguin_like_batches(batch_size)
     joint = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)

@@ -90,6 +90,13 @@ class TrainerConfig:
         "model",
         choices=TASKS,
     )
+    members: int = option(
+        4,
+        "ensemble members per network: independent MLPs trained on the mean of their losses, "
+        "served as the mean of their normalized scores (modules/mlp.py)",
+        "model",
+        parse=positive,
+    )
     batch_size: int = option(
         32, "examples per joint step (global across workers)", "model", parse=positive
     )
@@ -167,6 +174,7 @@ class TrainerConfig:
             )
         for field in (
             "batch_size",
+            "members",
             "max_epochs",
             "min_steps",
             "max_steps",

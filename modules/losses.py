@@ -26,7 +26,13 @@ def check_finite(total: float, step: int, config: TrainerConfig) -> None:
 
 def per_example_loss(scores: tf.Tensor, labels: tf.Tensor, config: TrainerConfig) -> tf.Tensor:
     """Loss per example, shape [batch]: MSE against the (one-hot) target, or softmax cross-entropy
-    with the normalized scores as logits."""
+    with the normalized scores as logits. Member scores [batch, k, n] give the mean of the k
+    members' losses, so each member learns on its own (modules/mlp.py)."""
+    if scores.shape.rank == 3:
+        members = tf.shape(scores)[1]
+        flat = tf.reshape(scores, [-1, scores.shape[-1]])
+        each = per_example_loss(flat, tf.repeat(labels, members, axis=0), config)
+        return tf.reduce_mean(tf.reshape(each, [-1, members]), axis=1)
     n_outputs = tf.shape(scores)[-1]
     if config.task == modes.CLASSIFICATION:
         ids = tf.reshape(tf.cast(labels, tf.int32), [-1])

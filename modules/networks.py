@@ -17,41 +17,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from modules import modes, names
-from modules.hparams import NetworkSpec, TrainerConfig
+from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
-from modules.network_inputs import Embedder
+from modules.mlp import Network, member_mean, over_members
 from modules.normalization import SharedAffine, build_normalization
-
-
-def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
-    """An MLP with linear outputs: the raw scores that the normalization puts on a common scale."""
-    layers = []
-    for units in spec.hidden_units:
-        layers.append(keras.layers.Dense(units, activation=spec.activation))
-        if spec.dropout:
-            layers.append(keras.layers.Dropout(spec.dropout))
-    layers.append(keras.layers.Dense(n_outputs, name="raw"))
-    return keras.Sequential(layers, name=name)
-
-
-class Network(keras.Model):
-    """One network: its own embeddings of the embedded and text inputs (when the data has any),
-    beside the shared encoding, then its MLP. Called on (encoded [batch, d], features)."""
-
-    def __init__(self, spec: NetworkSpec, layout: FeatureLayout, name: str, **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.embedder = (
-            Embedder(layout.embedded, layout.text, name="embedder")
-            if layout.embedded or layout.text
-            else None
-        )
-        self.mlp = build_network(spec, layout.n_outputs, "mlp")
-
-    def call(self, inputs, training=None) -> tf.Tensor:
-        encoded, features = inputs
-        if self.embedder is not None:
-            encoded = tf.concat([encoded, self.embedder(features)], axis=1)
-        return self.mlp(encoded, training=training)
 
 
 class FeatureEncoder(keras.layers.Layer):
@@ -110,8 +79,8 @@ class TwinModel(keras.Model):
             [0.5] * layout.n_outputs, trainable=False, name="combination_weights"
         )
         self.encoder = FeatureEncoder(layout.numeric, layout.categorical, name="encoder")
-        self.network_a = Network(config.network_a, layout, names.NETWORK_A)
-        self.network_b = Network(config.network_b, layout, names.NETWORK_B)
+        self.network_a = Network(config.network_a, config.members, layout, names.NETWORK_A)
+        self.network_b = Network(config.network_b, config.members, layout, names.NETWORK_B)
         mode = config.normalization
         settings = dict(epsilon=config.epsilon, momentum=config.population_momentum)
         self.pair_normalization = None
@@ -164,11 +133,18 @@ class TwinModel(keras.Model):
     def normalize(
         self, raw_a: tf.Tensor, raw_b: tf.Tensor, training=None
     ) -> Tuple[tf.Tensor, tf.Tensor]:
+        """Member scores [batch, k, n] of both networks, normalized onto the common scale."""
         if self.pair_normalization is not None:
-            a, b = self.pair_normalization([raw_a, raw_b], training=training)
+            a, b = over_members(
+                lambda x, y: self.pair_normalization([x, y], training=training), raw_a, raw_b
+            )
         else:
-            a = self.network_normalization[names.NETWORK_A](raw_a, training=training)
-            b = self.network_normalization[names.NETWORK_B](raw_b, training=training)
+            a, b = (
+                over_members(
+                    lambda x, n=n: self.network_normalization[n](x, training=training), raw
+                )
+                for n, raw in ((names.NETWORK_A, raw_a), (names.NETWORK_B, raw_b))
+            )
         return with_affine(self.shared_affine, a), with_affine(self.shared_affine, b)
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
@@ -183,12 +159,14 @@ class TwinModel(keras.Model):
                 strict=False,
             )
         )
-        if training:  # the loss needs the scores only: no softmax or argmax in the train step
+        if training:  # the loss needs the member scores only: no softmax or argmax here
             return {
                 names.output_key(name, kind): value[name]
                 for name in names.NETWORKS
                 for kind, value in ((names.RAW, raw), (names.SCORES, scores))
             }
+        raw = {name: member_mean(value) for name, value in raw.items()}
+        scores = {name: member_mean(value) for name, value in scores.items()}
         outputs = {}
         for name in names.NETWORKS:
             outputs.update(network_outputs(self, name, raw[name], scores[name]))
@@ -276,24 +254,22 @@ class SingleNetworkModel(keras.Model):
                 name: net((encoded, features), training=False)
                 for name, net in self.twin_networks.items()
             }
-            scores = dict(
-                zip(
-                    names.NETWORKS,
-                    self.pair_normalization(
-                        [raw[names.NETWORK_A], raw[names.NETWORK_B]], training=False
-                    ),
-                    strict=False,
-                )
+            pair = over_members(
+                lambda x, y: self.pair_normalization([x, y], training=False),
+                raw[names.NETWORK_A],
+                raw[names.NETWORK_B],
             )
-            raw, scores = raw[self.network_name], scores[self.network_name]
+            raw = raw[self.network_name]
+            scores = pair[names.NETWORKS.index(self.network_name)]
         else:
             raw = self.network((encoded, features), training=False)
-            scores = with_affine(
-                self.shared_affine,
-                self.pair_normalization.frozen(raw)
+            own = (
+                self.pair_normalization.frozen
                 if self.pair_normalization is not None
-                else self.normalization(raw, training=False),
+                else lambda x: self.normalization(x, training=False)
             )
+            scores = with_affine(self.shared_affine, over_members(own, raw))
+        raw, scores = member_mean(raw), member_mean(scores)
         return {
             **network_outputs(self, self.network_name, raw, scores),
             **prediction_outputs(self, self.network_name, scores),

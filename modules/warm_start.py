@@ -60,7 +60,13 @@ def with_blessed_widths(config, base_model: Optional[str]):
         while kernel := shapes.get(
             f"model/{network}/mlp/layer_with_weights-{len(widths)}/kernel/.ATTRIBUTES/VARIABLE_VALUE"
         ):
-            widths.append(int(kernel[1]))
+            widths.append(int(kernel[-1]))
+            if len(kernel) == 3 and kernel[0] != config.members:  # [members, inputs, units]
+                raise WarmStartError(
+                    f"cannot warm-start {network}: the blessed model has {kernel[0]} members per "
+                    f"network, this run {config.members}; run with --members {kernel[0]} or "
+                    "without --warm-start"
+                )
         units = tuple(widths[:-1])
         if not spec.hidden_units and units:
             changes[network] = dataclasses.replace(spec, hidden_units=units)
@@ -176,13 +182,13 @@ def reorder(network, layout, orders: Mapping[str, np.ndarray]) -> None:
     """Moves each id-read unit of `network` from its blessed id to its current one: rows of the
     first layer's one-hot blocks, rows of the embedding tables (the OOV bucket, and text's PAD,
     stay), and the head's columns (classes)."""
-    first = network.mlp.layers[0].kernel
+    first = network.mlp.layers[0].kernel  # [members, inputs, units]
     offset = sum(int(layout.numeric_widths.get(k, (1,))[0]) for k in layout.numeric)
     for key, depth in sorted(layout.categorical.items()):  # the encoder's one-hot order
         if key in orders:
             rows = offset + np.append(orders[key], depth - 1)
-            block = tf.gather(first, rows)
-            first.assign(tf.concat([first[:offset], block, first[offset + depth :]], axis=0))
+            block = tf.gather(first, rows, axis=1)
+            first.assign(tf.concat([first[:, :offset], block, first[:, offset + depth :]], axis=1))
         offset += depth
     for key in layout.embedded:
         if key in orders:
@@ -195,5 +201,5 @@ def reorder(network, layout, orders: Mapping[str, np.ndarray]) -> None:
             table.assign(tf.gather(table, np.concatenate([[0], orders[key] + 1, [words + 1]])))
     if LABEL_ENTRY in orders:
         head = network.mlp.layers[-1]
-        head.kernel.assign(tf.gather(head.kernel, orders[LABEL_ENTRY], axis=1))
-        head.bias.assign(tf.gather(head.bias, orders[LABEL_ENTRY]))
+        head.kernel.assign(tf.gather(head.kernel, orders[LABEL_ENTRY], axis=2))
+        head.bias.assign(tf.gather(head.bias, orders[LABEL_ENTRY], axis=1))

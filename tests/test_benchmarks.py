@@ -28,7 +28,7 @@ from pipeline.config import DEFAULT_DATA
 def copy_networks(twin: TwinModel, targets) -> None:
     for source, target in zip(twin.networks.values(), targets, strict=False):
         for s, t in zip(source.weights, target.weights, strict=False):
-            t.assign(s)
+            t.assign(tf.reshape(s, t.shape))  # one member's [1, d, units] -> Dense's [d, units]
 
 
 def test_article_loop_takes_the_same_step_as_the_joint_step_on_the_same_networks(monkeypatch):
@@ -36,7 +36,7 @@ def test_article_loop_takes_the_same_step_as_the_joint_step_on_the_same_networks
     the same loss and the same updated weights, so the benchmark compares equal work (our step's
     share of category ids sent to the OOV bucket, which the article lacks, set to none here)."""
     monkeypatch.setattr(network_inputs, "OOV_RATE", 0.0)
-    config = TrainerConfig(batch_size=64)
+    config = TrainerConfig(batch_size=64, members=1)
     seed_everything(config.seed)
     batch = next(iter(penguin_like_batches(64)))
     joint = JointTrainer(TwinModel(PENGUIN_LAYOUT, config), config)
@@ -55,7 +55,7 @@ def test_article_loop_takes_the_same_step_as_the_joint_step_on_the_same_networks
 
 
 def test_functional_fit_model_computes_the_twin_models_normalized_scores():
-    config = TrainerConfig()
+    config = TrainerConfig(members=1)
     twin = TwinModel(PENGUIN_LAYOUT, config)
     features, labels = next(iter(penguin_like_batches(16)))
     scores = twin(features)

@@ -33,6 +33,7 @@ NON_DEFAULT = {
     "--population-shared": [],
     "--loss": ["cross_entropy"],
     "--task": ["classification"],
+    "--members": ["2"],
     "--batch-size": ["16"],
     "--train-steps": ["50"],
     "--patience": ["3"],

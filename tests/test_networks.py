@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from modules import combination, modes, names
-from modules.hparams import NetworkSpec, TrainerConfig
+from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
-from modules.networks import FeatureEncoder, SingleNetworkModel, TwinModel, build_network
+from modules.networks import FeatureEncoder, SingleNetworkModel, TwinModel
 
 LAYOUT = FeatureLayout(("x", "y"), {"colour": 3}, n_outputs=3, label_vocabulary=("a", "b", "c"))
 
@@ -30,15 +30,6 @@ def test_the_encoder_puts_numerics_first_in_name_order_then_ids_one_hot():
     np.testing.assert_array_equal(encoded[:, 0], inputs["x"].numpy())
     np.testing.assert_array_equal(encoded[:, 1], inputs["y"].numpy())
     np.testing.assert_array_equal(encoded[:, 2:], np.eye(3))
-
-
-def test_each_network_is_its_specs_mlp_with_linear_outputs():
-    network = build_network(NetworkSpec(hidden_units=(8, 4), dropout=0.1), 3, "network_a")
-    network.build((None, 5))
-    dense = [layer for layer in network.layers if type(layer).__name__ == "Dense"]
-    assert [layer.units for layer in dense] == [8, 4, 3]
-    assert dense[-1].get_config()["activation"] == "linear"
-    assert sum(type(layer).__name__ == "Dropout" for layer in network.layers) == 2
 
 
 @pytest.mark.parametrize("mode", modes.modes_for(modes.CLASSIFICATION, 3))

@@ -87,7 +87,7 @@ def test_shared_mode_couples_the_networks_gradients(mode, couples):
     features, labels = next(iter(article_data()))
     with tf.GradientTape() as tape:
         outputs = trainer.model(features, training=True)
-        loss_b = tf.reduce_mean(tf.square(outputs["network_b_scores"] - labels))
+        loss_b = tf.reduce_mean(tf.square(outputs["network_b_scores"] - labels[:, tf.newaxis]))
     grads = tape.gradient(loss_b, trainer.model.network_a.trainable_variables)
     total = sum(float(tf.reduce_sum(tf.abs(g))) for g in grads if g is not None)
     assert (total > 0) == couples

@@ -144,7 +144,8 @@ def test_an_auto_sized_warm_started_network_takes_the_blessed_widths_and_explici
     """Whatever a Tuner or this run's data would size it to, the network that warm-starts is
     built as the blessed one was, so its weights load."""
     blessed = tiny_model.serving_model_dir
-    widths = [w.shape[1] for w in stored_network(blessed, "network_a") if w.ndim == 2]
+    kernels = [w for w in stored_network(blessed, "network_a") if w.ndim == 3]
+    widths = [w.shape[-1] for w in kernels]  # [members, inputs, units] per layer
     expected = tuple(widths[:-1])  # the hidden layers' (the last kernel is the head)
     config = warm_start.with_blessed_widths(TrainerConfig(warm_start="a"), blessed)
     assert config.network_a.hidden_units == expected and expected
@@ -152,3 +153,6 @@ def test_an_auto_sized_warm_started_network_takes_the_blessed_widths_and_explici
     explicit = TrainerConfig(warm_start="both", network_b=NetworkSpec(hidden_units=(64, 32)))
     kept = warm_start.with_blessed_widths(explicit, blessed)
     assert kept.network_b.hidden_units == (64, 32) and kept.network_a.hidden_units == expected
+    members = kernels[0].shape[0]
+    with pytest.raises(warm_start.WarmStartError, match=f"has {members} members .* --members"):
+        warm_start.with_blessed_widths(TrainerConfig(warm_start="b", members=members + 1), blessed)

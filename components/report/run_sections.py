@@ -34,7 +34,8 @@ def config_section(
         rows.append(
             (
                 f"{network} architecture",
-                f"hidden {list(hidden)}, {spec.get('activation')}, "
+                f"{trainer.get('members', 1)} members x hidden {list(hidden)}, "
+                f"{spec.get('activation')}, "
                 f"dropout {spec.get('dropout')}, Adam lr {spec.get('learning_rate')}",
             )
         )
