@@ -88,6 +88,7 @@ class ColumnSpec:
     true_value: str = ""  # boolean: the value read as 1 (compared lower-case, stripped)
     times: bool = False  # date: the cells carry a time of day, so the hour is a feature
     reason: str = ""  # why this kind, in words (console and report)
+    vocabulary: int = 0  # text: words given their own id (0: TEXT_VOCABULARY, the most kept)
 
     @property
     def key(self) -> str:

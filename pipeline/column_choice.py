@@ -23,6 +23,10 @@ DATE_SHARE = 0.95  # of the present cells that must read as ISO dates
 ID_MIN_ROWS = 50  # fewer sampled rows than this and "unique per row" proves nothing
 TEXT_WORDS = 3.0  # mean words per cell from which a string column is free text
 TEXT_UNIQUE_SHARE = 0.5  # distinct share from which a many-valued, spaced column is text
+# In a table the sample holds whole, a text column keeps as words only those in at least this
+# many rows: a word of one or two rows names those rows, and its embedding would learn their
+# labels (a 300-row table of car names: "landau", "brougham") instead of anything that carries.
+MIN_WORD_ROWS = 5
 _NUMBER = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?")
 _DATE = re.compile(columns.DATE_PATTERN)
 _WORD = re.compile(r"[^\W_]+")
@@ -99,10 +103,31 @@ def guess(sample: ColumnSample) -> ColumnSpec:
     words = sample.words / max(present - sample.numbers, 1)
     spaced = sample.spaced and distinct >= TEXT_UNIQUE_SHARE * present
     if distinct > columns.ONE_HOT_MAX and (words >= TEXT_WORDS or spaced):
-        return ColumnSpec(
-            name, columns.TEXT, reason=f"{distinct:,}+ values of {words:.1f} words on average"
-        )
+        spec = text(sample, f"{distinct:,}+ values of {words:.1f} words on average")
+        if spec.vocabulary == 0 and sample.rows < SAMPLE_ROWS:
+            return dataclasses.replace(
+                spec, kind=columns.IGNORE, reason=f"{spec.reason}: no word in enough rows"
+            )
+        return spec
     return categorical(sample)
+
+
+def text(sample: ColumnSample, reason: str) -> ColumnSpec:
+    """A text column's spec. When the sample is the whole table, its vocabulary is the words in
+    at least MIN_WORD_ROWS rows (0 when none is); a larger table keeps TEXT_VOCABULARY words."""
+    if sample.rows >= SAMPLE_ROWS:
+        return ColumnSpec(sample.name, columns.TEXT, reason=reason)
+    rows: Dict[str, int] = {}
+    for value, count in sample.values.items():
+        for word in set(_WORD.findall(value.lower())[: columns.TEXT_TOKENS]):
+            rows[word] = rows.get(word, 0) + count
+    kept = sum(count >= MIN_WORD_ROWS for count in rows.values())
+    return ColumnSpec(
+        sample.name,
+        columns.TEXT,
+        vocabulary=kept,
+        reason=f"{reason}; {kept:,} of its {len(rows):,} words in {MIN_WORD_ROWS}+ rows",
+    )
 
 
 def categorical(sample: ColumnSample) -> ColumnSpec:
@@ -146,6 +171,9 @@ def overridden(sample: ColumnSample, kind: str) -> ColumnSpec:
         return ColumnSpec(sample.name, kind, true_value=true_value, reason=reason)
     if kind == columns.DATE:
         return ColumnSpec(sample.name, kind, times=sample.timed > 0, reason=reason)
+    if kind == columns.TEXT:  # as asked, with at least one word of its own
+        spec = text(sample, reason)
+        return dataclasses.replace(spec, vocabulary=spec.vocabulary or int(sample.rows > 0))
     return ColumnSpec(sample.name, kind, reason=reason)
 
 

@@ -78,6 +78,27 @@ def test_overrides_win_and_an_id_named_by_features_is_kept():
         kinds_of(["user"], [["u"]], overrides={"nope": columns.TEXT})
 
 
+def test_a_small_tables_text_keeps_only_the_words_enough_rows_share():
+    """300 car names: the make is in many rows, each model word in one or two. The vocabulary is
+    the words in MIN_WORD_ROWS+ rows; a text of rare words only is left out, saying why; a
+    table larger than the sample keeps the default vocabulary."""
+    makes = ["ford", "chevrolet", "toyota", "datsun", "amc", "dodge"]
+    rows = [
+        [f"{makes[i % 6]} model{i} {'wagon' if i % 10 == 0 else 'x' + str(i)}"] for i in range(300)
+    ]
+    (spec,) = choose(sample_columns(["name"], rows), ["name"], {}, False)
+    assert (spec.kind, spec.vocabulary) == (columns.TEXT, 7)  # six makes and "wagon"
+    assert "7 of its 577 words in 5+ rows" in spec.reason
+    rare = [[f"alpha{i} beta{i} gamma{i} delta{i}"] for i in range(300)]
+    (ignored,) = choose(sample_columns(["note"], rare), ["note"], {}, False)
+    assert ignored.kind == columns.IGNORE and "no word in enough rows" in ignored.reason
+    (asked,) = choose(sample_columns(["note"], rare), ["note"], {"note": columns.TEXT}, False)
+    assert (asked.kind, asked.vocabulary) == (columns.TEXT, 1)
+    large = ([f"{makes[i % 6]} model{i} trim{i}"] for i in range(SAMPLE_ROWS + 10))
+    (big,) = choose(sample_columns(["name"], large), ["name"], {}, False)
+    assert (big.kind, big.vocabulary) == (columns.TEXT, 0)  # TEXT_VOCABULARY
+
+
 def test_the_sample_stops_at_its_size_whatever_the_rows():
     endless = ([str(i)] for i in range(10**9))
     (sample,) = sample_columns(["n"], endless)

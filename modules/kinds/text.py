@@ -23,11 +23,17 @@ def words(text: tf.Tensor) -> tf.RaggedTensor:
     return tf.strings.split(spaced)[:, : columns.TEXT_TOKENS]
 
 
+def vocabulary_size(spec: columns.ColumnSpec) -> int:
+    """Words with their own id: the column's own count (the words of a small table that enough
+    rows share, pipeline/column_choice.py), else TEXT_VOCABULARY."""
+    return min(spec.vocabulary or columns.TEXT_VOCABULARY, columns.TEXT_VOCABULARY)
+
+
 class Text(Kind):
     name = columns.TEXT
 
     def transform(self, spec, x):
-        ids = vocabulary_ids(words(as_strings(x)), spec.key, columns.TEXT_VOCABULARY)
+        ids = vocabulary_ids(words(as_strings(x)), spec.key, vocabulary_size(spec))
         shifted = ids + 1  # 0 is PAD
         return {spec.key: shifted.to_tensor(default_value=PAD, shape=[None, columns.TEXT_TOKENS])}
 
@@ -38,6 +44,6 @@ class Text(Kind):
 
     def describe(self, spec):
         return (
-            f"its first {columns.TEXT_TOKENS} words in a {columns.TEXT_VOCABULARY:,}-word "
+            f"its first {columns.TEXT_TOKENS} words in a {vocabulary_size(spec):,}-word "
             "vocabulary, each network learning word embeddings (their mean)"
         )
