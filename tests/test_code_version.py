@@ -30,8 +30,8 @@ def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tm
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     assert there() == here  # a copy with the same files agrees
-    networks = os.path.join(project, "modules", "networks.py")
-    edit(networks, "activation=spec.activation", "activation='tanh'")
+    networks = os.path.join(project, "modules", "mlp.py")
+    edit(networks, "units, spec.activation)", "units, 'tanh')")
     assert {c for c, f in there().items() if f != here[c]} == {"Trainer", "Tuner"}
     edit(os.path.join(project, "modules", "__init__.py"), '"""', '"""(edited) ')
     assert {c for c, f in there().items() if f != here[c]} == set(here)  # every one runs it
