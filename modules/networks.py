@@ -2,10 +2,11 @@
 
 `TwinModel` maps Transform's output features to a dict of named outputs; it is what the
 Trainer trains and what every serving signature wraps, so training and serving share one graph.
-The outputs of each network: `raw` (before normalization), `scores` (after it, what the loss
-sees) and the prediction read from the scores through a map fitted after training
-(modules/calibration.py): class `probabilities` = softmax(scores / T), or regression `values` in
-the label's own units (an affine map, then Transform's scaling inverted).
+The outputs of each network, each the mean over its ensemble members (modules/mlp.py): `raw`
+(before normalization), `scores` (after it; the loss sees each member's) and the prediction read
+from the scores through a map fitted after training (modules/calibration.py): class
+`probabilities` = softmax(scores / T), or regression `values` in the label's own units (an affine
+map, then Transform's scaling inverted).
 """
 
 from __future__ import annotations
