@@ -64,11 +64,11 @@ def test_an_edit_re_runs_the_components_that_run_the_edited_code(tmp_path):
     project, output = copy_project(str(tmp_path / "copy")), str(tmp_path / "runs")
     run(project, output)
     first = pushed_weights(output, 1)
-    networks = os.path.join(project, "modules", "networks.py")
+    networks = os.path.join(project, "modules", "mlp.py")
 
     # Every hidden layer's activation changed: the model's code, not the data or the options. A
     # run of that code is killed once the Trainer wrote a checkpoint, then the code changes again.
-    edit(networks, "activation=spec.activation", "activation='tanh'")
+    edit(networks, "units, spec.activation)", "units, 'tanh')")
     finished = set(recorded_checkpoint_steps(output))
     kill_when(
         output,
@@ -79,7 +79,7 @@ def test_an_edit_re_runs_the_components_that_run_the_edited_code(tmp_path):
         project,
         environment(project),
     )
-    edit(networks, "activation='tanh'", "activation='elu'")
+    edit(networks, "units, 'tanh')", "units, 'elu')")
     run(project, output)
     states = newest_states(output)
     assert states["Transform"] == "CACHED" and states["CsvExampleGen"] == "CACHED", states

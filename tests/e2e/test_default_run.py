@@ -168,13 +168,13 @@ def test_a_config_file_sets_each_networks_layers_in_the_exported_models(mode_run
         checkpoint = os.path.join(
             trained, names.NETWORK_MODELS_DIR, network, "variables", "variables"
         )
-        kernels = [  # the served network's dense layers, in order
+        kernels = [  # the served network's member layers [members, inputs, units], in order
             shape
             for name, shape in sorted(tf.train.list_variables(checkpoint))
-            if "/kernel/" in name and len(shape) == 2
+            if "/kernel/" in name and len(shape) == 3
         ]
-        assert [shape[1] for shape in kernels] == [*widths, 3], (network, kernels)
-        assert all(a[1] == b[0] for a, b in zip(kernels[:-1], kernels[1:], strict=True)), kernels
+        assert [shape[2] for shape in kernels] == [*widths, 3], (network, kernels)
+        assert all(a[2] == b[1] for a, b in zip(kernels[:-1], kernels[1:], strict=True)), kernels
 
 
 @pytest.mark.parametrize("mode", ["standardize", "shared", "population"])

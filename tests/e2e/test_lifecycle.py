@@ -203,10 +203,10 @@ def test_three_tuning_trials_ran_and_the_trainer_took_the_best_trials_sizes(life
         kernels = [
             shape
             for name, shape in sorted(tf.train.list_variables(checkpoint))
-            if "/kernel/" in name and len(shape) == 2
+            if "/kernel/" in name and len(shape) == 3  # [members, inputs, units]
         ]
         units = best[f"{network}_units"]
-        assert [shape[1] for shape in kernels] == [units, units // 2, 3], (network, kernels)
+        assert [shape[2] for shape in kernels] == [units, units // 2, 3], (network, kernels)
 
 
 def test_unshifted_data_passes_drift_and_a_warm_start_begins_at_the_blessed_model(lifecycle):

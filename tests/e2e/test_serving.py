@@ -15,13 +15,11 @@ from components.pusher import versions
 from modules import names
 from modules.calibration import served_map, softmax
 from modules.export import raw_input_dtype
-from modules.hparams import TrainerConfig
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from pipeline.config import PipelineConfig
 from pipeline.resolution import resolve
 from tests.helpers import run_tf1_session
-from tests.reference import range_reference
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +113,10 @@ def test_every_signature_runs_in_a_tf1_session_with_the_normalization_invariants
         raw, scores = out[f"{network}_raw"], out[f"{network}_scores"]
         assert raw.shape == scores.shape == (n, 3)
         assert np.isfinite(raw).all() and np.isfinite(scores).all()
-        np.testing.assert_allclose(scores, range_reference(raw, TrainerConfig().epsilon), atol=1e-5)
+        # Each member's row is range-normalized exactly (tests/test_mlp.py; one member against
+        # this reference in test_export.py); a network serves its members' mean, in [0, 1].
+        assert scores.min() >= 0 and scores.max() <= 1 + 1e-6
+        assert (scores.max(axis=1) > scores.min(axis=1)).all()
         fitted = calibration(penguin_run)[network]
         np.testing.assert_allclose(
             out[f"{network}_probabilities"], softmax(scores, *served_map(fitted)), atol=1e-5
