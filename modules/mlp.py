@@ -10,6 +10,7 @@ apart removes much of that variance at one run's cost.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -23,12 +24,22 @@ from modules.network_inputs import Embedder
 
 def build_network(spec: NetworkSpec, n_outputs: int, name: str) -> keras.Sequential:
     """A plain MLP with linear outputs (one member; the article's baseline networks)."""
+    return _stack(spec, n_outputs, name, keras.layers.Dense)
+
+
+def build_members(spec: NetworkSpec, members: int, n_outputs: int, name: str) -> keras.Sequential:
+    """k member MLPs with linear outputs: [batch, d] -> raw scores [batch, k, n_outputs]."""
+    return _stack(spec, n_outputs, name, functools.partial(MemberDense, members))
+
+
+def _stack(spec: NetworkSpec, n_outputs: int, name: str, dense: Callable) -> keras.Sequential:
+    """`spec`'s hidden layers (each with its dropout), then linear outputs named "raw"."""
     layers = []
     for units in spec.hidden_units:
-        layers.append(keras.layers.Dense(units, activation=spec.activation))
+        layers.append(dense(units, activation=spec.activation))
         if spec.dropout:
             layers.append(keras.layers.Dropout(spec.dropout))
-    layers.append(keras.layers.Dense(n_outputs, name="raw"))
+    layers.append(dense(n_outputs, name="raw"))
     return keras.Sequential(layers, name=name)
 
 
@@ -66,17 +77,6 @@ class MemberDense(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
         }
-
-
-def build_members(spec: NetworkSpec, members: int, n_outputs: int, name: str) -> keras.Sequential:
-    """k member MLPs with linear outputs: [batch, d] -> raw scores [batch, k, n_outputs]."""
-    layers = []
-    for units in spec.hidden_units:
-        layers.append(MemberDense(members, units, spec.activation))
-        if spec.dropout:
-            layers.append(keras.layers.Dropout(spec.dropout))
-    layers.append(MemberDense(members, n_outputs, name="raw"))
-    return keras.Sequential(layers, name=name)
 
 
 class Network(keras.Model):

@@ -136,9 +136,7 @@ class TwinModel(keras.Model):
     ) -> Tuple[tf.Tensor, tf.Tensor]:
         """Member scores [batch, k, n] of both networks, normalized onto the common scale."""
         if self.pair_normalization is not None:
-            a, b = over_members(
-                lambda x, y: self.pair_normalization([x, y], training=training), raw_a, raw_b
-            )
+            a, b = normalize_pair(self.pair_normalization, raw_a, raw_b, training)
         else:
             a, b = (
                 over_members(
@@ -255,10 +253,8 @@ class SingleNetworkModel(keras.Model):
                 name: net((encoded, features), training=False)
                 for name, net in self.twin_networks.items()
             }
-            pair = over_members(
-                lambda x, y: self.pair_normalization([x, y], training=False),
-                raw[names.NETWORK_A],
-                raw[names.NETWORK_B],
+            pair = normalize_pair(
+                self.pair_normalization, raw[names.NETWORK_A], raw[names.NETWORK_B], False
             )
             raw = raw[self.network_name]
             scores = pair[names.NETWORKS.index(self.network_name)]
@@ -275,3 +271,11 @@ class SingleNetworkModel(keras.Model):
             **network_outputs(self, self.network_name, raw, scores),
             **prediction_outputs(self, self.network_name, scores),
         }
+
+
+def normalize_pair(
+    layer: keras.layers.Layer, raw_a: tf.Tensor, raw_b: tf.Tensor, training
+) -> Tuple[tf.Tensor, tf.Tensor]:
+    """A mode that takes both networks' member scores [batch, k, n] at once (statistics across
+    the pair), applied member by member."""
+    return over_members(lambda x, y: layer([x, y], training=training), raw_a, raw_b)

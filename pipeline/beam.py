@@ -101,7 +101,13 @@ class BeamConfig:
     def pipeline_args(self) -> List[str]:
         """Beam pipeline arguments of the profile, then the extra ones."""
         self.validate()
-        docker = ["--environment_type=DOCKER", f"--environment_config={self.sdk_container_image}"]
+        # `--sdk_container_image` beside the DOCKER environment tells TFX the image holds every
+        # dependency; without it each component ships its own copy of TFX to the cluster.
+        docker = [
+            "--environment_type=DOCKER",
+            f"--environment_config={self.sdk_container_image}",
+            f"--sdk_container_image={self.sdk_container_image}",
+        ]
         by_profile = {
             "local": [
                 "--runner=DirectRunner",

@@ -15,10 +15,10 @@ import datetime
 import logging
 import os
 import time
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from modules import paths
-from pipeline import cli, column_choice, config_file
+from pipeline import cli, column_choice, config_file, scratch
 from pipeline.config import PipelineConfig
 from pipeline.console import (
     FINISHED,
@@ -131,10 +131,8 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
     """Runs the DAG; a failure becomes one console line and an exit code."""
     from absl import logging as absl_logging
 
-    from components import tfx_api as tfx
     from components.data_gate import BadDataError
     from pipeline.console_figures import FigureReader
-    from pipeline.pipeline import create_pipeline
 
     absl_logging.set_verbosity(absl_logging.INFO)
     own_info = OwnInfo()
@@ -143,12 +141,7 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
     logging.getLogger("absl").addHandler(lines)
     config = _without_unfed_baseline(config, output)
     try:
-        tfx.orchestration.LocalDagRunner().run(
-            create_pipeline(
-                config,
-                tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
-            )
-        )
+        run_dag(config)
     except BadDataError as error:
         output.fail(f"twinnorm: stopped before Transform, nothing trained or pushed: {error}")
         return EXIT_BAD_DATA
@@ -164,6 +157,23 @@ def _run(config: PipelineConfig, output: RunOutput, log_path: str) -> Optional[i
         logging.getLogger("absl").removeHandler(lines)
         logging.getLogger("absl").removeFilter(own_info)
     return None
+
+
+def run_dag(config: PipelineConfig, run_options: Optional[Any] = None) -> None:
+    """LocalDagRunner over the pipeline (up to `run_options`' nodes), every temporary file of
+    the run in the run's own folder, removed when it ends (pipeline/scratch.py)."""
+    from components import tfx_api as tfx
+    from pipeline.pipeline import create_pipeline
+
+    with scratch.run_scratch(config.output) as folder:
+        tfx.orchestration.LocalDagRunner().run(
+            create_pipeline(
+                config,
+                tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
+                beam_pipeline_args=scratch.with_tfx_package(config.beam.pipeline_args(), folder),
+            ),
+            run_options=run_options,
+        )
 
 
 def _without_unfed_baseline(config: PipelineConfig, output: RunOutput) -> PipelineConfig:

@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Mapping, Optional
 
@@ -133,7 +134,10 @@ def _run(argv: List[str], env: Mapping[str, str], log_path: str, task_name: str)
             ("$ " + " ".join(a if len(a) < 200 else a[:200] + "..." for a in argv) + "\n").encode()
         )
         log.flush()
-        code = subprocess.run(argv, env=dict(env), stdout=log, stderr=subprocess.STDOUT).returncode
+        with tempfile.TemporaryDirectory(prefix=f"{task_name}-") as tmp:  # the container's /tmp
+            code = subprocess.run(
+                argv, env={**env, "TMPDIR": tmp}, stdout=log, stderr=subprocess.STDOUT
+            ).returncode
     if code != 0:
         with open(log_path, errors="replace") as handle:
             tail = "".join(handle.readlines()[-25:])

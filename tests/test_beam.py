@@ -20,12 +20,14 @@ DOCUMENTED = {
         "--flink_master=flink-jm:8081",
         "--environment_type=DOCKER",
         "--environment_config=registry/twinnorm:1",
+        "--sdk_container_image=registry/twinnorm:1",
     ],
     "spark": [
         "--runner=SparkRunner",
         "--spark_master_url=spark://spark-master:7077",
         "--environment_type=DOCKER",
         "--environment_config=registry/twinnorm:1",
+        "--sdk_container_image=registry/twinnorm:1",
     ],
     "dataflow": [
         "--runner=DataflowRunner",

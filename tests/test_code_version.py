@@ -31,7 +31,7 @@ def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tm
 
     assert there() == here  # a copy with the same files agrees
     networks = os.path.join(project, "modules", "mlp.py")
-    edit(networks, "units, spec.activation)", "units, 'tanh')")
+    edit(networks, "units, activation=spec.activation)", "units, activation='tanh')")
     assert {c for c, f in there().items() if f != here[c]} == {"Trainer", "Tuner"}
     edit(os.path.join(project, "modules", "__init__.py"), '"""', '"""(edited) ')
     assert {c for c, f in there().items() if f != here[c]} == set(here)  # every one runs it

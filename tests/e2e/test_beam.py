@@ -1,8 +1,9 @@
 """Transform through Beam's portable runner (pipeline/beam.py's `portable` profile) gives the same
-transformed data as the local runner, on the embedded penguins."""
+transformed data as the local runner, on the embedded penguins; neither leaves temporary files."""
 
 import glob
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -34,28 +35,27 @@ def transformed_rows(root: str) -> dict:
 
 
 def run_to_transform(output_dir: str, profile: str) -> str:
-    from tfx import v1 as tfx
     from tfx.orchestration import pipeline as pipeline_py
 
-    from pipeline.pipeline import create_pipeline
+    from pipeline.local import run_dag
 
     config = cli.parse(
         ["--output", output_dir, "--beam-profile", profile, "--inference-data", "none"], "test"
     )
-    tfx.orchestration.LocalDagRunner().run(
-        create_pipeline(
-            config,
-            tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
-        ),
-        run_options=pipeline_py.RunOptions(to_nodes=["Transform"]),
-    )
+    run_dag(config, pipeline_py.RunOptions(to_nodes=["Transform"]))
     return config.pipeline_root
 
 
 @pytest.mark.slow
-def test_transform_through_the_portable_profile_gives_the_same_transformed_data_as_local(tmp_path):
+def test_transform_through_the_portable_profile_gives_the_same_transformed_data_as_local(
+    tmp_path, monkeypatch
+):
+    system_tmp = tmp_path / "system-tmp"  # what the runs leave in the temporary directory
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     local = transformed_rows(run_to_transform(str(tmp_path / "local"), "local"))
     portable_root = run_to_transform(str(tmp_path / "portable"), "portable")
+    assert sorted(os.listdir(system_tmp)) == [], "a run left temporary files behind"
     portable = transformed_rows(portable_root)
     for split in ("train", "eval"):
         assert local[split].shape == portable[split].shape and len(local[split]) > 50, split

@@ -68,7 +68,7 @@ def test_an_edit_re_runs_the_components_that_run_the_edited_code(tmp_path):
 
     # Every hidden layer's activation changed: the model's code, not the data or the options. A
     # run of that code is killed once the Trainer wrote a checkpoint, then the code changes again.
-    edit(networks, "units, spec.activation)", "units, 'tanh')")
+    edit(networks, "units, activation=spec.activation)", "units, activation='tanh')")
     finished = set(recorded_checkpoint_steps(output))
     kill_when(
         output,
