@@ -17,7 +17,7 @@ from modules import names
 from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
 from modules.mlp import build_network
-from modules.networks import FeatureEncoder
+from modules.network_inputs import FeatureEncoder
 from modules.normalization import build_normalization
 
 

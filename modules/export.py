@@ -8,6 +8,8 @@ Every model (combined, network A, network B) has the same signatures:
   (numbers) or "" (strings) for columns that may be missing; an integer column that may be
   missing takes float64, so that NaN can say so.
 - `transform_features`: `examples` (label optional) -> Transform's output, to check for skew.
+- `explain`: `examples` -> integrated gradients of the served prediction (modules/attribution.py):
+  `attributions` [batch, columns], `columns` [columns], `prediction` and `baseline_prediction`.
 Classification models also have `classification` (method tensorflow/serving/classify, input
 `inputs`, outputs `classes` and `scores`) for TF Serving's `:classify` API.
 The combined model also has `evaluation` (the predictions keyed by TFMA output name),
@@ -29,7 +31,7 @@ import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.python.saved_model import fingerprinting_utils
 
-from modules import modes, names
+from modules import attribution, modes, names
 from modules.columns import internal_key
 from modules.networks import SingleNetworkModel, TwinModel, in_label_units
 from modules.warm_start import vocabularies, write_vocabularies
@@ -85,10 +87,13 @@ class ServingModule(tf.Module):
         self.labelled_spec = {**self.feature_spec, **label_specs}
         self.label_vocabulary = tf.constant(list(model.layout.label_vocabulary) or [""], tf.string)
 
-    def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:
+    def features_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:
         transformed = self.tft_layer(dict(raw_features))
         transformed.pop(self.label_key, None)
-        outputs = dict(self.model(transformed, training=False))
+        return transformed
+
+    def outputs_from_raw(self, raw_features: Mapping[str, tf.Tensor]) -> Outputs:
+        outputs = dict(self.model(self.features_from_raw(raw_features), training=False))
         if names.CLASS_IDS in outputs:
             outputs[names.PREDICTED_LABEL] = tf.gather(
                 self.label_vocabulary, outputs[names.CLASS_IDS]
@@ -100,6 +105,12 @@ class ServingModule(tf.Module):
             return self.outputs_from_raw(
                 tf.io.parse_example(tf.identity(examples), self.feature_spec)
             )
+
+    def explain_examples(self, examples: tf.Tensor) -> Outputs:
+        """Integrated gradients of the served prediction, one attribution per raw column."""
+        with tf.control_dependencies([_non_empty(tf.size(examples))]):
+            raw = tf.io.parse_example(tf.identity(examples), self.feature_spec)
+        return attribution.explain(self.model, self.features_from_raw(raw))
 
     def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
         """`features` keyed by internal key (the signature's input names)."""
@@ -178,6 +189,7 @@ class ServingModule(tf.Module):
             names.SERVING_DEFAULT: _examples_signature(self.serve_examples),
             names.SERVING_RAW: _traced(self.serve_raw).get_concrete_function(raw_inputs),
             names.TRANSFORM_FEATURES: _examples_signature(self.transform_examples),
+            names.EXPLAIN: _examples_signature(self.explain_examples),
         }
         if self.task == modes.CLASSIFICATION:
             signatures[names.CLASSIFICATION] = _traced(

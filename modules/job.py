@@ -20,7 +20,7 @@ import tensorflow_transform as tft
 import tf_keras as keras
 from absl import logging as log
 
-from modules import combination, modes, names, warm_start
+from modules import attribution, combination, modes, names, warm_start
 from modules.calibration import (
     calibrate,
     check_labels_known,
@@ -241,6 +241,18 @@ def train_and_export(
     weights = combination.fit(model, scores, labels)
     calibration = calibrate(model, scores, labels)
     seconds["calibration"] = time.perf_counter() - started
+    batch = validation_batch(fitted.config.batch_size)
+    baseline_rows = attribution.fit_baseline(
+        model,
+        evaluation_dataset(
+            job.train_files,
+            fitted.transform_output,
+            job.label_key,
+            batch,
+            batches=math.ceil(attribution.BASELINE_ROWS / batch),
+        ),
+    )
+    log.info("explanations: baseline input averaged over %d train rows", baseline_rows)
     fitted.trainer.save_checkpoint()
     log.info("on the validation split: combination %s; calibration %s", weights, calibration)
     write_json(os.path.join(run_dir, names.COMBINATION_FILE), weights)
@@ -259,3 +271,14 @@ def train_and_export(
     # Last: its presence tells modules/resume.py this execution finished.
     write_json(os.path.join(run_dir, names.TRAINING_FILE), {**fitted.record, **history})
     return history
+
+
+def train_and_export_here(job: TrainJob) -> dict:
+    """One process trains the job: the default strategy and the job's own folders."""
+    return train_and_export(
+        job,
+        tf.distribute.get_strategy(),
+        job.model_run_dir,
+        job.serving_model_dir,
+        job.networks_dir,
+    )

@@ -34,6 +34,8 @@ class FeatureLayout:
     text: Mapping[str, Tuple[int, int]] = dataclasses.field(default_factory=dict)
     # The raw columns (the user's names) the model reads: what every serving signature asks for.
     raw_columns: Tuple[str, ...] = ()
+    # Transformed feature key -> the raw column it comes from (a date's parts -> the date).
+    key_columns: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def category_buckets(self) -> Dict[str, int]:
@@ -53,6 +55,14 @@ class FeatureLayout:
         return sum(columns.embedding_dim(n) for n in ids)
 
     @property
+    def part_widths(self) -> Dict[str, int]:
+        """Width of each continuous input part: the shared encoding, each network's embeddings."""
+        widths = {names.ENCODED: self.encoded_width}
+        if self.embedding_width:
+            widths.update({name: self.embedding_width for name in names.NETWORKS})
+        return widths
+
+    @property
     def width(self) -> int:
         """Inputs of each network's first dense layer."""
         return self.encoded_width + self.embedding_width
@@ -67,7 +77,14 @@ def feature_layout(
 ) -> FeatureLayout:
     """Reads feature sizes from Transform's output, each column through its kind. `specs`: the
     ColumnSpecs (or their dicts) Transform ran with; `label_columns`: the raw label column(s)."""
-    parts = [KINDS[s.kind].layout(s, tf_transform_output) for s in columns.used(specs)]
+    used = columns.used(specs)
+    parts = [KINDS[s.kind].layout(s, tf_transform_output) for s in used]
+    key_columns = {
+        key: spec.name
+        for spec, part in zip(used, parts, strict=True)
+        for keys in (part.numeric, part.one_hot, part.embedded, part.text)
+        for key in keys
+    }
     merged = LayoutPart(
         numeric=tuple(k for p in parts for k in p.numeric),
         one_hot={k: v for p in parts for k, v in p.one_hot.items()},
@@ -88,7 +105,8 @@ def feature_layout(
         numeric_widths=widths,
         embedded=merged.embedded,
         text=merged.text,
-        raw_columns=tuple(s.name for s in columns.used(specs)),
+        raw_columns=tuple(s.name for s in used),
+        key_columns=key_columns,
     )
     if task == modes.REGRESSION:
         mean, scale = label_scaling(tf_transform_output, tuple(label_columns) or (label_key,))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from typing import Callable, Mapping, Optional
 
 import tensorflow as tf
 import tf_keras as keras
@@ -95,8 +95,18 @@ class Network(keras.Model):
 
     def call(self, inputs, training=None) -> tf.Tensor:
         encoded, features = inputs
-        if self.embedder is not None:
-            encoded = tf.concat([encoded, self.embedder(features)], axis=1)
+        return self.from_parts(encoded, self.embed(features), training)
+
+    def embed(self, features: Mapping[str, tf.Tensor]) -> Optional[tf.Tensor]:
+        """This network's embeddings [batch, embedding width], None without embedded inputs."""
+        return None if self.embedder is None else self.embedder(features)
+
+    def from_parts(
+        self, encoded: tf.Tensor, embedded: Optional[tf.Tensor], training=None
+    ) -> tf.Tensor:
+        """Member raw scores from the continuous inputs (what integrated gradients varies)."""
+        if embedded is not None:
+            encoded = tf.concat([encoded, embedded], axis=1)
         return self.mlp(encoded, training=training)
 
 

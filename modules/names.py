@@ -36,6 +36,16 @@ CLASSIFY_SCORES = "scores"
 # cannot split a rank-1 string output (its _post_process_predict calls .dtype on a bytes value).
 BATCH_INFERENCE = "batch_inference"
 EXAMPLES_INPUT = "examples"
+# Integrated gradients (modules/attribution.py): serialized examples in, one attribution per
+# raw column out, beside the explained prediction and that prediction at the baseline input.
+EXPLAIN = "explain"
+ATTRIBUTIONS = "attributions"
+ATTRIBUTED_COLUMNS = "columns"
+PREDICTION = "prediction"
+BASELINE_PREDICTION = "baseline_prediction"
+# The part of the model's input every network shares (the encoding), beside each network's own
+# embeddings (keyed by network name).
+ENCODED = "encoded"
 
 # The Evaluator's default bar (modules/skill.py): skill over the best constant predictor on the
 # eval rows, measured on AUC (two classes), accuracy (more) or MSE (regression);

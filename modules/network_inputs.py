@@ -1,5 +1,6 @@
-"""Each network's own inputs beyond the shared encoding: learned embeddings of the embedded
-categories and of the words of text columns (modules/kinds/categorical.py, text.py).
+"""What the networks read: the shared encoding (numbers as they are, ids one-hot) and each
+network's own inputs beyond it, learned embeddings of the embedded categories and of the words of
+text columns (modules/kinds/categorical.py, text.py).
 
 `unseen_masked` sends a small share of training category ids to the out-of-vocabulary bucket,
 so a value first seen at serving meets trained weights, not their random initial values (no
@@ -18,6 +19,32 @@ import tensorflow as tf
 import tf_keras as keras
 
 from modules import columns
+
+
+class FeatureEncoder(keras.layers.Layer):
+    """Transformed features -> one float matrix [batch, d]: numerics as they are, ids one-hot."""
+
+    def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
+        super().__init__(**kwargs)
+        # Column order never depends on how features were listed.
+        self.numeric = tuple(sorted(numeric))
+        self.categorical = dict(sorted(categorical.items()))
+
+    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        columns = [_as_matrix(tf.cast(features[key], tf.float32)) for key in self.numeric]
+        columns += [
+            tf.one_hot(tf.reshape(features[key], [-1]), depth)
+            for key, depth in self.categorical.items()
+        ]
+        return tf.concat(columns, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical}
+
+
+def _as_matrix(x: tf.Tensor) -> tf.Tensor:
+    """[batch] -> [batch, 1]; a [batch, k] feature (k values per example) stays as it is."""
+    return tf.expand_dims(x, -1) if x.shape.rank == 1 else x
 
 
 class Embedder(keras.layers.Layer):

@@ -21,33 +21,8 @@ from modules import modes, names
 from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
 from modules.mlp import Network, member_mean, over_members
+from modules.network_inputs import FeatureEncoder
 from modules.normalization import SharedAffine, build_normalization
-
-
-class FeatureEncoder(keras.layers.Layer):
-    """Transformed features -> one float matrix [batch, d]: numerics as they are, ids one-hot."""
-
-    def __init__(self, numeric: Tuple[str, ...], categorical: Mapping[str, int], **kwargs):
-        super().__init__(**kwargs)
-        # Column order never depends on how features were listed.
-        self.numeric = tuple(sorted(numeric))
-        self.categorical = dict(sorted(categorical.items()))
-
-    def call(self, features: Mapping[str, tf.Tensor]) -> tf.Tensor:
-        columns = [_as_matrix(tf.cast(features[key], tf.float32)) for key in self.numeric]
-        columns += [
-            tf.one_hot(tf.reshape(features[key], [-1]), depth)
-            for key, depth in self.categorical.items()
-        ]
-        return tf.concat(columns, axis=1)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "numeric": self.numeric, "categorical": self.categorical}
-
-
-def _as_matrix(x: tf.Tensor) -> tf.Tensor:
-    """[batch] -> [batch, 1]; a [batch, k] feature (k values per example) stays as it is."""
-    return tf.expand_dims(x, -1) if x.shape.rank == 1 else x
 
 
 class TwinModel(keras.Model):
@@ -95,6 +70,11 @@ class TwinModel(keras.Model):
         self.shared_affine = (
             SharedAffine(name=names.SHARED_AFFINE) if modes.MODES[mode].affine else None
         )
+        # Integrated gradients' baseline input per part, set after training (attribution.py).
+        self.baseline = {
+            part: tf.Variable(tf.zeros([width]), trainable=False, name=f"{part}_baseline")
+            for part, width in layout.part_widths.items()
+        }
 
     def get_config(self) -> dict:
         return {"layout": dataclasses.asdict(self.layout), "config": self.config.to_dict()}
@@ -146,10 +126,22 @@ class TwinModel(keras.Model):
             )
         return with_affine(self.shared_affine, a), with_affine(self.shared_affine, b)
 
+    def parts(self, features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The continuous inputs: the shared encoding and each network's embeddings, if any."""
+        parts = {names.ENCODED: self.encoder(features)}
+        for name, net in self.networks.items():
+            embedded = net.embed(features)
+            if embedded is not None:
+                parts[name] = embedded
+        return parts
+
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
-        encoded = self.encoder(features)
+        return self.from_parts(self.parts(features), training)
+
+    def from_parts(self, parts: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         raw = {
-            name: net((encoded, features), training=training) for name, net in self.networks.items()
+            name: net.from_parts(parts[names.ENCODED], parts.get(name), training=training)
+            for name, net in self.networks.items()
         }
         scores = dict(
             zip(
@@ -185,11 +177,16 @@ def prediction(model: "TwinModel", name: str, scores: tf.Tensor) -> Tuple[str, t
     probabilities softmax((scores @ mixing) * slope + intercept) (slope = 1 / temperature,
     intercept a per-class offset), or a value in the label's units,
     (slope * scores + intercept) * label_scale + label_mean."""
-    slope, intercept = model.calibration[name][0], model.calibration[name][1]
     if model.task == modes.REGRESSION:
-        return names.VALUES, in_label_units(model.layout, scores * slope + intercept)
+        return names.VALUES, in_label_units(model.layout, standardized(model, name, scores))
+    slope, intercept = model.calibration[name][0], model.calibration[name][1]
     mixed = tf.matmul(scores, model.mixing[name])
     return names.PROBABILITIES, tf.nn.softmax(mixed * slope + intercept)
+
+
+def standardized(model: "TwinModel", name: str, scores: tf.Tensor) -> tf.Tensor:
+    """A regression prediction before it is mapped to the label's units: slope * scores + intercept."""
+    return scores * model.calibration[name][0] + model.calibration[name][1]
 
 
 def in_label_units(layout: FeatureLayout, standardized: tf.Tensor) -> tf.Tensor:
@@ -245,12 +242,25 @@ class SingleNetworkModel(keras.Model):
         self.pair_normalization = twin.pair_normalization
         self.normalization = twin.network_normalization.get(network)
         self.shared_affine = twin.shared_affine
+        self.baseline = twin.baseline
+
+    def parts(self, features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+        """The continuous inputs this network's prediction reads (both networks' with `shared`)."""
+        nets = self.twin_networks if self.per_example_shared else {self.network_name: self.network}
+        parts = {names.ENCODED: self.encoder(features)}
+        parts.update(
+            {n: net.embed(features) for n, net in nets.items() if net.embedder is not None}
+        )
+        return parts
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
-        encoded = self.encoder(features)
+        return self.from_parts(self.parts(features))
+
+    def from_parts(self, parts: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
+        encoded = parts[names.ENCODED]
         if self.per_example_shared:
             raw = {
-                name: net((encoded, features), training=False)
+                name: net.from_parts(encoded, parts.get(name), training=False)
                 for name, net in self.twin_networks.items()
             }
             pair = normalize_pair(
@@ -259,7 +269,7 @@ class SingleNetworkModel(keras.Model):
             raw = raw[self.network_name]
             scores = pair[names.NETWORKS.index(self.network_name)]
         else:
-            raw = self.network((encoded, features), training=False)
+            raw = self.network.from_parts(encoded, parts.get(self.network_name), training=False)
             own = (
                 self.pair_normalization.frozen
                 if self.pair_normalization is not None

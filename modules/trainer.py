@@ -6,12 +6,11 @@ starts that many worker processes under MultiWorkerMirroredStrategy.
 
 from __future__ import annotations
 
-import tensorflow as tf
 from absl import logging as log
 
 from modules import names, resume
 from modules.hparams import TrainerConfig, apply_best
-from modules.job import TrainJob, train_and_export
+from modules.job import TrainJob, train_and_export_here
 
 
 def job_from(fn_args) -> TrainJob:
@@ -53,10 +52,4 @@ def run_fn(fn_args) -> None:
 
         multiworker.run(job)
         return
-    train_and_export(
-        job,
-        tf.distribute.get_strategy(),
-        job.model_run_dir,
-        job.serving_model_dir,
-        job.networks_dir,
-    )
+    train_and_export_here(job)

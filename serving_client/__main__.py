@@ -1,7 +1,8 @@
 """twinnorm-client: send CSV rows to a TF Serving model over REST or gRPC and print the outputs.
 
     twinnorm-client --csv rows.csv [--model twinnorm_combined] [--host localhost] [--port 8501]
-        [--raw | --grpc | --classify] [--schema-from SERVING_ROOT/combined/1] [--print-request]
+        [--raw | --grpc | --classify] [--explain] [--schema-from SERVING_ROOT/combined/1]
+        [--print-request]
 
 The column types come from the server (`GET /v1/models/NAME/metadata`, the `serving_raw`
 signature) unless `--schema-from` names a local copy of the served model. Exit codes: 0 answered,
@@ -75,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
         "--classify", action="store_true", help="REST :classify (classification signature)"
     )
     result.add_argument(
+        "--explain",
+        action="store_true",
+        help="per-column attributions of each prediction (explain signature; REST or --grpc)",
+    )
+    result.add_argument(
         "--print-request", action="store_true", help="print the request instead of sending it"
     )
     return result
@@ -83,10 +89,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     options = parser()
     args = options.parse_args(argv)
+    if args.explain and (args.raw or args.classify):
+        options.error("--explain sends tf.Examples: it goes with REST (the default) or --grpc")
     # TensorFlow only now, and quiet: `--help` and option errors answer at once, and the output
     # is the server's answer or one error line, not TensorFlow's start-up log.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=FutureWarning)
+    from modules import names
     from serving_client import requests
     from serving_client.raw_examples import read_rows, serialize
 
@@ -101,14 +110,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             )
         spec = requests.by_column_names(spec, list(rows[0]))
         if args.grpc:
-            request = requests.grpc_predict_request(args.model, serialize(rows, spec))
+            signature = names.EXPLAIN if args.explain else names.SERVING_DEFAULT
+            request = requests.grpc_predict_request(args.model, serialize(rows, spec), signature)
             if args.print_request:
                 print(request)
                 return 0
             outputs = requests.send_grpc(args.host, args.port or GRPC_PORT, request)
             print(json.dumps({k: v.tolist() for k, v in outputs.items()}, default=bytes.decode))
             return 0
-        if args.classify:
+        if args.explain:
+            body = requests.rest_explain_body(serialize(rows, spec))
+        elif args.classify:
             body = requests.rest_classify_body(rows, spec)
         elif args.raw:
             body = requests.rest_raw_body(rows, spec)

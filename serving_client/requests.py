@@ -34,6 +34,13 @@ def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING
     return {"signature_name": signature, "instances": instances}
 
 
+def rest_explain_body(examples: Sequence[bytes]) -> dict:
+    """`explain` in REST's columnar format ("inputs"): its `columns` output holds one name per
+    column, not one value per example, which the row format ("instances") cannot answer."""
+    encoded = [{"b64": base64.b64encode(e).decode("ascii")} for e in examples]
+    return {"signature_name": names.EXPLAIN, "inputs": {names.EXAMPLES_INPUT: encoded}}
+
+
 def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
     """Typed raw instances. A missing cell is sent as NaN (numbers; JSON `NaN`, which TF Serving's
     REST parser accepts) or "" (strings), so that each row gets the answer `serving_default` gives

@@ -352,14 +352,23 @@ def decode_rest_instances(body: dict, signature) -> dict:
     return {k: tf.constant(v, dtype=inputs[k].dtype) for k, v in columns.items()}
 
 
+def decode_rest_inputs(body: dict, signature) -> dict:
+    """TF Serving's columnar format: inputs -> one tensor per input, typed by the signature."""
+    inputs = signature.structured_input_signature[1]
+    return {
+        key: tf.constant(
+            [base64.b64decode(v["b64"]) if isinstance(v, dict) else v for v in body["inputs"][key]],
+            dtype=inputs[key].dtype,
+        )
+        for key in inputs
+    }
+
+
 def run_rest_body(model, body) -> dict:
     signature = model.signatures[body["signature_name"]]
-    return {
-        k: v.numpy()
-        for k, v in signature(
-            **decode_rest_instances(json.loads(json.dumps(body)), signature)
-        ).items()
-    }
+    body = json.loads(json.dumps(body))  # what crosses the wire
+    decode = decode_rest_inputs if "inputs" in body else decode_rest_instances
+    return {k: v.numpy() for k, v in signature(**decode(body, signature)).items()}
 
 
 class RestHandler(BaseHTTPRequestHandler):
@@ -370,6 +379,9 @@ class RestHandler(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server's handler name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         outputs = run_rest_body(self.model, body)
+        if "inputs" in body:  # the columnar format's answer: one entry per output
+            self.answer(200, {"outputs": {k: _json_value(v) for k, v in outputs.items()}})
+            return
         predictions = [
             {
                 k: (v[i].decode() if isinstance(v[i], bytes) else v[i].tolist())
@@ -400,6 +412,10 @@ class RestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def _json_value(value: np.ndarray):
+    return [v.decode() for v in value] if value.dtype == object else value.tolist()
 
 
 def metadata_of(model, name: str) -> dict:

@@ -35,7 +35,7 @@ from modules.columns import (
 )
 from modules.export import raw_input_dtype
 from modules.hparams import TrainerConfig
-from modules.job import TrainJob, train_and_export
+from modules.job import TrainJob, train_and_export_here
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from tests import tf1_session
@@ -192,13 +192,7 @@ def trained(transformed, tmp_path_factory) -> dict:
             trainer=config,
             label_columns=list(columns),
         )
-        train_and_export(
-            job,
-            tf.distribute.get_strategy(),
-            job.model_run_dir,
-            job.serving_model_dir,
-            job.networks_dir,
-        )
+        train_and_export_here(job)
         result[(task, mode)] = (job, config, layout)
     return result
 
@@ -391,6 +385,37 @@ def test_predictions_are_probabilities_or_values_in_the_label_units(
             assert fitted["examples"] == ROWS - TRAIN_ROWS
 
 
+@pytest.mark.parametrize("task, mode", CASES)
+def test_every_model_explains_its_prediction_with_one_attribution_per_column(
+    trained, transformed, task, mode
+):
+    """`explain` in a TF1 session: one attribution per raw column under the user's name (numbers,
+    a one-hot and an embedded category, text, a date with times, a boolean), summing to prediction
+    - baseline_prediction (completeness: within 2 % + 2e-3, in standard deviations of the label
+    for regression), and `prediction` is what serving_default serves for the same rows."""
+    job, _, layout = trained[(task, mode)]
+    examples = {names.EXAMPLES_INPUT: np.array(transformed[task][3], object)}
+    for model, folder in model_dirs(job).items():
+        explained = tf1_session.run(folder, names.EXPLAIN, examples)
+        served = tf1_session.run(folder, names.SERVING_DEFAULT, examples)
+        assert [c.decode() for c in explained[names.ATTRIBUTED_COLUMNS]] == list(FEATURES)
+        attributions = explained[names.ATTRIBUTIONS]
+        assert attributions.shape == (len(examples[names.EXAMPLES_INPUT]), len(FEATURES))
+        assert np.isfinite(attributions).all(), model
+        prediction = explained[names.PREDICTION].astype(np.float64)
+        difference = prediction - explained[names.BASELINE_PREDICTION]
+        if TASKS[task][1] == modes.CLASSIFICATION:
+            unit, expected = 1.0, served[names.PROBABILITIES].max(axis=1)
+            tolerance = 1e-5
+        else:  # float64 in the label's units; the served float32 value is as close as it can be
+            unit, expected = layout.label_scale[0], served[names.VALUES][:, 0].astype(np.float64)
+            tolerance = 1e-5 * unit + np.spacing(np.abs(expected).astype(np.float32))
+        np.testing.assert_array_less(np.abs(prediction - expected), tolerance, err_msg=model)
+        gap = np.abs(attributions.sum(axis=1) - difference)
+        np.testing.assert_array_less(gap, 0.02 * np.abs(difference) + 2e-3 * unit, err_msg=model)
+        assert np.abs(difference).max() > 1e-3 * unit, model  # something to explain
+
+
 def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(transformed, tmp_path):
     """The Evaluator's split, laid out beside train and validation as Transform writes them."""
     from modules.calibration import UnseenLabelError
@@ -421,13 +446,7 @@ def test_an_eval_label_unseen_in_training_is_refused_not_folded_into_a_class(tra
         trainer=config,
     )
     with pytest.raises(UnseenLabelError, match="^1 eval example"):
-        train_and_export(
-            job,
-            tf.distribute.get_strategy(),
-            job.model_run_dir,
-            job.serving_model_dir,
-            job.networks_dir,
-        )
+        train_and_export_here(job)
     assert not os.path.exists(job.serving_model_dir)
 
 

@@ -10,7 +10,8 @@ import tensorflow as tf
 from modules import combination, modes, names
 from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
-from modules.networks import FeatureEncoder, SingleNetworkModel, TwinModel
+from modules.network_inputs import FeatureEncoder
+from modules.networks import SingleNetworkModel, TwinModel
 
 LAYOUT = FeatureLayout(("x", "y"), {"colour": 3}, n_outputs=3, label_vocabulary=("a", "b", "c"))
 

@@ -134,3 +134,42 @@ def test_client_sends_grpc_to_a_loopback_server(served):
     finally:
         server.stop(0)
     assert_same(outputs, served["expected"])
+
+
+def test_explain_goes_as_columnar_rest_and_as_grpc_and_gets_the_signatures_attributions(served):
+    examples = serialize(served["rows"], served["spec"])
+    expected = served["model"].signatures[names.EXPLAIN](examples=tf.constant(examples))
+    rest = helpers.run_rest_body(served["model"], requests.rest_explain_body(examples))
+    request = requests.grpc_predict_request(names.COMBINED, examples, names.EXPLAIN)
+    grpc = served["model"].signatures[request.model_spec.signature_name](
+        examples=tf.constant(tf.make_ndarray(request.inputs[names.EXAMPLES_INPUT]))
+    )
+    for outputs in (rest, {k: v.numpy() for k, v in grpc.items()}):
+        np.testing.assert_allclose(
+            outputs[names.ATTRIBUTIONS], expected[names.ATTRIBUTIONS].numpy(), atol=1e-6
+        )
+    columns = [c.decode() for c in rest[names.ATTRIBUTED_COLUMNS]]
+    assert len(columns) == len(served["spec"]) and set(columns) <= set(served["rows"][0])
+    assert rest[names.ATTRIBUTIONS].shape == (len(examples), len(columns))
+
+
+def test_client_explain_prints_attributions_from_a_loopback_server(served, capsys, tmp_path):
+    from serving_client.__main__ import main
+
+    helpers.RestHandler.model = served["model"]
+    server = HTTPServer(("127.0.0.1", 0), helpers.RestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code = main(
+            ["--csv", DEFAULT_DATA, "--model", "twinnorm_combined", "--host", "127.0.0.1"]
+            + ["--port", str(server.server_port), "--explain"]
+        )
+    finally:
+        server.shutdown()
+    assert code == 0
+    outputs = json.loads(capsys.readouterr().out)["outputs"]
+    rows = len(read_rows(DEFAULT_DATA))
+    assert np.array(outputs[names.ATTRIBUTIONS]).shape == (
+        rows,
+        len(outputs[names.ATTRIBUTED_COLUMNS]),
+    )
