@@ -79,7 +79,7 @@ def test_an_edit_re_runs_the_components_that_run_the_edited_code(tmp_path):
         project,
         environment(project),
     )
-    edit(networks, "units, 'tanh')", "units, 'elu')")
+    edit(networks, "units, activation='tanh')", "units, activation='elu')")
     run(project, output)
     states = newest_states(output)
     assert states["Transform"] == "CACHED" and states["CsvExampleGen"] == "CACHED", states
