@@ -14,13 +14,13 @@ import json
 import os
 import statistics
 import time
-from typing import Dict, List
+from typing import List
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_transform as tft
 
 from benchmarks.common import REPO_ROOT, alternate, machine_line, newest_artifact, provenance
+from benchmarks.serving import Tf1Model
 from components.pusher import versions
 from modules import attribution, names
 from modules.paths import OutputLayout
@@ -32,34 +32,18 @@ RESULTS_NAME = os.path.join("benchmarks", "results", "explain.json")
 BOUND = 20.0  # explain's time over serving_default's, same rows and batches (issue 36)
 
 
-class Signatures:
-    """One SavedModel in its own graph and TF1 session; each signature callable by name."""
-
-    def __init__(self, model_dir: str):
-        self.graph = tf.compat.v1.Graph()
-        self.session = tf.compat.v1.Session(graph=self.graph)
-        with self.graph.as_default():
-            self.meta = tf.compat.v1.saved_model.loader.load(self.session, ["serve"], model_dir)
-
-    def __call__(self, signature: str, examples: np.ndarray) -> Dict[str, np.ndarray]:
-        sig = self.meta.signature_def[signature]
-        fetches = {key: info.name for key, info in sig.outputs.items()}
-        feed = {sig.inputs[names.EXAMPLES_INPUT].name: examples}
-        return self.session.run(fetches, feed_dict=feed)
-
-
 def batches_of(rows: List[bytes], count: int, batch: int) -> List[np.ndarray]:
     """`count` examples (the rows repeated) in batches of `batch`, the last one short."""
     examples = [rows[i % len(rows)] for i in range(count)]
     return [np.array(examples[i : i + batch], dtype=object) for i in range(0, count, batch)]
 
 
-def completeness(model: Signatures, batches: List[np.ndarray]) -> float:
+def completeness(model: Tf1Model, batches: List[np.ndarray]) -> float:
     """The largest |sum(attributions) - (prediction - baseline_prediction)| over every row, as a
     share of 2 % of |difference| + 2e-3 (the tested tolerance): below 1 is within it."""
     worst = 0.0
     for examples in batches:
-        out = model(names.EXPLAIN, examples)
+        out = model(examples, names.EXPLAIN)
         difference = out[names.PREDICTION].astype(np.float64) - out[names.BASELINE_PREDICTION]
         gap = np.abs(out[names.ATTRIBUTIONS].sum(axis=1) - difference)
         worst = max(worst, float(np.max(gap / (0.02 * np.abs(difference) + 2e-3))))
@@ -83,16 +67,16 @@ def main(argv: List[str] | None = None) -> None:
     models = {}
     for model in names.SERVED_MODELS:
         folder = os.path.join(serving_root, model)
-        loaded = Signatures(os.path.join(folder, str(versions(folder)[-1])))
+        loaded = Tf1Model(os.path.join(folder, str(versions(folder)[-1])))
 
-        def timer(signature: str, loaded: Signatures = loaded):
+        def timer(signature: str, loaded: Tf1Model = loaded):
             for examples in batches[:2]:
-                loaded(signature, examples)  # warm-up
+                loaded(examples, signature)  # warm-up
 
             def measure() -> float:
                 started = time.perf_counter()
                 for examples in batches:
-                    loaded(signature, examples)
+                    loaded(examples, signature)
                 return time.perf_counter() - started
 
             return measure

@@ -112,13 +112,14 @@ def explain(model, features: Mapping[str, tf.Tensor], steps: int = STEPS) -> Dic
         k: tf.reshape(base[k] + alphas * (parts[k] - base[k]), [-1, parts[k].shape[-1]])
         for k in parts
     }
-    class_ids = None
-    if model.task == modes.CLASSIFICATION:
-        at_input = model.from_parts(parts)[names.PROBABILITIES]
-        class_ids = tf.tile(tf.argmax(at_input, axis=-1), [steps + 1])
     with tf.GradientTape() as tape:
         tape.watch(list(path.values()))
-        values = explained(model, model.from_parts(path), class_ids)
+        outputs = model.from_parts(path)
+        class_ids = None
+        if model.task == modes.CLASSIFICATION:  # the class predicted at the input, the last point
+            at_input = tf.reshape(outputs[names.PROBABILITIES], [steps + 1, rows, -1])[-1]
+            class_ids = tf.tile(tf.argmax(at_input, axis=-1), [steps + 1])
+        values = explained(model, outputs, class_ids)
     grads = tape.gradient(values, path, unconnected_gradients=tf.UnconnectedGradients.ZERO)
     values = tf.reshape(values, [steps + 1, rows])
     segments = tf.add_n(  # trapezoid per segment, summed into raw columns: [steps, rows, columns]

@@ -100,17 +100,17 @@ class ServingModule(tf.Module):
             )
         return outputs
 
-    def serve_examples(self, examples: tf.Tensor) -> Outputs:
+    def parsed(self, examples: tf.Tensor) -> Outputs:
+        """The raw features of a non-empty batch of serialized examples."""
         with tf.control_dependencies([_non_empty(tf.size(examples))]):
-            return self.outputs_from_raw(
-                tf.io.parse_example(tf.identity(examples), self.feature_spec)
-            )
+            return tf.io.parse_example(tf.identity(examples), self.feature_spec)
+
+    def serve_examples(self, examples: tf.Tensor) -> Outputs:
+        return self.outputs_from_raw(self.parsed(examples))
 
     def explain_examples(self, examples: tf.Tensor) -> Outputs:
         """Integrated gradients of the served prediction, one attribution per raw column."""
-        with tf.control_dependencies([_non_empty(tf.size(examples))]):
-            raw = tf.io.parse_example(tf.identity(examples), self.feature_spec)
-        return attribution.explain(self.model, self.features_from_raw(raw))
+        return attribution.explain(self.model, self.features_from_raw(self.parsed(examples)))
 
     def serve_raw(self, features: Mapping[str, tf.Tensor]) -> Outputs:
         """`features` keyed by internal key (the signature's input names)."""

@@ -128,12 +128,7 @@ class TwinModel(keras.Model):
 
     def parts(self, features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """The continuous inputs: the shared encoding and each network's embeddings, if any."""
-        parts = {names.ENCODED: self.encoder(features)}
-        for name, net in self.networks.items():
-            embedded = net.embed(features)
-            if embedded is not None:
-                parts[name] = embedded
-        return parts
+        return continuous_parts(self.encoder, self.networks, features)
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         return self.from_parts(self.parts(features), training)
@@ -247,11 +242,7 @@ class SingleNetworkModel(keras.Model):
     def parts(self, features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """The continuous inputs this network's prediction reads (both networks' with `shared`)."""
         nets = self.twin_networks if self.per_example_shared else {self.network_name: self.network}
-        parts = {names.ENCODED: self.encoder(features)}
-        parts.update(
-            {n: net.embed(features) for n, net in nets.items() if net.embedder is not None}
-        )
-        return parts
+        return continuous_parts(self.encoder, nets, features)
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         return self.from_parts(self.parts(features))
@@ -281,6 +272,17 @@ class SingleNetworkModel(keras.Model):
             **network_outputs(self, self.network_name, raw, scores),
             **prediction_outputs(self, self.network_name, scores),
         }
+
+
+def continuous_parts(
+    encoder: FeatureEncoder, networks: Mapping[str, Network], features: Mapping[str, tf.Tensor]
+) -> Dict[str, tf.Tensor]:
+    """The shared encoding, and the embeddings of each of `networks` that has embedded inputs."""
+    parts = {names.ENCODED: encoder(features)}
+    parts.update(
+        {n: net.embed(features) for n, net in networks.items() if net.embedder is not None}
+    )
+    return parts
 
 
 def normalize_pair(

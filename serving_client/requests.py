@@ -27,18 +27,23 @@ from modules.columns import internal_key, keys_to_names
 from serving_client.raw_examples import typed_cells
 
 
+def _b64(example: bytes) -> dict:
+    """A serialized tf.Example as REST's JSON carries binary strings."""
+    return {"b64": base64.b64encode(example).decode("ascii")}
+
+
 def rest_examples_body(examples: Sequence[bytes], signature: str = names.SERVING_DEFAULT) -> dict:
-    instances = [
-        {names.EXAMPLES_INPUT: {"b64": base64.b64encode(e).decode("ascii")}} for e in examples
-    ]
+    instances = [{names.EXAMPLES_INPUT: _b64(e)} for e in examples]
     return {"signature_name": signature, "instances": instances}
 
 
 def rest_explain_body(examples: Sequence[bytes]) -> dict:
     """`explain` in REST's columnar format ("inputs"): its `columns` output holds one name per
     column, not one value per example, which the row format ("instances") cannot answer."""
-    encoded = [{"b64": base64.b64encode(e).decode("ascii")} for e in examples]
-    return {"signature_name": names.EXPLAIN, "inputs": {names.EXAMPLES_INPUT: encoded}}
+    return {
+        "signature_name": names.EXPLAIN,
+        "inputs": {names.EXAMPLES_INPUT: list(map(_b64, examples))},
+    }
 
 
 def rest_raw_body(rows: Sequence[Mapping[str, str]], feature_spec: Mapping[str, object]) -> dict:
