@@ -176,6 +176,19 @@ def machine_line(m: dict) -> str:
     return f"{m['cores']} cores, {m['cpu']}, {m['memory_gib']:g} GiB, CPU only"
 
 
+def measured(payload: dict) -> str:
+    """A results table's opening: when, on what, by which command, at which commit."""
+    return (
+        f"Measured {payload['date']} on {machine_line(payload['machine'])} by "
+        f"`{payload['command']}`, commit {payload['commit']}"
+    )
+
+
+def write_json(path: str, payload: dict) -> None:
+    with open(path, "w") as handle:
+        json.dump(payload, handle, indent=1)
+
+
 def commit() -> str:
     """The short commit the figures were measured at, `-dirty` when the checkout had changes ("" outside
     a git checkout)."""

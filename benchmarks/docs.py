@@ -18,7 +18,7 @@ import re
 import sys
 from typing import Callable, Iterator, List, Tuple
 
-from benchmarks import console_sample, explain, front_door, quality, report, scale
+from benchmarks import batch_explain, console_sample, explain, front_door, quality, report, scale
 from benchmarks.common import REPO_ROOT
 
 # README and every page in docs/: where a typed figure is looked for.
@@ -74,6 +74,12 @@ SECTIONS = (
         "front door table", front_door.RESULTS_NAME, front_door.section, ("docs/benchmarks.md",)
     ),
     Section("explain cost", explain.RESULTS_NAME, explain.section, ("docs/serving.md",)),
+    Section(
+        "batch explain cost",
+        batch_explain.RESULTS_NAME,
+        batch_explain.section,
+        ("docs/serving.md",),
+    ),
     Section(
         "default run report",
         console_sample.RESULTS_NAME,

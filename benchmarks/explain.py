@@ -10,7 +10,6 @@ Writes benchmarks/results/explain.json; docs/serving.md's cost table is rendered
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -19,7 +18,14 @@ from typing import List
 import numpy as np
 import tensorflow_transform as tft
 
-from benchmarks.common import REPO_ROOT, alternate, machine_line, newest_artifact, provenance
+from benchmarks.common import (
+    REPO_ROOT,
+    alternate,
+    measured,
+    newest_artifact,
+    provenance,
+    write_json,
+)
 from benchmarks.serving import Tf1Model
 from components.pusher import versions
 from modules import attribution, names
@@ -102,15 +108,13 @@ def main(argv: List[str] | None = None) -> None:
         "bound": BOUND,
         "models": models,
     }
-    with open(args.json, "w") as handle:
-        json.dump(payload, handle, indent=1)
+    write_json(args.json, payload)
 
 
 def section(payload: dict) -> str:
     """docs/serving.md's cost table."""
     lines = [
-        f"Measured {payload['date']} on {machine_line(payload['machine'])} by "
-        f"`{payload['command']}`, commit {payload['commit']}: {payload['rows']:,} penguin rows in "
+        measured(payload) + f": {payload['rows']:,} penguin rows in "
         f"batches of {payload['batch']}, {payload['steps']} path segments, each signature "
         "through a TF1 session (median of alternated timings).",
         "",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shutil
 import sys
@@ -24,10 +23,11 @@ from typing import Dict, List
 import numpy as np
 
 from benchmarks.common import (
-    machine_line,
+    measured,
     newest_artifact,
     provenance,
     run_process,
+    write_json,
 )
 from pipeline.local import EXIT_NOT_BLESSED, EXIT_OK
 from pipeline.project import REPO_ROOT
@@ -148,8 +148,7 @@ def main() -> None:
         "held_out_rows": HELD_OUT,
         "runs": runs,
     }
-    with open(args.json, "w") as handle:
-        json.dump(payload, handle, indent=1)
+    write_json(args.json, payload)
     print(section(payload))
 
 
@@ -157,8 +156,7 @@ def section(payload: dict) -> str:
     """docs/benchmarks.md's section: each run's AUC on unseen rows, wall time and peak RSS."""
     every, without = payload["runs"]
     lines = [
-        f"Measured {payload['date']} on {machine_line(payload['machine'])} by "
-        f"`{payload['command']}`, commit {payload['commit']}: {payload['rows']:,} generated rows "
+        measured(payload) + f": {payload['rows']:,} generated rows "
         f"(a free-text column with a distinct string per row, an ISO date, a number with gaps, "
         f"a category, an id), scored on {payload['held_out_rows']:,} held-out rows no run saw.",
         "",

@@ -306,7 +306,7 @@ def served_outputs(model_dir: str, test: str, folder: str) -> Dict[str, np.ndarr
     from serving_client.__main__ import feature_spec_of
     from serving_client.raw_examples import read_rows, serialize
     from serving_client.requests import by_column_names
-    from tests.helpers import run_tf1_session
+    from tests.tf1_subprocess import run_tf1_session
 
     rows = read_rows(test)
     spec = by_column_names(feature_spec_of(model_dir), list(rows[0]))  # internal keys -> headers

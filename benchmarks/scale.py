@@ -32,9 +32,11 @@ from benchmarks.common import (
     SAMPLE_INTERVAL,
     component_times,
     machine_line,
+    measured,
     newest_artifact,
     provenance,
     run_process,
+    write_json,
 )
 from modules import names
 from modules.paths import OutputLayout
@@ -259,8 +261,7 @@ def main() -> None:
         "runs": [{k: v for k, v in r.items() if k not in ("data", "output")} for r in runs],
         "targets": targets(runs, step),
     }
-    with open(args.json, "w") as handle:
-        json.dump(payload, handle, indent=1)
+    write_json(args.json, payload)
     print(section(payload))
 
 
@@ -268,8 +269,8 @@ def section(payload: dict) -> str:
     """docs/benchmarks.md's scale section: per component at each size, then the targets."""
     runs = payload["runs"]
     head = (
-        f"Measured {payload['date']} on {machine_line(payload['machine'])} by "
-        f"`{payload['command']}`, commit {payload['commit']}; label `{payload['label']}`, "
+        measured(payload)
+        + f"; label `{payload['label']}`, "
         + "; ".join(
             f"{r['rows']:,} rows: splits "
             + " / ".join(f"{k} {v:,}" for k, v in r["splits"].items())

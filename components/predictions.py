@@ -3,20 +3,23 @@
 BulkInferrer writes TFRecords of PredictionLog protos. Beside them this component writes, for
 every input row, one table row: the key columns the user named (`--key-columns`), then per model
 (the combined model, then each network) the predicted class and one probability per class, or
-the predicted value of each target in the label's units. Beam writes the rows in shards, as CSV
-(`predictions-SSSSS-of-NNNNN.csv`, a header in each) and as Parquet, so no process holds them all.
+the predicted value of each target in the label's units. With `--explain`, each explained model's
+attribution of every feature column follows (`attribution_<column>`, `network_a_attribution_<column>`:
+its `explain` signature, modules/attribution.py, on the same row). Beam writes the rows in shards,
+as CSV (`predictions-SSSSS-of-NNNNN.csv`, a header in each) and as Parquet, so no process holds
+them all.
 """
 
 import csv
 import io
 import json
 import os
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, Iterator, List, Sequence
 
 import apache_beam as beam
 import numpy as np
 
-from components import PredictionTable
+from components import PredictionTable, pusher
 from components import tfx_api as tfx
 from modules import modes, names
 
@@ -25,6 +28,9 @@ MODELS = (names.COMBINED, *names.NETWORKS)
 # The PredictionTable's property: the file pattern of its CSV shards; readers import this name.
 CSV_PATTERN = "csv_pattern"
 DT_DOUBLE = 2  # tensorflow.core.framework.types_pb2.DT_DOUBLE
+# Rows explained in one call of a model's explain signature, which holds (its steps + 1) times
+# this many rows of activations at once.
+EXPLAIN_BATCH = 256
 
 
 def _prefix(model: str) -> str:
@@ -46,7 +52,14 @@ def columns(settings: Dict[str, Any]) -> List[str]:
             result += [f"{prefix}probability_{c}" for c in settings["classes"]]
         else:
             result += [f"{prefix}predicted_{c}" for c in settings["label_columns"]]
+    for model in settings["explained_models"]:
+        result += attribution_columns(model, settings)
     return result
+
+
+def attribution_columns(model: str, settings: Dict[str, Any]) -> List[str]:
+    """One column per feature column the model's attributions sum back to, in its order."""
+    return [f"{_prefix(model)}attribution_{c}" for c in settings["explained_columns"]]
 
 
 def _key_text(feature) -> str:
@@ -76,9 +89,7 @@ def table_row(record: bytes, settings: Dict[str, Any]) -> Dict[str, Any]:
     predict = prediction_log_pb2.PredictionLog.FromString(record).predict_log
     row: Dict[str, Any] = {}
     if settings["key_columns"]:
-        example = example_pb2.Example.FromString(
-            predict.request.inputs[names.EXAMPLES_INPUT].string_val[0]
-        )
+        example = example_pb2.Example.FromString(_example(predict))
         feature = example.features.feature
         for key in settings["key_columns"]:
             row[key] = _key_text(feature[key]) if key in feature else ""
@@ -96,6 +107,60 @@ def table_row(record: bytes, settings: Dict[str, Any]) -> Dict[str, Any]:
             for name, value in zip(settings["label_columns"], values, strict=True):
                 row[f"{prefix}predicted_{name}"] = value
     return row
+
+
+def _example(predict) -> bytes:
+    """The serialized tf.Example a PredictLog's request sent."""
+    return predict.request.inputs[names.EXAMPLES_INPUT].string_val[0]
+
+
+class TableRows(beam.DoFn):
+    """A batch of PredictionLogs -> their table rows, each with the attributions of the explained
+    models (their `explain` signatures, loaded once per worker, on the logged examples)."""
+
+    def __init__(self, settings: Dict[str, Any], model_uri: str):
+        self._settings = settings
+        self._sources = {
+            m: pusher.model_sources(model_uri)[m] for m in settings["explained_models"]
+        }
+        self._explain: Dict[str, Any] = {}
+
+    def _signature(self, model: str):
+        if model not in self._explain:  # loaded on first use: no rows, no model load
+            import tensorflow as tf
+
+            loaded = tf.saved_model.load(self._sources[model])
+            self._explain[model] = (loaded, loaded.signatures[names.EXPLAIN])
+        return self._explain[model][1]
+
+    def process(self, records: List[bytes]) -> Iterator[Dict[str, Any]]:
+        from tensorflow_serving.apis import prediction_log_pb2
+
+        rows = [table_row(record, self._settings) for record in records]
+        if self._sources:
+            examples = [
+                _example(prediction_log_pb2.PredictionLog.FromString(r).predict_log)
+                for r in records
+            ]
+            for model in self._sources:
+                self._add_attributions(model, examples, rows)
+        yield from rows
+
+    def _add_attributions(
+        self, model: str, examples: List[bytes], rows: List[Dict[str, Any]]
+    ) -> None:
+        import tensorflow as tf
+
+        outputs = self._signature(model)(examples=tf.constant(examples))
+        served = [c.decode() for c in outputs[names.ATTRIBUTED_COLUMNS].numpy()]
+        if served != list(self._settings["explained_columns"]):
+            raise ValueError(
+                f"the {model} model attributes to the columns {served}, the pipeline expected "
+                f"{self._settings['explained_columns']}: the model is not this run's"
+            )
+        header = attribution_columns(model, self._settings)
+        for row, values in zip(rows, outputs[names.ATTRIBUTIONS].numpy().tolist(), strict=True):
+            row.update(zip(header, values, strict=True))
 
 
 def csv_text(cells: Sequence[Any]) -> str:
@@ -121,15 +186,23 @@ def parquet_schema(settings: Dict[str, Any]):
 
 
 def settings_of(
-    task: str, label_key: str, label_columns: Sequence[str], key_columns: Sequence[str]
+    task: str,
+    label_key: str,
+    label_columns: Sequence[str],
+    key_columns: Sequence[str],
+    explained_models: Sequence[str] = (),
+    explained_columns: Sequence[str] = (),
 ) -> str:
-    """The component's `settings` parameter (JSON), from the resolved configuration."""
+    """The component's `settings` parameter (JSON), from the resolved configuration;
+    `explained_columns`: the feature columns, in the order the models attribute to them."""
     return json.dumps(
         {
             "task": task,
             "label_key": label_key,
             "label_columns": list(label_columns),
             "key_columns": list(key_columns),
+            "explained_models": list(explained_models),
+            "explained_columns": list(explained_columns) if explained_models else [],
         }
     )
 
@@ -140,12 +213,14 @@ def BatchPredictions(  # noqa: N802 (TFX component names are classes)
         tfx.types.standard_artifacts.InferenceResult
     ],
     transform_graph: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.TransformGraph],
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
     predictions: tfx.dsl.components.OutputArtifact[PredictionTable],
     settings: tfx.dsl.components.Parameter[str],
     code: tfx.dsl.components.Parameter[str] = "",
     beam_pipeline: tfx.dsl.components.BeamComponentParameter[beam.Pipeline] = None,
 ) -> None:
-    """CSV and Parquet shards of every input row's predictions; `code` makes an edit re-run it."""
+    """CSV and Parquet shards of every input row's predictions (and attributions, from `model`:
+    the one BulkInferrer ran); `code` makes an edit re-run it."""
     del code
     import tensorflow_transform as tft
 
@@ -162,7 +237,8 @@ def BatchPredictions(  # noqa: N802 (TFX component names are classes)
             pipeline
             | "ReadPredictionLogs"
             >> beam.io.ReadFromTFRecord(os.path.join(inference_result.uri, "*.gz"))
-            | "ToRows" >> beam.Map(table_row, values)
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=EXPLAIN_BATCH)
+            | "ToRows" >> beam.ParDo(TableRows(values, model.uri))
         )
         _ = (
             rows

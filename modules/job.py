@@ -38,7 +38,7 @@ from modules.export import save_serving_models
 from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
 from modules.layout import feature_layout
 from modules.networks import TwinModel
-from modules.summaries import write_output_histograms
+from modules.tensorboard_logs import write_output_histograms
 from modules.training import JointTrainer
 
 VALIDATION_ROWS = 1024

@@ -87,7 +87,7 @@ def non_negative(text: str) -> int:
     return value
 
 
-def names(text: str) -> Tuple[str, ...]:
+def comma_list(text: str) -> Tuple[str, ...]:
     """Comma-separated column names."""
     values = tuple(v.strip() for v in text.split(",") if v.strip())
     if not values:

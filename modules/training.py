@@ -25,7 +25,7 @@ from modules.hparams import TrainerConfig
 from modules.losses import check_finite, learning_rates, per_example_loss
 from modules.network_inputs import unseen_masked
 from modules.networks import TwinModel
-from modules.summaries import Scalars
+from modules.tensorboard_logs import Scalars
 
 
 class JointTrainer:

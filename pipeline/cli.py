@@ -8,7 +8,7 @@ import sys
 import typing
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-from modules.options import Declared, declared, names
+from modules.options import Declared, comma_list, declared
 from pipeline import config_file
 from pipeline.config import PipelineConfig
 from pipeline.resolution import resolve
@@ -101,7 +101,7 @@ _PARSERS = {
     int: int,
     float: float,
     str: str,
-    Tuple[str, ...]: names,
+    Tuple[str, ...]: comma_list,
     Optional[float]: float,
     Optional[str]: str,
 }

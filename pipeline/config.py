@@ -23,6 +23,7 @@ DEFAULT_INFERENCE_DATA = os.path.join(REPO_ROOT, "data", "unlabelled", "penguins
 DEFAULT_SCHEMA = os.path.join(REPO_ROOT, "data", "penguins.schema.pbtxt")
 ON_ANOMALY = ("fail", "warn")
 ON_MISSING_LABEL = ("drop", "fail")
+EXPLAIN = {"none": (), "combined": (names.COMBINED,), "all": names.SERVED_MODELS}
 DEFAULT_LABEL = "species"
 DEFAULT_OUTPUT = "tfx_runs"
 # Each prediction row's key without --key-columns: its row in the inference data (from 1, on across a
@@ -58,7 +59,6 @@ class PipelineConfig:
         "label column, or several numeric ones comma-separated for multi-target regression",
         "data",
     )
-    # Empty: every column but the label.
     features: Tuple[str, ...] = option(
         (), "comma-separated feature columns (default: every other column)", "data"
     )
@@ -107,13 +107,19 @@ class PipelineConfig:
         metavar="PATH",
         none_word=True,
     )
-    # Columns of the inference data copied beside each row's predictions; never features.
     key_columns: Tuple[str, ...] = option(
         (),
         "comma-separated columns of the inference data written beside each row's predictions "
         f"(e.g. an id); never used as features (default: {ROW_KEY}, the row's number in the "
         "inference data)",
         "data",
+    )
+    explain: str = option(
+        "none",
+        "add each feature column's attribution to the batch predictions (integrated gradients, "
+        "the models' explain signature): for the combined model, or for all three models",
+        "data",
+        choices=tuple(EXPLAIN),
     )
     # Curated schema the data is validated against; "" infers one (SchemaGen) every run; None: the
     # curated penguin schema with the embedded data, else the kept schema (`kept_schema`) when an
@@ -140,9 +146,6 @@ class PipelineConfig:
         "data",
         choices=ON_ANOMALY,
     )
-    # Drift: this run's statistics against those of the last blessed run's data (TFX's
-    # DistributionValidator); a column over its bar stops the run like an anomaly. Bars: approximate
-    # Jensen-Shannon divergence for numeric columns, L-infinity distance for categorical ones.
     drift: bool = option(
         False,
         "compare this run's statistics with the last blessed run's (DistributionValidator); a "
@@ -248,6 +251,11 @@ class PipelineConfig:
     def prediction_keys(self) -> Tuple[str, ...]:
         """The columns copied beside each prediction, so every row joins back to its input."""
         return self.key_columns or ((self.row_key,) if self.row_key else ())
+
+    @property
+    def explained_models(self) -> Tuple[str, ...]:
+        """The models whose attributions the batch predictions carry (--explain)."""
+        return EXPLAIN[self.explain]
 
     @property
     def label_key(self) -> str:

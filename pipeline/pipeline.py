@@ -9,16 +9,15 @@ from typing import Any, Dict, List, Optional, Tuple
 from components import data_gate, drift, predictions, pusher
 from components import tfx_api as tfx
 from components.data_gate import DataGate
-from components.predictions import BatchPredictions
 from components.pusher import TwinPusher
 from components.report import component as report_component
 from components.report.component import RunReport
 from modules import names, skill
 from pipeline import code_version
+from pipeline.batch_inference import batch_inference
 from pipeline.config import PipelineConfig
 from pipeline.evaluation import eval_config
 
-INFERENCE_SPLIT = "unlabelled"
 PREPROCESSING_FN = "modules.preprocessing.preprocessing_fn"
 RUN_FN = "modules.trainer.run_fn"
 TUNER_FN = "modules.tuning.tuner_fn"
@@ -53,40 +52,6 @@ def training_args(config: PipelineConfig) -> dict:
             splits=[names.VALIDATION_SPLIT], num_steps=config.trainer.eval_steps
         ),
     )
-
-
-def batch_inference(config: PipelineConfig, code: Dict[str, str], trainer, blessing, transform):
-    """Unlabelled CSV -> tf.Examples -> BulkInferrer (PredictionLogs with every serving output)
-    -> BatchPredictions (the same predictions as CSV and Parquet shards, with the key columns)."""
-    if not config.inference_data:
-        return []
-    examples = tfx.components.CsvExampleGen(
-        input_base=config.inference_dir,
-        input_config=tfx.proto.Input(
-            splits=[tfx.proto.Input.Split(name=INFERENCE_SPLIT, pattern=config.inference_pattern)]
-        ),
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
-                splits=[tfx.proto.SplitConfig.Split(name=INFERENCE_SPLIT, hash_buckets=1)]
-            )
-        ),
-    ).with_id("InferenceExampleGen")
-    inferrer = tfx.components.BulkInferrer(
-        examples=examples.outputs["examples"],
-        model=trainer.outputs["model"],
-        model_blessing=blessing,
-        data_spec=tfx.proto.DataSpec(example_splits=[INFERENCE_SPLIT]),
-        model_spec=tfx.proto.ModelSpec(model_signature_name=[names.BATCH_INFERENCE]),
-    )
-    table = BatchPredictions(
-        inference_result=inferrer.outputs["inference_result"],
-        transform_graph=transform.outputs["transform_graph"],
-        settings=predictions.settings_of(
-            config.trainer.task, config.label_key, config.label_columns, config.prediction_keys
-        ),
-        code=code["BatchPredictions"],
-    ).with_id("BatchPredictions")
-    return [examples, inferrer, table]
 
 
 def schema_gen(config: PipelineConfig, statistics):

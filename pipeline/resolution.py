@@ -145,6 +145,11 @@ def _check_inference_data(
     keys = config.key_columns
     if keys and not inference_data:
         raise ValueError("key_columns name columns of the inference data: give --inference-data")
+    if config.explained_models and not inference_data:
+        raise ValueError(
+            f"--explain {config.explain} adds attributions to the batch predictions of the "
+            "inference data: give --inference-data, or leave --explain out"
+        )
     labels = [k for k in keys if k in config.label_columns]
     if labels:
         raise ValueError(f"key column(s) {', '.join(labels)} are the label")

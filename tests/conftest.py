@@ -33,7 +33,7 @@ class TinyPenguins:
         return [os.path.join(self.examples, f"Split-{split}", "*")]
 
     def raw_examples(self, split: str) -> List[bytes]:
-        from tests.helpers import serialize
+        from tests.transform_fixture import serialize
 
         return serialize(self.splits[split], self.spec)
 
@@ -61,7 +61,7 @@ def tiny_penguins(tmp_path_factory) -> TinyPenguins:
     from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, PipelineConfig
     from pipeline.pipeline import transform_config
     from pipeline.resolution import resolve
-    from tests.helpers import csv_instances, write_transform_output
+    from tests.transform_fixture import csv_instances, write_transform_output
 
     config = resolve(PipelineConfig())
     schema = io_utils.parse_pbtxt_file(DEFAULT_SCHEMA, schema_pb2.Schema())
@@ -144,7 +144,7 @@ def loopback(served):
     import threading
     from http.server import HTTPServer
 
-    from tests.helpers import RestHandler
+    from tests.rest_stand_in import RestHandler
 
     RestHandler.model = served["model"]
     server = HTTPServer(("127.0.0.1", 0), RestHandler)

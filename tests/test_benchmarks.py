@@ -206,3 +206,25 @@ def test_tree_memory_counts_child_processes_memory_and_cpu():
         parent.wait()
     assert memory.peak() > 300 * 2**20
     assert 0.5 < memory.cores() < 1.5  # the child spins one core for 1.5 s
+
+
+def test_the_batch_explain_table_gives_each_choice_against_no_explain_at_the_same_size(tmp_path):
+    from benchmarks import batch_explain
+
+    path = batch_explain.write_inference(25, str(tmp_path / "new.csv"))
+    with open(path) as handle:
+        assert len(handle.read().splitlines()) == 26  # the header, then 25 rows
+    payload = {
+        "date": "D",
+        "command": "C",
+        "commit": "K",
+        "machine": {"cores": 2, "cpu": "cpu", "memory_gib": 1.0},
+        "runs": [
+            {"explain": e, "rows": n, "seconds": s, "rows_per_s": n / s, "peak_rss_gib": 1.25}
+            for n, times in ((100, (2.0, 5.0)), (400, (4.0, 12.0)))
+            for e, s in zip(("none", "all"), times, strict=True)
+        ],
+    }
+    text = batch_explain.section(payload)
+    assert "| 100 | all | 5.0 s | 20 | 2.5x | 1.25 GiB |" in text
+    assert "| 400 | all | 12.0 s | 33 | 3.0x | 1.25 GiB |" in text

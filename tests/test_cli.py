@@ -20,6 +20,7 @@ NON_DEFAULT = {
     "--split": ["8:1:1"],
     "--inference-data": [DEFAULT_INFERENCE_DATA],
     "--key-columns": ["year"],
+    "--explain": ["all"],
     "--schema": ["none"],
     "--reinfer-schema": [],
     "--on-anomaly": ["warn"],

@@ -7,7 +7,7 @@ import sys
 
 from pipeline import code_version
 from pipeline.pipeline import code_fingerprints
-from tests.helpers import copy_project, edit
+from tests.project_copies import copy_project, edit
 
 
 def test_each_fingerprint_covers_the_code_its_component_runs_and_nothing_else(tmp_path):

@@ -39,7 +39,7 @@ from modules.job import TrainJob, train_and_export_here
 from modules.layout import feature_layout
 from modules.networks import TwinModel
 from tests import tf1_session
-from tests.helpers import serialize, write_transform_output
+from tests.transform_fixture import serialize, write_transform_output
 
 pytestmark = pytest.mark.slow
 

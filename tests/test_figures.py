@@ -4,7 +4,7 @@ import base64
 
 from components.report.figures import confusion_figure, training_figure
 from modules import names
-from tests.helpers import PNG_SIGNATURE
+from tests.report_fixture import PNG_SIGNATURE
 
 
 def test_the_confusion_chart_is_a_png_of_every_model():

@@ -6,7 +6,7 @@ import os
 import shutil
 
 from pipeline.config import DEFAULT_DATA
-from tests.helpers import compile_cli, run_locally
+from tests.project_copies import compile_cli, run_locally
 
 
 def test_a_failing_task_stops_the_run_naming_the_task_its_log_and_the_cause(tmp_path):

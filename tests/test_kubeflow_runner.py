@@ -10,7 +10,7 @@ import yaml
 from pipeline import kubeflow_spec
 from pipeline.config import REPO_ROOT
 from pipeline.project import TOP_LEVEL
-from tests.helpers import compile_cli
+from tests.project_copies import compile_cli
 
 ROOT = "gs://example-bucket/twinnorm"
 IMAGE = "gcr.io/example-project/twinnorm:golden"

@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from pipeline import kubeflow_spec
 from pipeline.config import REPO_ROOT
 from pipeline.resolution import resolve
-from tests.helpers import compile_cli
+from tests.project_copies import compile_cli
 
 IMAGE = "gcr.io/example-project/twinnorm:golden"
 ROOT = "gs://example-bucket/twinnorm"

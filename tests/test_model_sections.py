@@ -5,7 +5,7 @@ import pytest
 
 from components.report.render import page
 from modules import names
-from tests.helpers import report_data
+from tests.report_fixture import report_data
 
 
 def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
@@ -52,3 +52,42 @@ def test_calibration_section_shows_each_predictions_map_and_what_it_changed():
         and "<td>4430</td>" in document
         and "<td>3739</td>" in document
     )
+
+
+def test_explanations_section_ranks_columns_names_disagreement_and_shows_example_rows():
+    from components.report.model_sections import explanations_section
+
+    models = [names.COMBINED, *names.NETWORKS]
+    record = {
+        "split": "eval",
+        "rows": 1500,
+        "columns": ["Bill Length (mm)", "island", "sex"],
+        "importance": {
+            names.COMBINED: [0.1, 0.3, 0.02],
+            names.NETWORK_A: [0.2, 0.25, 0.01],
+            names.NETWORK_B: [0.05, 0.35, 0.2],
+        },
+        "disagreement": [0.15, 0.1, 0.19],
+        "examples": [
+            {
+                "index": 1234,
+                "values": {"Bill Length (mm)": "39.1", "island": "Biscoe", "sex": ""},
+                "models": {
+                    m: {
+                        "prediction": 0.9,
+                        "baseline_prediction": 0.4,
+                        "attributions": [0.125, 0.25, 0.125],
+                    }
+                    for m in models
+                },
+            }
+        ],
+    }
+    body = explanations_section(record)
+    assert "first 1,500 rows of the eval split" in body
+    ranked = [body.index(f"<td>{c}</td>") for c in ("island", "Bill Length (mm)", "sex")]
+    assert ranked == sorted(ranked)  # by the combined model's importance
+    assert "disagree most on: sex (0.1900), Bill Length (mm) (0.1500), island (0.1000)" in body
+    assert "Row 1,234 of the split: combined 0.9 (baseline 0.4)" in body
+    assert "<td>Biscoe</td>" + "<td>0.2500</td>" * 3 in body
+    assert explanations_section({}) == "<p>No explanations recorded.</p>"

@@ -4,7 +4,7 @@ import pytest
 
 from components.report.render import numbers
 from modules import names
-from tests.helpers import report_data
+from tests.report_fixture import report_data
 
 
 def test_histograms_share_bins_per_stage_and_count_every_output():

@@ -4,7 +4,15 @@ import dataclasses
 
 import pytest
 
-from modules.options import GROUPS, declared, flag_of, names, non_negative, option, positive
+from modules.options import (
+    GROUPS,
+    comma_list,
+    declared,
+    flag_of,
+    non_negative,
+    option,
+    positive,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,8 +38,8 @@ def test_nested_options_are_found_in_field_order_with_their_flags():
 
 def test_parsers_refuse_what_their_option_cannot_take():
     assert positive("3") == 3 and non_negative("0") == 0
-    assert names(" a, b ,,c ") == ("a", "b", "c")
-    for parse, text in ((positive, "0"), (non_negative, "-1"), (names, " , ")):
+    assert comma_list(" a, b ,,c ") == ("a", "b", "c")
+    for parse, text in ((positive, "0"), (non_negative, "-1"), (comma_list, " , ")):
         with pytest.raises(ValueError):
             parse(text)
     with pytest.raises(ValueError, match="option group must be one of"):

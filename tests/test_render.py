@@ -7,7 +7,7 @@ import pytest
 
 from components.report.render import SECTIONS, page
 from modules import names
-from tests.helpers import PNG_SIGNATURE, Page, report_data
+from tests.report_fixture import PNG_SIGNATURE, Page, report_data
 
 
 def test_page_has_every_section_and_only_inline_png_images():

@@ -14,7 +14,7 @@ from modules import names
 from pipeline.config import DEFAULT_DATA
 from serving_client import requests
 from serving_client.raw_examples import read_rows, serialize
-from tests import helpers
+from tests import rest_stand_in
 
 
 def assert_same(outputs: dict, expected: dict):
@@ -24,7 +24,7 @@ def assert_same(outputs: dict, expected: dict):
 
 def test_rest_examples_body_gives_the_signature_outputs(served):
     body = requests.rest_examples_body(serialize(served["rows"], served["spec"]))
-    assert_same(helpers.run_rest_body(served["model"], body), served["expected"])
+    assert_same(rest_stand_in.run_rest_body(served["model"], body), served["expected"])
 
 
 def test_rest_raw_body_types_floats_as_json_floats_and_gives_the_same_outputs(served):
@@ -35,7 +35,7 @@ def test_rest_raw_body_types_floats_as_json_floats_and_gives_the_same_outputs(se
     )  # a JSON float, never 18
     first = body["instances"][0]
     assert isinstance(first["bill_length_mm"], float) and isinstance(first["body_mass_g"], float)
-    assert_same(helpers.run_rest_body(served["model"], body), served["expected"])
+    assert_same(rest_stand_in.run_rest_body(served["model"], body), served["expected"])
 
 
 def test_rest_raw_body_sends_missing_values_and_gets_the_serving_default_answer(served):
@@ -48,7 +48,8 @@ def test_rest_raw_body_sends_missing_values_and_gets_the_serving_default_answer(
         examples=tf.constant(serialize(rows, served["spec"]))
     )
     assert_same(
-        helpers.run_rest_body(served["model"], body), {k: v.numpy() for k, v in expected.items()}
+        rest_stand_in.run_rest_body(served["model"], body),
+        {k: v.numpy() for k, v in expected.items()},
     )
 
 
@@ -93,8 +94,8 @@ def test_grpc_request_decodes_to_the_same_outputs(served):
 
 
 def test_client_sends_rest_to_a_loopback_server(served):
-    helpers.RestHandler.model = served["model"]
-    server = HTTPServer(("127.0.0.1", 0), helpers.RestHandler)
+    rest_stand_in.RestHandler.model = served["model"]
+    server = HTTPServer(("127.0.0.1", 0), rest_stand_in.RestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         body = requests.rest_examples_body(serialize(served["rows"], served["spec"]))
@@ -139,7 +140,7 @@ def test_client_sends_grpc_to_a_loopback_server(served):
 def test_explain_goes_as_columnar_rest_and_as_grpc_and_gets_the_signatures_attributions(served):
     examples = serialize(served["rows"], served["spec"])
     expected = served["model"].signatures[names.EXPLAIN](examples=tf.constant(examples))
-    rest = helpers.run_rest_body(served["model"], requests.rest_explain_body(examples))
+    rest = rest_stand_in.run_rest_body(served["model"], requests.rest_explain_body(examples))
     request = requests.grpc_predict_request(names.COMBINED, examples, names.EXPLAIN)
     grpc = served["model"].signatures[request.model_spec.signature_name](
         examples=tf.constant(tf.make_ndarray(request.inputs[names.EXAMPLES_INPUT]))
@@ -156,8 +157,8 @@ def test_explain_goes_as_columnar_rest_and_as_grpc_and_gets_the_signatures_attri
 def test_client_explain_prints_attributions_from_a_loopback_server(served, capsys, tmp_path):
     from serving_client.__main__ import main
 
-    helpers.RestHandler.model = served["model"]
-    server = HTTPServer(("127.0.0.1", 0), helpers.RestHandler)
+    rest_stand_in.RestHandler.model = served["model"]
+    server = HTTPServer(("127.0.0.1", 0), rest_stand_in.RestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         code = main(

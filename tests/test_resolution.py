@@ -164,6 +164,7 @@ def test_key_columns_are_never_features_and_must_be_in_the_inference_data(tmp_pa
         (dict(key_columns=("id",)), "key_columns name columns of the inference data"),
         (dict(inference_data=str(new), key_columns=("y",)), r"key column\(s\) y are the label"),
         (dict(inference_data=str(new), key_columns=("row",)), r"lacks key column\(s\) row"),
+        (dict(explain="all"), "--explain all adds attributions .* give --inference-data"),
     ):
         with pytest.raises(ValueError, match=message):
             resolve(dataclasses.replace(base, **changes))

@@ -4,7 +4,7 @@ and the served versions, as a reader sees them."""
 import dataclasses
 
 from components.report.run_sections import data_section, training_summary, verdict_section
-from tests.helpers import report_data
+from tests.report_fixture import report_data
 
 
 def test_the_verdict_says_what_was_pushed_or_why_nothing_was():

@@ -14,7 +14,7 @@ from tfx.utils import path_utils
 
 from components import HTML_PROPERTY, HtmlReport, evaluation_results, pusher
 from components import tfx_api as tfx
-from components.report import baselines, collect
+from components.report import baselines, collect, explanations
 from components.report.render import ReportData, page
 from modules import names
 
@@ -38,7 +38,8 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
     code: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
     """Output histograms before/after normalization, training curves, TFMA metrics (against the
-    baseline), confusion matrices, config and versions; `code` makes an edit re-run it."""
+    baseline), what each model relies on, confusion matrices, config and versions; `code` makes
+    an edit re-run it."""
     del code
     import tensorflow_transform as tft
 
@@ -78,6 +79,9 @@ def RunReport(  # noqa: N802 (TFX component names are classes)
         calibration=collect.calibration(model_run.uri),
         combination=collect.combination(model_run.uri),
         training=collect.training_record(model_run.uri),
+        explanations=explanations.explain_split(
+            pusher.model_sources(model.uri), report_files, REPORT_SPLIT
+        ).to_dict(),
     )
     _write(report, data)
 

@@ -16,6 +16,7 @@ SECTIONS = (
     ("slices", "Metrics per slice"),
     ("baselines", "Against simple models"),
     ("combination", "How the combined prediction weighs the two networks"),
+    ("explanations", "What each model relies on"),
     ("calibration", "Calibration of the served probabilities"),
     ("confusion", "Confusion matrices"),
     ("versions", "Pushed and served versions"),

@@ -231,3 +231,67 @@ def confusion_section(values: Dict[str, Any], class_names: Sequence[str]) -> str
         )
         + f"<p>Accuracy from these matrices: {html.escape(accuracy)}.</p>"
     )
+
+
+SHOWN_COLUMNS, EXAMPLE_COLUMNS = 30, 8
+MODEL_TITLES = {
+    names.COMBINED: "combined",
+    names.NETWORK_A: "network A",
+    names.NETWORK_B: "network B",
+}
+
+
+def explanations_section(record: Dict[str, Any]) -> str:
+    """Each model's mean |attribution| per column, where the networks disagree, example rows."""
+    if not record:
+        return "<p>No explanations recorded.</p>"
+    models = list(record["importance"])
+    columns, disagreement = record["columns"], record["disagreement"]
+    order = sorted(range(len(columns)), key=lambda j: -record["importance"][models[0]][j])
+    rows = [
+        (columns[j], *(record["importance"][m][j] for m in models), disagreement[j])
+        for j in order[:SHOWN_COLUMNS]
+    ]
+    most = sorted(range(len(columns)), key=lambda j: -disagreement[j])[:3]
+    hidden = len(columns) - len(rows)
+    return (
+        f"<p>Integrated gradients of each served model (its <code>explain</code> signature, the "
+        f"graph TF Serving answers with) on the first {record['rows']:,} rows of the "
+        f"{html.escape(record['split'])} split, which nothing was fitted on. An attribution is in "
+        "the units of what the model predicts: the probability of its predicted class, or the "
+        "label's (first) target; a row's attributions sum to its prediction less the prediction "
+        "at the baseline, the mean train input. Importance: the mean |attribution|; "
+        "disagreement: the mean |network A's - network B's| on the same rows.</p>"
+        + table(
+            ("column", *(f"{MODEL_TITLES[m]} importance" for m in models), "A vs B disagreement"),
+            rows,
+        )
+        + (f"<p>{hidden:,} more columns matter less to the combined model.</p>" if hidden else "")
+        + "<p>The networks disagree most on: "
+        + ", ".join(f"{html.escape(columns[j])} ({disagreement[j]:.4f})" for j in most)
+        + ". The rows where their attributions differ most:</p>"
+        + "".join(_example_row(example, columns, models) for example in record["examples"])
+    )
+
+
+def _example_row(example: Dict[str, Any], columns: Sequence[str], models: Sequence[str]) -> str:
+    """One row's values and each model's attributions of its most attributed columns."""
+    explained = example["models"]
+    size = [max(abs(explained[m]["attributions"][j]) for m in models) for j in range(len(columns))]
+    shown = sorted(range(len(columns)), key=lambda j: -size[j])[:EXAMPLE_COLUMNS]
+    predictions = "; ".join(
+        f"{MODEL_TITLES[m]} {explained[m]['prediction']:.4g} "
+        f"(baseline {explained[m]['baseline_prediction']:.4g})"
+        for m in models
+    )
+    rows = [
+        (
+            columns[j],
+            example["values"][columns[j]],
+            *(explained[m]["attributions"][j] for m in models),
+        )
+        for j in shown
+    ]
+    return f"<p>Row {example['index']:,} of the split: {html.escape(predictions)}.</p>" + table(
+        ("column", "value", *(MODEL_TITLES[m] for m in models)), rows
+    )

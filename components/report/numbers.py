@@ -38,6 +38,8 @@ class ReportData:
     training: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # Model (trivial, linear, both networks, combined) -> metric -> value on the report's split.
     baselines: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
+    # Each model's attributions on the report's split (explanations.Explanations, as a dict).
+    explanations: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def calibration_on_split(outputs: SplitOutputs) -> Dict[str, Dict[str, float]]:
@@ -97,6 +99,7 @@ def numbers(data: ReportData) -> Dict[str, Any]:
         "baselines": data.baselines,
         "slices": data.slices,
         "data_checks": data.data_checks,
+        "explanations": data.explanations,
     }
     if data.class_names:
         n = len(data.class_names)

@@ -35,6 +35,7 @@ def page(data: ReportData, created: str) -> Tuple[str, Dict[str, Any]]:
             section("slices", model.slices_section(data.slices)),
             section("baselines", model.baselines_section(data.baselines, data.outputs.split)),
             section("combination", model.combination_section(data.combination)),
+            section("explanations", model.explanations_section(data.explanations)),
             section(
                 "calibration",
                 model.calibration_section(

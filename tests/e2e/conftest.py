@@ -7,7 +7,7 @@ import pytest
 def penguin_run(tmp_path_factory):
     """The default pipeline run twice into one folder (the second run: cached)."""
     from pipeline.summary import summarize
-    from tests.helpers import PipelineRun
+    from tests.pipeline_runs import PipelineRun
 
     run = PipelineRun(str(tmp_path_factory.mktemp("tfx_runs")), [])
     run.run()

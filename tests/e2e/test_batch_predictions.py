@@ -1,6 +1,6 @@
-"""Batch predictions a user opens: a pipeline run with `--key-columns` writes every unlabelled
-row's predictions as CSV and Parquet shards, each row once with its key, equal to what the pushed
-model serves for that row."""
+"""Batch predictions a user opens: a pipeline run with `--key-columns` and `--explain all` writes
+every unlabelled row's predictions and attributions as CSV and Parquet shards, each row once with
+its key, equal to what the pushed models serve for that row."""
 
 import csv
 import glob
@@ -16,7 +16,7 @@ from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA
 from pipeline.summary import summarize
 from serving_client.__main__ import feature_spec_of
 from serving_client.raw_examples import read_rows, serialize
-from tests.helpers import PipelineRun
+from tests.pipeline_runs import PipelineRun
 
 KEY = "penguin_id"
 
@@ -46,7 +46,7 @@ def keyed_run(tmp_path_factory):
     run = PipelineRun(str(folder / "out"), [])
     run.run(
         "--data", str(folder / "train.csv"), "--label", "species", "--inference-data", path,
-        "--key-columns", KEY,
+        "--key-columns", KEY, "--explain", "all",
     )  # fmt: skip
     return run, summarize(run.metadata_path), rows
 
@@ -75,6 +75,38 @@ def test_every_row_is_written_once_with_its_key_and_the_served_models_outputs(ke
         assert [r[f"{prefix}predicted_class"] for r in written] == [
             classes[i] for i in expected[output].argmax(axis=1)
         ]
+
+
+def test_every_row_carries_each_pushed_models_attributions_as_served(keyed_run, tmp_path):
+    """Each model's `<prefix>attribution_<column>` columns equal its pushed explain signature's
+    attributions for that row in a TF1 session, as TF Serving runs it."""
+    from components.pusher import versions
+    from tests.tf1_subprocess import run_tf1_session
+
+    _, summary, rows = keyed_run
+    written = []
+    for path in sorted(glob.glob(summary.predictions)):
+        with open(path, newline="") as handle:
+            written += list(csv.DictReader(handle))
+    by_key = {r[KEY]: r for r in rows}
+    spec = feature_spec_of(summary.pushed_to)
+    examples = np.array(serialize([by_key[r[KEY]] for r in written], spec))
+    for model in names.SERVED_MODELS:
+        folder = os.path.join(summary.serving_root, model)
+        served = run_tf1_session(
+            os.path.join(folder, str(versions(folder)[-1])),
+            names.EXPLAIN,
+            {names.EXAMPLES_INPUT: examples},
+            str(tmp_path),
+        )
+        columns = [c.decode() for c in served[names.ATTRIBUTED_COLUMNS]]
+        assert "island" in columns and KEY not in columns
+        prefix = "" if model == names.COMBINED else f"{model}_"
+        table = np.array([[float(r[f"{prefix}attribution_{c}"]) for c in columns] for r in written])
+        np.testing.assert_allclose(table, served[names.ATTRIBUTIONS], atol=1e-5, err_msg=model)
+        change = served[names.PREDICTION] - served[names.BASELINE_PREDICTION]
+        gap = np.abs(table.sum(axis=1) - change)
+        np.testing.assert_array_less(gap, 2e-3 + 0.02 * np.abs(change), err_msg=model)
 
 
 def test_the_parquet_shards_hold_the_same_rows(keyed_run):

@@ -13,14 +13,8 @@ import tensorflow as tf
 from modules import names
 from modules.paths import OutputLayout
 from pipeline.summary import executions_by_component, open_store
-from tests.helpers import (
-    PipelineRun,
-    copy_project,
-    edit,
-    kill_when,
-    logged_steps,
-    recorded_checkpoint_steps,
-)
+from tests.pipeline_runs import PipelineRun, kill_when, logged_steps, recorded_checkpoint_steps
+from tests.project_copies import copy_project, edit
 
 
 def environment(project: str) -> dict:

@@ -8,7 +8,7 @@ import re
 from modules import names
 from pipeline.config import PipelineConfig
 from pipeline.resolution import resolve
-from tests.helpers import CONSOLE_ORDER, component_lines
+from tests.console_lines import CONSOLE_ORDER, component_lines
 
 
 def test_a_default_run_prints_one_line_per_component_then_the_summary(penguin_run):

@@ -14,7 +14,8 @@ from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT, ROW
 from pipeline.summary import summarize
 from serving_client.__main__ import feature_spec_of
 from serving_client.raw_examples import read_rows, serialize
-from tests.helpers import PipelineRun, run_tf1_session
+from tests.pipeline_runs import PipelineRun
+from tests.tf1_subprocess import run_tf1_session
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from components.report.component import JSON_FILE
 from modules import names
 from pipeline.config import DEFAULT_DATA
 from pipeline.summary import executions_by_component, open_store
-from tests.helpers import PipelineRun, run_cli, snapshot
+from tests.pipeline_runs import PipelineRun, run_cli, snapshot
 
 pytestmark = pytest.mark.slow
 # --transform-statistics: Transform writes statistics of the same examples too; the drift baseline

@@ -13,7 +13,7 @@ import pytest
 from modules.paths import OutputLayout
 from pipeline import config_file
 from pipeline.config import REPO_ROOT
-from tests.helpers import component_lines
+from tests.console_lines import component_lines
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 
 from modules import multiworker, names
 from pipeline.summary import open_store, summarize
-from tests.helpers import PipelineRun
+from tests.pipeline_runs import PipelineRun
 
 
 def trainer_seconds(metadata_path: str) -> float:

@@ -20,7 +20,8 @@ from serving_client import requests
 from serving_client.__main__ import feature_spec_of
 from serving_client.raw_examples import read_rows, serialize
 from tests import exports
-from tests.helpers import PipelineRun, run_tf1_session
+from tests.pipeline_runs import PipelineRun
+from tests.tf1_subprocess import run_tf1_session
 
 KEY = "Row ID"
 

@@ -23,7 +23,7 @@ from modules.paths import OutputLayout
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA, REPO_ROOT
 from pipeline.output_lock import LOCK_FILE
 from pipeline.summary import executions_by_component, open_store, summarize
-from tests.helpers import (
+from tests.pipeline_runs import (
     PipelineRun,
     checkpoint_steps,
     kill_when,

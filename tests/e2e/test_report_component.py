@@ -5,6 +5,7 @@ import collections
 import json
 import os
 
+import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -16,7 +17,7 @@ from modules import names
 from modules.hparams import TrainerConfig
 from pipeline.config import DEFAULT_DATA, PipelineConfig
 from pipeline.resolution import resolve
-from tests.helpers import run_tf1_session
+from tests.tf1_subprocess import run_tf1_session
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -78,6 +79,38 @@ def test_report_statistics_match_the_published_model_on_the_eval_rows(
                 sum(values["histograms"][stage]["counts"][network])
                 == outputs[names.output_key(network, kind)].size
             )
+
+
+@pytest.mark.slow
+def test_the_reports_attributions_are_what_the_pushed_models_serve_for_the_same_rows(
+    penguin_run, report, tmp_path
+):
+    """Issue 36's no-skew check: every pushed model's explain signature, in a TF1 session as TF
+    Serving runs it, on the eval rows the report shows, returns the report's numbers (1e-5)."""
+    from components.pusher import versions
+
+    _, values = report
+    record, examples = values["explanations"], penguin_run.eval_examples()
+    assert record["split"] == "eval" and record["rows"] == len(examples)
+    assert len(record["columns"]) == 7 and len(record["examples"]) == 4
+    root = penguin_run.first_summary.serving_root
+    for model in names.SERVED_MODELS:
+        folder = os.path.join(root, model, str(versions(os.path.join(root, model))[-1]))
+        rows = [e["index"] for e in record["examples"]]
+        served = run_tf1_session(
+            folder,
+            names.EXPLAIN,
+            {names.EXAMPLES_INPUT: np.array([examples[i] for i in rows])},
+            str(tmp_path),
+        )
+        assert [c.decode() for c in served[names.ATTRIBUTED_COLUMNS]] == record["columns"]
+        for j, example in enumerate(record["examples"]):
+            mine = example["models"][model]
+            np.testing.assert_allclose(
+                mine["attributions"], served[names.ATTRIBUTIONS][j], atol=1e-5, err_msg=model
+            )
+            assert abs(mine["prediction"] - served[names.PREDICTION][j]) < 1e-5
+        assert max(record["importance"][model]) > 0
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from modules.layout import feature_layout
 from modules.networks import TwinModel
 from pipeline.config import PipelineConfig
 from pipeline.resolution import resolve
-from tests.helpers import run_tf1_session
+from tests.tf1_subprocess import run_tf1_session
 
 pytestmark = pytest.mark.slow
 

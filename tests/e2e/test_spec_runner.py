@@ -17,7 +17,7 @@ from modules import names
 from modules.paths import OutputLayout
 from pipeline import kubeflow_spec, spec_runner
 from pipeline.config import DEFAULT_DATA, DEFAULT_INFERENCE_DATA, REPO_ROOT
-from tests.helpers import run_locally
+from tests.project_copies import run_locally
 
 DOCKERFILE = os.path.join(REPO_ROOT, "kubeflow", "Dockerfile")
 

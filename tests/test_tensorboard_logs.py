@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from modules import names
 from modules.data import evaluation_dataset
 from modules.hparams import TrainerConfig
-from modules.summaries import Scalars, write_output_histograms
+from modules.tensorboard_logs import Scalars, write_output_histograms
 
 
 def events(folder: str) -> EventAccumulator:
