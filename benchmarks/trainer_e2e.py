@@ -36,7 +36,7 @@ from benchmarks.common import (
 )
 from benchmarks.train_step import trainer_timer
 from modules import names
-from modules.data import TrainingBatches, evaluation_dataset, memory_budget, training_batches
+from modules.data import TrainingBatches, in_order_dataset, memory_budget, training_batches
 from modules.hparams import MAX_VALIDATION_ROWS, TrainerConfig
 from modules.job import sample_batches, seed_everything, validation_batch
 from modules.layout import feature_layout
@@ -87,14 +87,14 @@ def validation_pass(
     tf.function call, vs the loop it replaced, a Python call per 256-row batch."""
     config = TrainerConfig()
     trainer = JointTrainer(TwinModel(layout, config), config)
-    sample = evaluation_dataset(
+    sample = in_order_dataset(
         files, output, label, validation_batch(32), cache=True, batches=sample_batches(config)
     )
-    per_batch_data = evaluation_dataset(
+    per_batch_data = in_order_dataset(
         files, output, label, PER_BATCH_ROWS, True, MAX_VALIDATION_ROWS // PER_BATCH_ROWS
     )
     step = tf.function(
-        lambda batch: trainer.strategy.run(trainer._replica_eval_step, args=batch),
+        lambda batch: trainer.strategy.run(trainer._replica_validation_step, args=batch),
         autograph=False,
     )
 

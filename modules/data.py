@@ -113,7 +113,7 @@ def unknown_labels(
     return int(sum(int(count) for count in dataset))
 
 
-def evaluation_dataset(
+def in_order_dataset(
     file_patterns: Sequence[str],
     tf_transform_output: tft.TFTransformOutput,
     label_key: str,
@@ -193,7 +193,7 @@ def transformed_dataset(
 ) -> tf.data.Dataset:
     """Training batches from step 0 (`training_batches`) or the evaluation dataset."""
     if not training:
-        return evaluation_dataset(file_patterns, tf_transform_output, label_key, batch_size)
+        return in_order_dataset(file_patterns, tf_transform_output, label_key, batch_size)
     return training_batches(
         file_patterns,
         tf_transform_output,

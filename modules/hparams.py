@@ -71,7 +71,6 @@ class TrainerConfig:
         "model",
         choices=NORMALIZATION_MODES,
     )
-    # `population` only: statistics per network (False) or shared across both networks (True).
     population_shared: bool = option(
         False, "population mode: one set of statistics across both networks", "model"
     )
@@ -100,8 +99,6 @@ class TrainerConfig:
     batch_size: int = option(
         32, "examples per joint step (global across workers)", "model", parse=positive
     )
-    # The training budget. 0 (default): from the data, `max_epochs` passes over the train split
-    # within [min_steps, max_steps] (`budgeted`); N > 0: at most N steps.
     train_steps: int = option(
         0,
         "at most this many joint steps (default: from the data, max_epochs passes within "
@@ -123,9 +120,7 @@ class TrainerConfig:
         parse=non_negative,
     )
     validate_every: int = 0
-    # Batches per validation pass; 0: the validation sample (MAX_VALIDATION_ROWS rows, or
-    # `eval_steps` batches when more), which calibration fits on whole.
-    eval_steps: int = option(
+    validation_steps: int = option(
         0,
         f"batches per validation pass (default: the validation split, at most "
         f"{MAX_VALIDATION_ROWS:,} rows, which calibration fits on)",
@@ -142,8 +137,6 @@ class TrainerConfig:
     # machine's, or its container's limit) is parsed once and held in memory, permuted whole
     # every epoch; a larger one streams. 0 always streams. Checkpoints hold the step, not the data.
     in_memory_fraction: float = 0.25
-    # >1: that many worker processes under MultiWorkerMirroredStrategy (modules/multiworker.py);
-    # batch_size stays the global batch, split across workers.
     train_workers: int = option(
         1,
         "training processes under MultiWorkerMirroredStrategy on this machine; the batch size "
@@ -151,7 +144,6 @@ class TrainerConfig:
         "model",
         parse=positive,
     )
-    # Networks initialized from the latest blessed model's weights: "" (none), a, b or both.
     warm_start: str = option(
         "",
         "initialize network A, B or both from the latest blessed model's weights (TFX's base_model) "
@@ -184,7 +176,7 @@ class TrainerConfig:
         ):
             if getattr(self, field) <= 0:
                 raise ValueError(f"{field} must be > 0, got {getattr(self, field)}")
-        for field in ("train_steps", "eval_steps", "patience", "validate_every"):
+        for field in ("train_steps", "validation_steps", "patience", "validate_every"):
             if getattr(self, field) < 0:
                 raise ValueError(f"{field} must be >= 0, got {getattr(self, field)}")
         if not 0 <= self.checkpoint_share < 1:

@@ -28,7 +28,7 @@ from modules.calibration import (
     collect_scores,
 )
 from modules.data import (
-    evaluation_dataset,
+    in_order_dataset,
     memory_budget,
     sibling_split,
     training_batches,
@@ -115,18 +115,18 @@ def validation_batch(batch_size: int) -> int:
 
 def sample_batches(config: TrainerConfig) -> int:
     """Batches the Trainer reads of the validation split: MAX_VALIDATION_ROWS rows (a random
-    sample: ExampleGen shuffles), or more when `eval_steps` asks for more. Validation passes,
+    sample: ExampleGen shuffles), or more when `validation_steps` asks for more. Validation passes,
     calibration and the output histograms all use them, so none grows with the split."""
     rows = math.ceil(MAX_VALIDATION_ROWS / validation_batch(config.batch_size))
-    return max(rows, config.eval_steps)
+    return max(rows, config.validation_steps)
 
 
 def validation_capped(config: TrainerConfig) -> TrainerConfig:
-    """`eval_steps` 0 (the default) as the whole validation sample (`sample_batches`)."""
+    """`validation_steps` 0 (the default) as the whole validation sample (`sample_batches`)."""
     return (
         config
-        if config.eval_steps
-        else dataclasses.replace(config, eval_steps=sample_batches(config))
+        if config.validation_steps
+        else dataclasses.replace(config, validation_steps=sample_batches(config))
     )
 
 
@@ -138,7 +138,7 @@ def log_budget(config: TrainerConfig, train_rows: int) -> None:
         config.train_steps * config.batch_size / train_rows,
         train_rows,
         config.validate_every,
-        config.eval_steps * validation_batch(config.batch_size),
+        config.validation_steps * validation_batch(config.batch_size),
     )
 
 
@@ -183,7 +183,7 @@ def fit(job: TrainJob, strategy: tf.distribute.Strategy, run_dir: Optional[str])
     # give each worker its own.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    validation = evaluation_dataset(
+    validation = in_order_dataset(
         job.validation_files,
         tf_transform_output,
         job.label_key,
@@ -244,7 +244,7 @@ def train_and_export(
     batch = validation_batch(fitted.config.batch_size)
     baseline_rows = attribution.fit_baseline(
         model,
-        evaluation_dataset(
+        in_order_dataset(
             job.train_files,
             fitted.transform_output,
             job.label_key,

@@ -33,7 +33,7 @@ class Mode:
     loss: str  # the loss that suits the mode for classification (regression is always MSE)
     invariant: str  # what holds between `*_raw` and `*_scores` on every served row
     # A trainable per-output scale and shift shared by both networks follows the normalization
-    # (normalization.SharedAffine): population statistics centre every output, leaving no prior.
+    # (normalization.PopulationAffine): population statistics centre every output, leaving no prior.
     affine: bool = False
 
     def serves(self, task: str, n_outputs: int) -> bool:

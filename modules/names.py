@@ -90,6 +90,8 @@ SERVED_MODELS = (COMBINED, NETWORK_A, NETWORK_B)
 TRAIN_SPLIT = "train"
 VALIDATION_SPLIT = "validation"
 EVAL_SPLIT = "eval"
+# The Trainer's TensorBoard run (and training.json prefix) of the exported weights' validation.
+EXPORTED_RUN = "exported"
 SPLITS = (TRAIN_SPLIT, VALIDATION_SPLIT, EVAL_SPLIT)
 
 # Transform's output key of several regression targets stacked into one [batch, k] label.
@@ -104,7 +106,7 @@ CONFIG_LABEL = "label_key"  # the label's key in Transform's output
 CONFIG_LABEL_COLUMNS = "label_columns"  # the raw label column(s)
 CONFIG_TRAINER = "trainer"
 # TrainerConfig fields that reach run_fn through TrainArgs/EvalArgs, not custom_config.
-STEP_COUNTS = ("train_steps", "eval_steps")
+STEP_COUNTS = ("train_steps", "validation_steps")
 CONFIG_TASK = "task"
 # The fingerprint of the code a component runs (pipeline/code_version.py): in its execution
 # properties, so TFX's cache re-runs it after an edit; the Trainer's also joins its resume key.
@@ -128,8 +130,8 @@ def target_output(output: str, column: str) -> str:
 
 
 def scalar_tag(metric: str, network: str) -> str:
-    """TensorBoard tag such as ``loss/network_a``: the Trainer's `train/` and `eval/` runs use the
-    same tags, so TensorBoard draws a network's training and evaluation curves on one chart."""
+    """TensorBoard tag such as ``loss/network_a``: the Trainer's `train/`, `validation/` and
+    `exported/` runs use the same tags, so TensorBoard draws a network's curves on one chart."""
     return f"{metric}/{network}"
 
 

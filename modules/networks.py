@@ -22,7 +22,7 @@ from modules.hparams import TrainerConfig
 from modules.layout import FeatureLayout
 from modules.mlp import Network, member_mean, over_members
 from modules.network_inputs import FeatureEncoder
-from modules.normalization import SharedAffine, build_normalization
+from modules.normalization import PopulationAffine, build_normalization
 
 
 class TwinModel(keras.Model):
@@ -68,7 +68,7 @@ class TwinModel(keras.Model):
                 n: build_normalization(mode, **settings, name=f"{n}_{mode}") for n in names.NETWORKS
             }
         self.shared_affine = (
-            SharedAffine(name=names.SHARED_AFFINE) if modes.MODES[mode].affine else None
+            PopulationAffine(name=names.SHARED_AFFINE) if modes.MODES[mode].affine else None
         )
         # Integrated gradients' baseline input per part, set after training (attribution.py).
         self.baseline = {
@@ -230,8 +230,8 @@ class SingleNetworkModel(keras.Model):
         self.layout = twin.layout
         self.calibration, self.mixing = twin.calibration, twin.mixing
         self.encoder = twin.encoder
-        self.per_example_shared = modes.needs_both_networks(twin.config.normalization)
-        if self.per_example_shared:
+        self.needs_partner = modes.needs_both_networks(twin.config.normalization)
+        if self.needs_partner:
             self.twin_networks = dict(twin.networks)
         self.network = twin.networks[network]
         self.pair_normalization = twin.pair_normalization
@@ -241,7 +241,7 @@ class SingleNetworkModel(keras.Model):
 
     def parts(self, features: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
         """The continuous inputs this network's prediction reads (both networks' with `shared`)."""
-        nets = self.twin_networks if self.per_example_shared else {self.network_name: self.network}
+        nets = self.twin_networks if self.needs_partner else {self.network_name: self.network}
         return continuous_parts(self.encoder, nets, features)
 
     def call(self, features: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
@@ -249,7 +249,7 @@ class SingleNetworkModel(keras.Model):
 
     def from_parts(self, parts: Mapping[str, tf.Tensor], training=None) -> Dict[str, tf.Tensor]:
         encoded = parts[names.ENCODED]
-        if self.per_example_shared:
+        if self.needs_partner:
             raw = {
                 name: net.from_parts(encoded, parts.get(name), training=False)
                 for name, net in self.twin_networks.items()

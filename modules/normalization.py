@@ -227,7 +227,7 @@ class PopulationNormalization(_EpsilonLayer):
 
 
 @keras.utils.register_keras_serializable(package=_PACKAGE)
-class SharedAffine(keras.layers.Layer):
+class PopulationAffine(keras.layers.Layer):
     """y = scale * x + shift per output unit, one (scale, shift) pair of [n] weights applied to
     both networks' normalized scores.
 

@@ -13,7 +13,7 @@ from modules import names
 
 class Scalars:
     """Per-network scalars, one TensorBoard run (a folder under `run_dir`) per kind: `train`,
-    `validation`, `eval`. Without a `run_dir` nothing is written."""
+    `validation`, `exported`. Without a `run_dir` nothing is written."""
 
     def __init__(self, run_dir: Optional[str]):
         self.run_dir = run_dir
@@ -36,7 +36,7 @@ class Scalars:
 
 def write_output_histograms(model, evaluation: tf.data.Dataset, run_dir: str, step: int) -> None:
     """Each network's raw and normalized outputs on the validation sample, as TensorBoard
-    histograms: the scales before and after normalization, side by side in the `eval` run."""
+    histograms: the scales before and after normalization, side by side in the `exported` run."""
     parts: dict = {}
     for features, _ in evaluation:
         outputs = model(features, training=False)
@@ -44,6 +44,8 @@ def write_output_histograms(model, evaluation: tf.data.Dataset, run_dir: str, st
             for kind, tag in ((names.RAW, "outputs_raw"), (names.SCORES, "outputs_normalized")):
                 key = names.scalar_tag(tag, network)
                 parts.setdefault(key, []).append(outputs[names.output_key(network, kind)])
-    with tf.summary.create_file_writer(os.path.join(run_dir, "eval")).as_default(step=step):
+    with tf.summary.create_file_writer(os.path.join(run_dir, names.EXPORTED_RUN)).as_default(
+        step=step
+    ):
         for tag, values in parts.items():
             tf.summary.histogram(tag, tf.concat(values, axis=0))

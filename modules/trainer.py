@@ -21,7 +21,7 @@ def job_from(fn_args) -> TrainJob:
         {
             **custom[names.CONFIG_TRAINER],
             "train_steps": fn_args.train_steps or 0,  # TFX gives None for 0 (from the data)
-            "eval_steps": fn_args.eval_steps or 0,
+            "validation_steps": fn_args.eval_steps or 0,  # TFX's EvalArgs: our validation split
         }
     )
     if fn_args.hyperparameters:

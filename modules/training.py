@@ -54,12 +54,11 @@ class JointTrainer:
             for name, optimizer in self.optimizers.items():
                 optimizer.build(model.variable_groups[name])  # no variable created while tracing
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.train_loss = {n: keras.metrics.Mean(f"{n}_train_loss") for n in names.NETWORKS}
-            self.eval_loss = {n: keras.metrics.Mean(f"{n}_eval_loss") for n in names.NETWORKS}
-            self.eval_accuracy = {
-                n: keras.metrics.SparseCategoricalAccuracy(f"{n}_eval_accuracy")
-                for n in names.NETWORKS
-            }
+            mean, nets = keras.metrics.Mean, names.NETWORKS
+            accuracy = keras.metrics.SparseCategoricalAccuracy
+            self.train_loss = {n: mean(f"{n}_train_loss") for n in nets}
+            self.validation_loss = {n: mean(f"{n}_validation_loss") for n in nets}
+            self.validation_accuracy = {n: accuracy(f"{n}_validation_accuracy") for n in nets}
             self.stopping = EarlyStopping(model)
 
     # -- steps -------------------------------------------------------------------------------
@@ -94,12 +93,12 @@ class JointTrainer:
             self.train_loss[name].update_state(value * self.strategy.num_replicas_in_sync)
         return total
 
-    def _replica_eval_step(self, features, labels) -> None:
+    def _replica_validation_step(self, features, labels) -> None:
         outputs = self.model(features, training=False)
         for name, loss in self._losses(outputs, labels).items():
-            self.eval_loss[name].update_state(loss)
+            self.validation_loss[name].update_state(loss)
             if self.config.task == modes.CLASSIFICATION:
-                self.eval_accuracy[name].update_state(
+                self.validation_accuracy[name].update_state(
                     tf.reshape(labels, [-1]), outputs[names.output_key(name, names.SCORES)]
                 )
 
@@ -131,7 +130,7 @@ class JointTrainer:
         return total
 
     @tf.function(autograph=False)
-    def eval_steps(self, iterator, steps: tf.Tensor) -> None:
+    def validation_steps(self, iterator, steps: tf.Tensor) -> None:
         """At most `steps` batches of a finite dataset in one call, pulled inside the graph like
         `train_steps`: a Python call per batch cost more than the batch (trainer_e2e benchmark)."""
 
@@ -139,7 +138,7 @@ class JointTrainer:
             batch = iterator.get_next_as_optional()
 
             def run():
-                self.strategy.run(self._replica_eval_step, args=batch.get_value())
+                self.strategy.run(self._replica_validation_step, args=batch.get_value())
                 return tf.constant(True)
 
             return i + 1, tf.cond(batch.has_value(), run, lambda: tf.constant(False))
@@ -157,18 +156,16 @@ class JointTrainer:
     def evaluate(self, dataset: tf.data.Dataset, steps: int) -> Dict[str, float]:
         """Mean loss (and accuracy) per network over at most `steps` batches (0: all) of a
         finite dataset."""
-        for metric in [*self.eval_loss.values(), *self.eval_accuracy.values()]:
+        for metric in [*self.validation_loss.values(), *self.validation_accuracy.values()]:
             metric.reset_state()
-        self.eval_steps(
+        self.validation_steps(
             iter(self.strategy.experimental_distribute_dataset(dataset)),
             tf.constant(steps or np.iinfo(np.int64).max, tf.int64),
         )
-        result = {f"{n}_loss": float(self.eval_loss[n].result()) for n in names.NETWORKS}
+        kinds = {"loss": self.validation_loss}
         if self.config.task == modes.CLASSIFICATION:
-            result.update(
-                {f"{n}_accuracy": float(self.eval_accuracy[n].result()) for n in names.NETWORKS}
-            )
-        return result
+            kinds["accuracy"] = self.validation_accuracy
+        return {f"{n}_{k}": float(m[n].result()) for k, m in kinds.items() for n in names.NETWORKS}
 
     def fit(
         self,
@@ -228,7 +225,7 @@ class JointTrainer:
         log.info("training stopped at step %d: %s", self.current_step(), self.stop_reason)
         if validating:
             self.stopping.restore_best()
-            history.update(self._log_eval(self.evaluate(validation, config.eval_steps)))
+            history.update(self._log_exported(self.evaluate(validation, config.validation_steps)))
         return history
 
     def record(self, train_rows: Optional[int] = None) -> Dict[str, object]:
@@ -255,7 +252,7 @@ class JointTrainer:
 
     def _validate(self, validation: tf.data.Dataset) -> None:
         started, step = time.perf_counter(), self.current_step()
-        result = self.evaluate(validation, self.config.eval_steps)
+        result = self.evaluate(validation, self.config.validation_steps)
         losses = [result[f"{n}_loss"] for n in names.NETWORKS]
         improved = self.stopping.update(losses, step, schedule.plateau_after(self.config.patience))
         self.validation_seconds += time.perf_counter() - started
@@ -289,12 +286,12 @@ class JointTrainer:
             metric.reset_state()
         return losses
 
-    def _log_eval(self, result: Dict[str, float]) -> Dict[str, float]:
-        """The final validation of the exported weights, as the `eval` TensorBoard run."""
+    def _log_exported(self, result: Dict[str, float]) -> Dict[str, float]:
+        """The final validation of the exported weights, as the `exported` TensorBoard run."""
         log.info(
             "validation of the exported weights at step %d: %s",
             self.current_step(),
             ", ".join(f"{k}={v:.4f}" for k, v in result.items()),
         )
-        self.summaries.write("eval", self.current_step(), result)
-        return {f"eval_{k}": v for k, v in result.items()}
+        self.summaries.write(names.EXPORTED_RUN, self.current_step(), result)
+        return {f"{names.EXPORTED_RUN}_{k}": v for k, v in result.items()}

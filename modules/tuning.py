@@ -54,7 +54,7 @@ class JointTuner(keras_tuner.Tuner):
         )
         job = dataclasses.replace(self.job, trainer=config)
         fitted = fit(job, tf.distribute.get_strategy(), None)
-        loss = sum(fitted.history[f"eval_{n}_loss"] for n in names.NETWORKS)
+        loss = sum(fitted.history[f"{names.EXPORTED_RUN}_{n}_loss"] for n in names.NETWORKS)
         log.info(
             "trial %s: %s -> %s %.5g", trial.trial_id, trial.hyperparameters.values, OBJECTIVE, loss
         )

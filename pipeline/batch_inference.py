@@ -15,7 +15,9 @@ from pipeline.config import PipelineConfig
 INFERENCE_SPLIT = "unlabelled"
 
 
-def batch_inference(config: PipelineConfig, code: Dict[str, str], trainer, blessing, transform):
+def batch_inference(
+    config: PipelineConfig, fingerprints: Dict[str, str], trainer, blessing, transform
+):
     """Unlabelled CSV -> tf.Examples -> BulkInferrer (PredictionLogs with every serving output)
     -> BatchPredictions (the same predictions as CSV and Parquet shards, with the key columns)."""
     if not config.inference_data:
@@ -50,6 +52,6 @@ def batch_inference(config: PipelineConfig, code: Dict[str, str], trainer, bless
             config.explained_models,
             [spec.name for spec in config.feature_specs],
         ),
-        code=code["BatchPredictions"],
+        code=fingerprints["BatchPredictions"],
     ).with_id("BatchPredictions")
     return [examples, inferrer, table]

@@ -153,9 +153,9 @@ def _losses(outputs) -> str:
     with fileio.open(f"{model_run.uri}/{names.TRAINING_FILE}") as handle:
         history = json.load(handle)
     losses = ", ".join(
-        f"{n} {history[f'eval_{n}_loss']:.3g}"
+        f"{n} {history[f'{names.EXPORTED_RUN}_{n}_loss']:.3g}"
         for n in names.NETWORKS
-        if f"eval_{n}_loss" in history
+        if f"{names.EXPORTED_RUN}_{n}_loss" in history
     )
     epochs = f" ({history['epochs']:g} epochs)" if history.get("epochs") is not None else ""
     stopped = history.get("stopped", "").split(";")[0]
@@ -203,7 +203,7 @@ def _tuned(outputs) -> str:
         for k, v in best.items()
         if k not in ("trial_id", "score")
     )
-    return f"best of {len(trials)} trials (eval loss {best['score']:.3g}): {values}"
+    return f"best of {len(trials)} trials (validation loss {best['score']:.3g}): {values}"
 
 
 def _pushed(outputs) -> str:

@@ -49,7 +49,7 @@ def training_args(config: PipelineConfig) -> dict:
             splits=[names.TRAIN_SPLIT], num_steps=config.trainer.train_steps
         ),
         eval_args=tfx.proto.EvalArgs(
-            splits=[names.VALIDATION_SPLIT], num_steps=config.trainer.eval_steps
+            splits=[names.VALIDATION_SPLIT], num_steps=config.trainer.validation_steps
         ),
     )
 
@@ -117,7 +117,7 @@ def report_config(config: PipelineConfig) -> str:
     )
 
 
-def data_checks(config: PipelineConfig, code: Dict[str, str]) -> Tuple[list, Any, Any, Any]:
+def data_checks(config: PipelineConfig, fingerprints: Dict[str, str]) -> Tuple[list, Any, Any, Any]:
     """ExampleGen, statistics, schema, validation, drift and the DataGate: (components, examples,
     schema, gate)."""
     examples = example_gen(config)
@@ -150,13 +150,13 @@ def data_checks(config: PipelineConfig, code: Dict[str, str]) -> Tuple[list, Any
         schema_source=config.schema,
         on_anomaly=config.on_anomaly,
         keep_schema=config.kept_schema,
-        code=code["DataGate"],
+        code=fingerprints["DataGate"],
     )
     return components + [gate], examples, schema, gate
 
 
 def training(
-    config: PipelineConfig, code: Dict[str, str], examples, schema, gate, baseline
+    config: PipelineConfig, fingerprints: Dict[str, str], examples, schema, gate, baseline
 ) -> Tuple[list, Any, Any]:
     """Transform (after the DataGate), the optional Tuner and the Trainer: (components,
     transform, trainer)."""
@@ -164,7 +164,7 @@ def training(
         examples=examples.outputs["examples"],
         schema=schema.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config={**transform_config(config), names.CONFIG_CODE: code["Transform"]},
+        custom_config={**transform_config(config), names.CONFIG_CODE: fingerprints["Transform"]},
         disable_statistics=not config.transform_statistics,
     )
     transform.add_upstream_node(gate)  # no Transform, Trainer or push on bad data
@@ -180,7 +180,7 @@ def training(
             custom_config={
                 **trainer_config(config),
                 names.CONFIG_TUNE_TRIALS: config.tune,
-                names.CONFIG_CODE: code["Tuner"],
+                names.CONFIG_CODE: fingerprints["Tuner"],
             },
             **transformed,
             **training_args(config),
@@ -191,7 +191,7 @@ def training(
         run_fn=RUN_FN,
         base_model=baseline if config.trainer.warm_start else None,
         hyperparameters=hyperparameters,
-        custom_config={**trainer_config(config), names.CONFIG_CODE: code["Trainer"]},
+        custom_config={**trainer_config(config), names.CONFIG_CODE: fingerprints["Trainer"]},
         **transformed,
         **training_args(config),
     )
@@ -199,14 +199,20 @@ def training(
 
 
 def evaluation_and_push(
-    config: PipelineConfig, code: Dict[str, str], examples, transform, trainer, gate, baseline
+    config: PipelineConfig,
+    fingerprints: Dict[str, str],
+    examples,
+    transform,
+    trainer,
+    gate,
+    baseline,
 ) -> list:
     """The Evaluator (on eval only), TwinPusher, the run report and batch inference."""
     evaluator = tfx.components.Evaluator(
         examples=examples.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline,
-        eval_config=eval_config(config, code["Evaluator"]),
+        eval_config=eval_config(config, fingerprints["Evaluator"]),
         example_splits=[names.EVAL_SPLIT],
     )
     pusher = TwinPusher(
@@ -216,7 +222,7 @@ def evaluation_and_push(
         keep_versions=config.keep_versions,
         pipeline_name=config.name,
         serving_base=config.serving_base,
-        code=code["Pusher"],
+        code=fingerprints["Pusher"],
     ).with_id("Pusher")
     report = RunReport(
         examples=examples.outputs["examples"],
@@ -228,9 +234,11 @@ def evaluation_and_push(
         pushed_model=pusher.outputs["pushed_model"],
         checked=gate.outputs["checked"],
         run_config=report_config(config),
-        code=code["RunReport"],
+        code=fingerprints["RunReport"],
     )
-    inference = batch_inference(config, code, trainer, evaluator.outputs["blessing"], transform)
+    inference = batch_inference(
+        config, fingerprints, trainer, evaluator.outputs["blessing"], transform
+    )
     return [evaluator, pusher, report, *inference]
 
 
@@ -241,16 +249,18 @@ def create_pipeline(
     pipeline_root: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """Returns the TFX pipeline; `config` must be resolved (pipeline/resolution.py)."""
-    code = code_fingerprints()
-    components, examples, schema, gate = data_checks(config, code)
+    fingerprints = code_fingerprints()
+    components, examples, schema, gate = data_checks(config, fingerprints)
     baseline = None
     if config.compare_to_baseline:
         resolver = baseline_resolver()
         components.append(resolver)
         baseline = resolver.outputs["model"]
-    trained, transform, trainer = training(config, code, examples, schema, gate, baseline)
+    trained, transform, trainer = training(config, fingerprints, examples, schema, gate, baseline)
     components += trained
-    components += evaluation_and_push(config, code, examples, transform, trainer, gate, baseline)
+    components += evaluation_and_push(
+        config, fingerprints, examples, transform, trainer, gate, baseline
+    )
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=pipeline_root or config.pipeline_root,

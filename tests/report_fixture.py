@@ -49,7 +49,7 @@ def report_data(task: str = "classification") -> ReportData:
     split = collect.SplitOutputs("eval", labels, outputs, outputs[names.NETWORK_A].prediction)
     curves = {
         "train": {names.scalar_tag("loss", n): [(50, 0.5), (100, 0.25)] for n in names.NETWORKS},
-        "eval": {names.scalar_tag("loss", n): [(100, 0.3)] for n in names.NETWORKS},
+        names.EXPORTED_RUN: {names.scalar_tag("loss", n): [(100, 0.3)] for n in names.NETWORKS},
     }
     metrics = {"candidate": {n: {"sparse_categorical_accuracy": 0.5} for n in names.NETWORKS}}
     config = {

@@ -227,7 +227,7 @@ def test_the_two_columns_that_determine_the_label_rank_first_for_every_model(tmp
         model_run_dir=str(tmp_path / "run"),
         label_key="outcome",
         columns=specs,
-        trainer=TrainerConfig(batch_size=32, train_steps=400, eval_steps=2).resolved(
+        trainer=TrainerConfig(batch_size=32, train_steps=400, validation_steps=2).resolved(
             modes.CLASSIFICATION, layout.n_outputs
         ),
         label_columns=["outcome"],

@@ -38,7 +38,7 @@ NON_DEFAULT = {
     "--batch-size": ["16"],
     "--train-steps": ["50"],
     "--patience": ["3"],
-    "--eval-steps": ["2"],
+    "--validation-steps": ["2"],
     "--seed": ["7"],
     "--train-workers": ["2"],
     "--warm-start": ["a"],

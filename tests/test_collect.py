@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from components.report import collect
+from modules import names
 
 
 def test_confusion_matrix_counts_each_true_and_predicted_pair():
@@ -27,4 +28,4 @@ def test_training_curves_keep_the_value_written_last_for_a_step_logged_twice(tmp
         (100, pytest.approx(0.4)),
         (150, pytest.approx(0.3)),
     ]
-    assert curves["eval"] == {}
+    assert curves[names.EXPORTED_RUN] == {}

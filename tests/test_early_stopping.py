@@ -83,7 +83,9 @@ def test_stops_when_validation_loss_turns_up_and_ends_with_the_best_weights(tmp_
     again = trainer.evaluate(validation, 0)
     best_sum = float(trainer.stopping.best_losses.numpy()[2])
     assert sum(again[f"{n}_loss"] for n in names.NETWORKS) == pytest.approx(best_sum, rel=1e-6)
-    assert history[f"eval_{names.NETWORK_A}_loss"] == pytest.approx(again["network_a_loss"])
+    assert history[f"{names.EXPORTED_RUN}_{names.NETWORK_A}_loss"] == pytest.approx(
+        again["network_a_loss"]
+    )
     record = trainer.record(32)
     assert record["steps"] == step and record["best_step"] == best
     assert record["epochs"] == pytest.approx(step * 16 / 32)

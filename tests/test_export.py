@@ -178,7 +178,7 @@ def trained(transformed, tmp_path_factory) -> dict:
             train_steps=120,
             log_every=60,
             checkpoint_every=120,
-            eval_steps=5,
+            validation_steps=5,
         ).resolved(kind, layout.n_outputs)
         out = str(tmp_path_factory.mktemp(f"{task}-{mode}"))
         job = TrainJob(

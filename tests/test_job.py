@@ -60,9 +60,9 @@ def test_fit_lowers_each_networks_loss_and_the_same_seed_gives_the_same_weights(
     before = trained(tiny_penguins, str(tmp_path), 1)
     after = trained(tiny_penguins, str(tmp_path), 60)
     for network in names.NETWORKS:
-        loss = f"eval_{network}_loss"
+        loss = f"{names.EXPORTED_RUN}_{network}_loss"
         assert after.history[loss] < 0.5 * before.history[loss], (before.history, after.history)
-        assert after.history[f"eval_{network}_accuracy"] >= 0.9, after.history
+        assert after.history[f"{names.EXPORTED_RUN}_{network}_accuracy"] >= 0.9, after.history
     assert after.record["steps"] == 60
     again = trained(tiny_penguins, str(tmp_path), 60)
     for first, second in zip(after.model.weights, again.model.weights, strict=True):

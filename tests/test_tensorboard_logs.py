@@ -9,7 +9,7 @@ import tensorflow_transform as tft
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from modules import names
-from modules.data import evaluation_dataset
+from modules.data import in_order_dataset
 from modules.hparams import TrainerConfig
 from modules.tensorboard_logs import Scalars, write_output_histograms
 
@@ -36,15 +36,15 @@ def test_scalars_go_to_their_runs_folder_per_network_and_nowhere_without_a_run_d
 
 def test_output_histograms_hold_every_validation_row_raw_and_normalized(tiny_penguins, tmp_path):
     trainer = tiny_penguins.twin(TrainerConfig(normalization="range"))
-    dataset = evaluation_dataset(
+    dataset = in_order_dataset(
         tiny_penguins.files("validation"),
         tft.TFTransformOutput(tiny_penguins.transform_graph),
         tiny_penguins.config.label,
         16,
     )
     write_output_histograms(trainer.model, dataset, str(tmp_path), 3)
-    assert glob.glob(str(tmp_path / "eval" / "events.*"))
-    written = events(str(tmp_path / "eval"))
+    assert glob.glob(str(tmp_path / names.EXPORTED_RUN / "events.*"))
+    written = events(str(tmp_path / names.EXPORTED_RUN))
     rows = len(tiny_penguins.splits["validation"])
     for n in names.NETWORKS:
         for tag in ("outputs_raw", "outputs_normalized"):

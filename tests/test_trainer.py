@@ -44,7 +44,7 @@ def fn_args(tiny_penguins, **changes) -> FnArgs:
 
 def test_the_job_takes_the_tuners_best_sizes_and_zero_steps_for_none(tiny_penguins):
     job = job_from(fn_args(tiny_penguins))
-    assert (job.trainer.train_steps, job.trainer.eval_steps) == (0, 0)  # from the data
+    assert (job.trainer.train_steps, job.trainer.validation_steps) == (0, 0)  # from the data
     assert job.trainer == tiny_penguins.config.trainer
     assert job.validation_files == tiny_penguins.files("validation")
     best = {

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from modules import names, warm_start
-from modules.data import evaluation_dataset
+from modules.data import in_order_dataset
 from modules.hparams import NetworkSpec, TrainerConfig
 
 
@@ -86,7 +86,7 @@ def test_ids_that_changed_order_are_matched_by_value_so_unchanged_rows_score_the
     layout, current = reversed_layout(blessed.layout, recorded)
     assert set(layout.categorical) <= set(current)  # every one-hot input is matched
     output = tft.TFTransformOutput(tiny_penguins.transform_graph)
-    features, _ = next(iter(evaluation_dataset(tiny_penguins.files("eval"), output, "species", 64)))
+    features, _ = next(iter(in_order_dataset(tiny_penguins.files("eval"), output, "species", 64)))
     renamed = dict(features)  # the same rows under the new ids (the OOV id stays last)
     for key, depth in layout.categorical.items():
         old = features[key]

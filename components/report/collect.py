@@ -129,12 +129,13 @@ Curve = List[Tuple[int, float]]
 
 
 def training_curves(model_run_uri: str) -> Dict[str, Dict[str, Curve]]:
-    """`train` / `eval` -> scalar tag -> [(step, value)], from the Trainer's TensorBoard files.
+    """`train` / `exported` (the exported weights' validation) -> scalar tag -> [(step, value)],
+    from the Trainer's TensorBoard files.
 
     A Trainer that was killed and resumed writes a second event file repeating some steps; the
     value written last wins, so each step appears once."""
     curves: Dict[str, Dict[str, Curve]] = {}
-    for phase in ("train", "eval"):
+    for phase in ("train", names.EXPORTED_RUN):
         latest: Dict[str, Dict[int, Tuple[float, float]]] = {}
         for path in tf.io.gfile.glob(os.path.join(model_run_uri, phase, "events.out.tfevents.*")):
             for event in tf.compat.v1.train.summary_iterator(path):

@@ -43,12 +43,12 @@ def training_section(curves: Dict[str, Dict[str, Curve]]) -> str:
     )
     final = [
         (tag, step, value)
-        for tag, points in curves.get("eval", {}).items()
+        for tag, points in curves.get(names.EXPORTED_RUN, {}).items()
         for step, value in points[-1:]
     ]
     return (
         figure
-        + "<h3>Trainer's own evaluation (end of training)</h3>"
+        + "<h3>The exported weights on the validation sample (end of training)</h3>"
         + table(("metric", "step", "value"), final)
     )
 

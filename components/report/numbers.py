@@ -19,7 +19,7 @@ class ReportData:
     config: Dict[str, Any]  # the run's PipelineConfig, as given to the component
     outputs: SplitOutputs
     class_names: Tuple[str, ...]  # by class id; empty for regression
-    curves: Dict[str, Dict[str, Curve]]  # train/eval -> tag -> [(step, value)]
+    curves: Dict[str, Dict[str, Curve]]  # train/exported -> tag -> [(step, value)]
     metrics: Dict[str, Dict[str, Dict[str, float]]]  # model -> output -> metric -> value
     thresholds_ok: bool
     threshold_failures: List[str]

@@ -31,8 +31,8 @@ def test_a_default_run_prints_one_line_per_component_then_the_summary(penguin_ru
     assert figures["Trainer"] == (
         f"{record['steps']} steps ({record['epochs']:g} epochs), "
         f"{record['stopped'].split(';')[0]}; validation loss: "
-        f"network_a {record['eval_network_a_loss']:.3g}, "
-        f"network_b {record['eval_network_b_loss']:.3g}"
+        f"network_a {record['exported_network_a_loss']:.3g}, "
+        f"network_b {record['exported_network_b_loss']:.3g}"
     )
     metrics = penguin_run.first_summary.metrics
     for output in (*names.NETWORKS, names.COMBINED):  # TFMA's figures, rounded, over the bar

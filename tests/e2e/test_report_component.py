@@ -38,9 +38,9 @@ def test_local_runner_prints_the_report_path(penguin_run, report):
 
 
 @pytest.mark.slow
-def test_tensorboard_overlays_train_and_eval_and_shows_output_histograms(penguin_run):
+def test_tensorboard_overlays_train_and_exported_and_shows_output_histograms(penguin_run):
     tags = {}
-    for phase in ("train", "eval"):
+    for phase in ("train", names.EXPORTED_RUN):
         pattern = os.path.join(penguin_run.first_summary.model_run, phase, "events.out.tfevents.*")
         tags[phase] = {
             value.tag
@@ -50,9 +50,11 @@ def test_tensorboard_overlays_train_and_eval_and_shows_output_histograms(penguin
         }
     for network in names.NETWORKS:
         loss = names.scalar_tag("loss", network)
-        assert loss in tags["train"] and loss in tags["eval"], tags  # one chart, two runs
+        assert loss in tags["train"] and loss in tags[names.EXPORTED_RUN], (
+            tags
+        )  # one chart, two runs
         for kind in ("outputs_raw", "outputs_normalized"):
-            assert names.scalar_tag(kind, network) in tags["eval"], tags
+            assert names.scalar_tag(kind, network) in tags[names.EXPORTED_RUN], tags
 
 
 @pytest.mark.slow
@@ -137,12 +139,12 @@ def test_report_metrics_agree_with_the_evaluator_and_the_trainer(penguin_run, re
         logged = list(range(config.log_every, record["steps"] + 1, config.log_every))
         assert steps == logged + ([record["steps"]] if record["steps"] % config.log_every else [])
         # The final validation of the exported weights (the validation split, not eval).
-        (final,) = values["curves"]["eval"][names.scalar_tag("accuracy", network)]
+        (final,) = values["curves"][names.EXPORTED_RUN][names.scalar_tag("accuracy", network)]
         # train and eval share the tag, so TensorBoard overlays the two loss curves
-        assert names.scalar_tag("loss", network) in values["curves"]["eval"]
+        assert names.scalar_tag("loss", network) in values["curves"][names.EXPORTED_RUN]
         assert final == [
             record["steps"],
-            pytest.approx(record[f"eval_{network}_accuracy"], abs=1e-6),
+            pytest.approx(record[f"{names.EXPORTED_RUN}_{network}_accuracy"], abs=1e-6),
         ]
     assert values["accuracy"][names.COMBINED] == pytest.approx(
         tfma[names.COMBINED]["sparse_categorical_accuracy"], abs=1e-6
