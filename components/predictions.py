@@ -81,12 +81,21 @@ def _floats(tensor) -> List[float]:
     return list(tensor.double_val if double else tensor.float_val)
 
 
-def table_row(record: bytes, settings: Dict[str, Any]) -> Dict[str, Any]:
-    """One PredictionLog (one input row) -> column -> value."""
-    from tensorflow.core.example import example_pb2
+def _predict_log(record: bytes):
     from tensorflow_serving.apis import prediction_log_pb2
 
-    predict = prediction_log_pb2.PredictionLog.FromString(record).predict_log
+    return prediction_log_pb2.PredictionLog.FromString(record).predict_log
+
+
+def table_row(record: bytes, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """One PredictionLog (one input row) -> column -> value."""
+    return _row(_predict_log(record), settings)
+
+
+def _row(predict, settings: Dict[str, Any]) -> Dict[str, Any]:
+    """`table_row` of a parsed PredictLog."""
+    from tensorflow.core.example import example_pb2
+
     row: Dict[str, Any] = {}
     if settings["key_columns"]:
         example = example_pb2.Example.FromString(_example(predict))
@@ -120,9 +129,8 @@ class TableRows(beam.DoFn):
 
     def __init__(self, settings: Dict[str, Any], model_uri: str):
         self._settings = settings
-        self._sources = {
-            m: pusher.model_sources(model_uri)[m] for m in settings["explained_models"]
-        }
+        sources = pusher.model_sources(model_uri)
+        self._sources = {m: sources[m] for m in settings["explained_models"]}
         self._explain: Dict[str, Any] = {}
 
     def _signature(self, model: str):
@@ -134,14 +142,10 @@ class TableRows(beam.DoFn):
         return self._explain[model][1]
 
     def process(self, records: List[bytes]) -> Iterator[Dict[str, Any]]:
-        from tensorflow_serving.apis import prediction_log_pb2
-
-        rows = [table_row(record, self._settings) for record in records]
+        predicts = [_predict_log(record) for record in records]  # each parsed once
+        rows = [_row(predict, self._settings) for predict in predicts]
         if self._sources:
-            examples = [
-                _example(prediction_log_pb2.PredictionLog.FromString(r).predict_log)
-                for r in records
-            ]
+            examples = [_example(predict) for predict in predicts]
             for model in self._sources:
                 self._add_attributions(model, examples, rows)
         yield from rows

@@ -64,20 +64,20 @@ def explain_split(
     sources: Mapping[str, str], files: Sequence[str], split: str, limit: int = EXPLAINED_ROWS
 ) -> Explanations:
     """Runs each model's explain signature (model -> SavedModel folder) over the first `limit`
-    examples of `files` (gzipped TFRecords of one split)."""
-    outputs: Dict[str, Dict[str, List[np.ndarray]]] = {m: {} for m in sources}
-    columns: List[str] = []
+    examples of `files` (gzipped TFRecords of one split), read once."""
     dataset = tf.data.TFRecordDataset(list(files), compression_type="GZIP").take(limit)
-    for model, folder in sources.items():
-        explain = tf.saved_model.load(folder).signatures[names.EXPLAIN]
-        for batch in dataset.batch(BATCH):
-            result = explain(examples=batch)
-            for key in (names.ATTRIBUTIONS, names.PREDICTION, names.BASELINE_PREDICTION):
-                outputs[model].setdefault(key, []).append(result[key].numpy())
-            columns = [c.decode() for c in result[names.ATTRIBUTED_COLUMNS].numpy()]
     serialized = [r.numpy() for r in dataset]
     if not serialized:
         raise ValueError(f"split {split!r} has no examples to explain: {list(files)}")
+    outputs: Dict[str, Dict[str, List[np.ndarray]]] = {m: {} for m in sources}
+    columns: List[str] = []
+    for model, folder in sources.items():
+        explain = tf.saved_model.load(folder).signatures[names.EXPLAIN]
+        for start in range(0, len(serialized), BATCH):
+            result = explain(examples=tf.constant(serialized[start : start + BATCH]))
+            for key in (names.ATTRIBUTIONS, names.PREDICTION, names.BASELINE_PREDICTION):
+                outputs[model].setdefault(key, []).append(result[key].numpy())
+            columns = [c.decode() for c in result[names.ATTRIBUTED_COLUMNS].numpy()]
     arrays = {m: {k: np.concatenate(v) for k, v in o.items()} for m, o in outputs.items()}
     attributions = {m: a[names.ATTRIBUTIONS].astype(np.float64) for m, a in arrays.items()}
     gap = np.abs(attributions[names.NETWORK_A] - attributions[names.NETWORK_B])
